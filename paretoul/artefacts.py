@@ -1,0 +1,190 @@
+"""Shared artefacts of a run or study: data on the device, splits, original model and oracle.
+
+Prepared once (models come from the content-addressed cache) and reused by every
+unlearning run on the same dataset, seed, forget spec, model and recipe.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from paretoul.cache import ArtifactCache
+from paretoul.data import DataBundle, ForgetSpec, Splits, load_dataset, make_splits
+from paretoul.device import generator, resolve_device
+from paretoul.metrics import EvalContext, Outputs, predict
+from paretoul.models import MODELS, build_model
+from paretoul.training import Recipe, default_recipe, sgd_train
+
+CACHE_FORMAT = 1
+
+
+def data_fingerprint(data: DataBundle) -> str:
+    """A cheap content hash of a dataset (labels, shapes and a strided sample of pixels)."""
+    h = hashlib.sha256()
+    for t in (data.train_x, data.test_x):
+        step = max(1, len(t) // 512)
+        h.update(str(tuple(t.shape)).encode())
+        h.update(t[::step].detach().cpu().float().numpy().tobytes())
+    for t in (data.train_y, data.test_y):
+        h.update(t.detach().cpu().numpy().astype(np.int64).tobytes())
+    return h.hexdigest()[:24]
+
+
+def _index_digest(idx: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(idx, dtype=np.int64).tobytes()).hexdigest()[:24]
+
+
+@dataclass
+class TrainedModel:
+    """A model from the cache with how it was obtained."""
+
+    model: nn.Module
+    cache_status: str
+    cache_key: str
+    train_seconds: float
+    final_loss: float | None
+
+
+@dataclass
+class Artefacts:
+    """Everything the unlearning runs of one setting share."""
+
+    dataset: str
+    model_name: str
+    seed: int
+    data: DataBundle
+    splits: Splits
+    recipe: Recipe
+    original: TrainedModel
+    oracle: TrainedModel
+    load_seconds: float
+    _contexts: dict[str, EvalContext] = field(default_factory=dict, repr=False)
+
+    @property
+    def device(self) -> torch.device:
+        return self.data.device
+
+    def new_model(self) -> nn.Module:
+        """A freshly initialised model (seeded like the original) on the device."""
+        return build_model(
+            self.model_name, self.data.input_shape, self.data.num_classes, seed=self.seed
+        ).to(self.device)
+
+    def original_copy(self) -> nn.Module:
+        """An independent copy of the original model to unlearn from."""
+        return copy.deepcopy(self.original.model)
+
+    def context(self, outputs: Outputs, runtime_s: float | None = None) -> EvalContext:
+        """An evaluation context for ``outputs``, compared against the oracle."""
+        return EvalContext(
+            outputs, self.data.train_y, self.data.test_y, self.splits,
+            oracle=self.oracle_context, runtime_s=runtime_s,
+        )
+
+    @property
+    def oracle_context(self) -> EvalContext:
+        if "oracle" not in self._contexts:
+            out = predict(self.oracle.model, self.data)
+            ctx = EvalContext(
+                out, self.data.train_y, self.data.test_y, self.splits,
+                runtime_s=self.oracle.train_seconds,
+            )
+            ctx.oracle = ctx  # the oracle compared with itself: every gap is 0
+            self._contexts["oracle"] = ctx
+        return self._contexts["oracle"]
+
+    @property
+    def original_context(self) -> EvalContext:
+        if "original" not in self._contexts:
+            out = predict(self.original.model, self.data)
+            self._contexts["original"] = self.context(out, runtime_s=self.original.train_seconds)
+        return self._contexts["original"]
+
+
+def _trained(
+    kind: str,
+    indices: np.ndarray,
+    base_spec: dict[str, Any],
+    data: DataBundle,
+    model_name: str,
+    recipe: Recipe,
+    seed: int,
+    cache: ArtifactCache,
+    progress: bool,
+) -> TrainedModel:
+    spec = {**base_spec, "indices": _index_digest(indices), "n": len(indices)}
+
+    def build() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        model = build_model(model_name, data.input_shape, data.num_classes, seed=seed).to(data.device)
+        res = sgd_train(model, data, indices, recipe, generator(seed, data.device),
+                        progress=progress, desc=kind)
+        meta = {
+            "train_seconds": res.seconds,
+            "epoch_losses": res.epoch_losses,
+            "device": str(data.device),
+            "torch": torch.__version__,
+        }
+        return model.state_dict(), meta
+
+    entry = cache.get_or_build(kind, spec, build)
+    model = build_model(model_name, data.input_shape, data.num_classes).to(data.device)
+    model.load_state_dict(entry.state)
+    model.eval()
+    losses = entry.meta.get("epoch_losses") or [None]
+    return TrainedModel(model, entry.status, entry.key, float(entry.meta.get("train_seconds", 0.0)),
+                        losses[-1])
+
+
+def prepare(
+    dataset: str = "digits",
+    model: str = "mlp",
+    forget: str = "random:0.1",
+    seed: int = 0,
+    reference_fraction: float = 0.1,
+    recipe: Recipe | dict[str, Any] | None = None,
+    data_root: str | Path = "data",
+    download: bool = False,
+    device: str = "auto",
+    cache_dir: str | Path | None = None,
+    progress: bool = False,
+    dataset_options: dict[str, Any] | None = None,
+) -> Artefacts:
+    """Load data, derive splits, and build or reuse the original model and the retrain oracle.
+
+    ``recipe`` is a :class:`Recipe` or a dict of overrides of the dataset's default.
+    """
+    MODELS.get(model)  # fail on an unknown name before loading anything
+    spec = ForgetSpec.parse(forget)
+    if isinstance(recipe, Recipe):
+        rec = recipe
+    else:
+        rec = default_recipe(dataset).with_overrides(**(recipe or {}))
+    dev = resolve_device(device)
+    t0 = time.perf_counter()
+    data = load_dataset(dataset, data_root, download, **(dataset_options or {})).to(dev)
+    load_seconds = time.perf_counter() - t0
+    splits = make_splits(
+        data.train_y.cpu().numpy(), len(data.test_y), spec, seed, reference_fraction, data.num_classes
+    )
+    cache = ArtifactCache(cache_dir)
+    base = {
+        "format": CACHE_FORMAT,
+        "dataset": dataset,
+        "data": data_fingerprint(data),
+        "model": model,
+        "recipe": rec.to_dict(),
+        "seed": seed,
+    }
+    args = (data, model, rec, seed, cache, progress)
+    original = _trained("original", splits.train, base, *args)
+    oracle = _trained("oracle", splits.retain, base, *args)
+    return Artefacts(dataset, model, seed, data, splits, rec, original, oracle, load_seconds)

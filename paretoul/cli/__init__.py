@@ -1,0 +1,43 @@
+"""The ``paretoul`` command: parse, call the Python API, print.
+
+Exit codes: 0 ok; 1 a run failed (e.g. a method diverged); 2 bad input
+(one line naming the field); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from paretoul.cli import listing, run
+from paretoul.cli._common import Parser, setup_logging
+from paretoul.errors import UnlearningDiverged, UserError
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="paretoul", description="Map and choose the forget-vs-retain "
+                    "trade-off of machine-unlearning methods.")
+    parser.add_argument("--version", action="version", version="paretoul 0.1.0")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    run.add_parser(sub)
+    listing.add_parsers(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(getattr(args, "quiet", False))
+    try:
+        return int(args.func(args) or 0)
+    except UserError as e:
+        print(f"paretoul: error: {e}", file=sys.stderr)
+        return 2
+    except UnlearningDiverged as e:
+        print(f"paretoul: error: run failed: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("paretoul: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,26 @@
+"""Errors a user can cause, and how they reach the command line.
+
+A :class:`UserError` is a mistake in the input (an unknown name, a value out of
+range, a missing file). The CLI prints it as one line and exits with code 2;
+Python callers get an exception whose ``field`` names what was wrong.
+"""
+
+from __future__ import annotations
+
+
+class UserError(ValueError):
+    """Bad input from the user: reported in one line naming the field, exit code 2."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class UnlearningDiverged(RuntimeError):
+    """A method's loss became NaN or infinite; the run stops instead of returning garbage."""
+
+
+def choice_error(field: str, value: object, allowed: list[str] | tuple[str, ...]) -> UserError:
+    """A :class:`UserError` for a name that is not one of ``allowed``."""
+    return UserError(field, f"unknown value {value!r}; allowed: {', '.join(sorted(allowed))}")

@@ -1,0 +1,159 @@
+"""The method interface and registry.
+
+A method is one module holding a :class:`MethodConfig` dataclass (hyperparameters
+with defaults), a declared search space, and ``unlearn(model, ctx, config)``
+returning the unlearned model and a small trace.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import typing
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from paretoul._registry import Registry
+from paretoul.data.base import DataBundle
+from paretoul.data.splits import Splits
+from paretoul.errors import UserError
+from paretoul.methods.space import Param
+from paretoul.training import Recipe
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+def _coerce(field_name: str, typ: Any, value: Any) -> Any:
+    """Convert ``value`` (possibly a CLI string) to the field's type, or raise a UserError."""
+    if typ is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
+            return value.lower() in _TRUE
+        raise UserError(f"param.{field_name}", f"{value!r} is not a boolean (true/false)")
+    if typ is int:
+        if isinstance(value, bool):
+            raise UserError(f"param.{field_name}", f"{value!r} is not an integer")
+        try:
+            f = float(value)
+        except (TypeError, ValueError):
+            raise UserError(f"param.{field_name}", f"{value!r} is not an integer") from None
+        if not math.isfinite(f) or int(f) != f:
+            raise UserError(f"param.{field_name}", f"{value!r} is not an integer")
+        return int(f)
+    if typ is float:
+        if isinstance(value, bool):
+            raise UserError(f"param.{field_name}", f"{value!r} is not a number")
+        try:
+            f = float(value)
+        except (TypeError, ValueError):
+            raise UserError(f"param.{field_name}", f"{value!r} is not a number") from None
+        if not math.isfinite(f):
+            raise UserError(f"param.{field_name}", f"{value!r} is not a finite number")
+        return f
+    if typ is str:
+        return str(value)
+    return value
+
+
+@dataclass(frozen=True)
+class MethodConfig:
+    """Base of every method's hyperparameters: built from a dict, validated, serialisable."""
+
+    def __post_init__(self) -> None:
+        for name, ok, why in self.checks():
+            if not ok:
+                raise UserError(f"param.{name}", f"{getattr(self, name)!r} {why}")
+
+    def checks(self) -> list[tuple[str, bool, str]]:
+        """``(field, valid, requirement)`` triples; override to add a method's own rules."""
+        return []
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls)]
+
+    @classmethod
+    def from_dict(cls, params: dict[str, Any]) -> MethodConfig:
+        """Build from ``params`` (strings are converted); unknown names are a UserError."""
+        hints = typing.get_type_hints(cls)
+        names = cls.field_names()
+        kwargs = {}
+        for key, value in params.items():
+            if key not in names:
+                allowed = ", ".join(names) if names else "(none)"
+                raise UserError(f"param.{key}", f"unknown parameter for this method; allowed: {allowed}")
+            kwargs[key] = _coerce(key, hints[key], value)
+        return cls(**kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class UnlearnContext:
+    """What a method may use besides the model: data on the device, splits, the recipe, a seed."""
+
+    data: DataBundle
+    splits: Splits
+    recipe: Recipe
+    seed: int
+    new_model: Callable[[], nn.Module]
+    """A freshly initialised model of the same architecture (seeded), on the device."""
+    progress: bool = False
+
+    @property
+    def device(self) -> torch.device:
+        return self.data.device
+
+    def generator(self) -> torch.Generator:
+        """A generator for the method's randomness (batch order, augmentation), from the seed."""
+        g = torch.Generator(device=self.device)
+        g.manual_seed(self.seed)
+        return g
+
+
+@dataclass
+class UnlearnResult:
+    model: nn.Module
+    trace: dict[str, list[float]] = field(default_factory=dict)
+    """Per-epoch losses and similar series, small enough for a JSON record."""
+
+
+class Method(ABC):
+    """An unlearning method. Subclasses set the class attributes and implement ``unlearn``."""
+
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    Config: ClassVar[type[MethodConfig]]
+    space: ClassVar[tuple[Param, ...]] = ()
+
+    def config(self, params: dict[str, Any] | None = None) -> MethodConfig:
+        return self.Config.from_dict(params or {})
+
+    @abstractmethod
+    def unlearn(self, model: nn.Module, ctx: UnlearnContext, config: Any) -> UnlearnResult:
+        """Return the unlearned model (``model`` may be modified in place) and a trace."""
+
+
+METHODS: Registry[Method] = Registry("method")
+
+
+def register_method(cls: type[Method]) -> type[Method]:
+    """Class decorator: register one instance of ``cls`` under ``cls.name``."""
+    names = set(cls.Config.field_names())
+    for p in cls.space:
+        if p.name not in names:
+            raise ValueError(f"{cls.name}: search-space parameter {p.name!r} is not a config field")
+    METHODS.add(cls.name, cls())
+    return cls
+
+
+def get_method(name: str) -> Method:
+    return METHODS.get(name)

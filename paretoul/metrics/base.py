@@ -1,0 +1,131 @@
+"""The metric registry and the per-model evaluation context metrics read from.
+
+A metric is a named function of an :class:`EvalContext` (one model's outputs,
+the splits, and optionally the retrain oracle's context). Objectives are
+metrics with a direction; studies refer to them by name only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import torch
+
+from paretoul._registry import Registry
+from paretoul.data.splits import Splits
+from paretoul.metrics.membership import membership_auc, mia_efficacy
+from paretoul.metrics.outputs import Outputs
+
+
+class EvalContext:
+    """Everything a metric may read about one model; expensive pieces computed once."""
+
+    def __init__(
+        self,
+        outputs: Outputs,
+        train_y: torch.Tensor | np.ndarray,
+        test_y: torch.Tensor | np.ndarray,
+        splits: Splits,
+        oracle: EvalContext | None = None,
+        runtime_s: float | None = None,
+    ) -> None:
+        self.outputs = outputs
+        self.train_y = torch.as_tensor(np.asarray(train_y.cpu() if torch.is_tensor(train_y) else train_y))
+        self.test_y = torch.as_tensor(np.asarray(test_y.cpu() if torch.is_tensor(test_y) else test_y))
+        self.splits = splits
+        self.oracle = oracle
+        self.runtime_s = runtime_s
+
+    # -- per-set views ---------------------------------------------------------------------
+    def probs(self, part: str) -> torch.Tensor:
+        if part == "test":
+            return self.outputs.test[torch.as_tensor(self.splits.test)]
+        return self.outputs.train[torch.as_tensor(getattr(self.splits, part))]
+
+    def labels(self, part: str) -> torch.Tensor:
+        if part == "test":
+            return self.test_y[torch.as_tensor(self.splits.test)]
+        return self.train_y[torch.as_tensor(getattr(self.splits, part))]
+
+    def accuracy(self, part: str) -> float:
+        """Accuracy in percent on ``part`` (forget, retain, reference or test)."""
+        return self._accuracy[part]
+
+    def confidence(self, part: str) -> np.ndarray:
+        """Softmax probability of the true label, per sample of ``part``."""
+        p = self.probs(part)
+        return p.gather(1, self.labels(part)[:, None]).squeeze(1).double().numpy()
+
+    @cached_property
+    def _accuracy(self) -> dict[str, float]:
+        out = {}
+        for part in ("forget", "retain", "reference", "test"):
+            p = self.probs(part)
+            out[part] = float("nan") if len(p) == 0 else 100.0 * float(
+                (p.argmax(1) == self.labels(part)).double().mean()
+            )
+        return out
+
+    @cached_property
+    def mia(self) -> float:
+        return mia_efficacy(
+            self.confidence("retain"), self.confidence("test"), self.confidence("forget")
+        )
+
+    @cached_property
+    def ref_auc(self) -> float:
+        if len(self.splits.reference) == 0:
+            return float("nan")
+        return membership_auc(self.confidence("forget"), self.confidence("reference"))
+
+    def require_oracle(self) -> EvalContext:
+        if self.oracle is None:
+            raise ValueError("this metric needs the retrain oracle")
+        return self.oracle
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A registered metric: its function, unit and, for objectives, the direction to optimise."""
+
+    name: str
+    fn: Callable[[EvalContext], float]
+    direction: str  # "min" | "max"
+    needs_oracle: bool
+    unit: str
+    summary: str
+
+
+METRICS: Registry[Metric] = Registry("metric")
+
+
+def register_metric(
+    name: str, direction: str, summary: str, unit: str = "%", needs_oracle: bool = False
+) -> Callable[[Callable[[EvalContext], float]], Callable[[EvalContext], float]]:
+    if direction not in ("min", "max", "match"):
+        raise ValueError(direction)
+
+    def deco(fn: Callable[[EvalContext], float]) -> Callable[[EvalContext], float]:
+        METRICS.add(name, Metric(name, fn, direction, needs_oracle, unit, summary))
+        return fn
+
+    return deco
+
+
+def evaluate(ctx: EvalContext, names: list[str] | None = None) -> dict[str, float]:
+    """Compute the named metrics (default: all that ``ctx`` has the inputs for)."""
+    chosen = names if names is not None else METRICS.names()
+    out: dict[str, float] = {}
+    for name in chosen:
+        metric = METRICS.get(name)
+        if metric.needs_oracle and ctx.oracle is None:
+            if names is not None:
+                raise ValueError(f"metric {name!r} needs the retrain oracle")
+            continue
+        if name == "rte" and ctx.runtime_s is None:
+            continue
+        out[name] = float(metric.fn(ctx))
+    return out

@@ -1,0 +1,88 @@
+"""The registered metrics (PROTOCOL.md sections 3-4), all in percent unless stated."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from paretoul.metrics.base import EvalContext, register_metric
+from paretoul.metrics.divergence import mean_js
+
+
+@register_metric("ua", "match", "unlearning accuracy: 100 - accuracy on the forget set")
+def ua(c: EvalContext) -> float:
+    return 100.0 - c.accuracy("forget")
+
+
+@register_metric("ra", "max", "accuracy on the retain set")
+def ra(c: EvalContext) -> float:
+    return c.accuracy("retain")
+
+
+@register_metric("ta", "max", "accuracy on the test set (oracle-free utility objective)")
+def ta(c: EvalContext) -> float:
+    return c.accuracy("test")
+
+
+@register_metric("mia", "match", "MIA-Efficacy: % of forget samples an SVC on confidence calls "
+                 "non-members (trained on retain vs test)")
+def mia(c: EvalContext) -> float:
+    return c.mia
+
+
+@register_metric("rte", "min", "run-time efficiency: wall time of the unlearning run", unit="s")
+def rte(c: EvalContext) -> float:
+    return float(c.runtime_s if c.runtime_s is not None else float("nan"))
+
+
+def _gaps(c: EvalContext, names: tuple[str, ...]) -> float:
+    o = c.require_oracle()
+    fns = {"ua": ua, "ra": ra, "ta": ta, "mia": mia}
+    return float(np.mean([abs(fns[n](c) - fns[n](o)) for n in names]))
+
+
+@register_metric("avg_gap", "min", "mean |metric - oracle's| over UA, RA, TA, MIA",
+                 needs_oracle=True)
+def avg_gap(c: EvalContext) -> float:
+    return _gaps(c, ("ua", "ra", "ta", "mia"))
+
+
+@register_metric("forget_gap", "min", "forget-quality objective: mean(|UA - UA_r|, |MIA - MIA_r|)",
+                 needs_oracle=True)
+def forget_gap(c: EvalContext) -> float:
+    return _gaps(c, ("ua", "mia"))
+
+
+@register_metric("retain_gap", "min", "retain-utility objective: mean(|RA - RA_r|, |TA - TA_r|)",
+                 needs_oracle=True)
+def retain_gap(c: EvalContext) -> float:
+    return _gaps(c, ("ra", "ta"))
+
+
+@register_metric("js_forget", "min", "mean Jensen-Shannon divergence to the oracle's softmax on "
+                 "the forget set (nats)", unit="nats", needs_oracle=True)
+def js_forget(c: EvalContext) -> float:
+    return mean_js(c.probs("forget"), c.require_oracle().probs("forget"))
+
+
+@register_metric("js_test", "min", "mean Jensen-Shannon divergence to the oracle's softmax on "
+                 "the test set (nats)", unit="nats", needs_oracle=True)
+def js_test(c: EvalContext) -> float:
+    return mean_js(c.probs("test"), c.require_oracle().probs("test"))
+
+
+@register_metric("ref_acc_gap", "min", "oracle-free: |accuracy on forget - accuracy on the "
+                 "held-out reference set|")
+def ref_acc_gap(c: EvalContext) -> float:
+    return abs(c.accuracy("forget") - c.accuracy("reference"))
+
+
+@register_metric("ref_mia_auc", "match", "oracle-free: AUC of a confidence attack separating "
+                 "forget from reference (0.5 = indistinguishable)", unit="AUC")
+def ref_mia_auc(c: EvalContext) -> float:
+    return c.ref_auc
+
+
+@register_metric("ref_gap", "min", "oracle-free forget objective: mean(ref_acc_gap, "
+                 "100 * |ref_mia_auc - 0.5|)")
+def ref_gap(c: EvalContext) -> float:
+    return float(np.mean([ref_acc_gap(c), 100.0 * abs(c.ref_auc - 0.5)]))

@@ -1,0 +1,180 @@
+"""One unlearning run, end to end: artefacts -> method.unlearn -> evaluate -> JSON record."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from paretoul.artefacts import Artefacts, prepare
+from paretoul.data import DATASETS, ForgetSpec
+from paretoul.errors import UserError
+from paretoul.methods import METHODS, UnlearnContext, get_method
+from paretoul.metrics import evaluate, predict
+from paretoul.models import MODELS
+
+_VERSIONED = ("paretoul", "torch", "torchvision", "torchjd", "scikit-learn", "numpy",
+              "optuna", "pymoo", "ray")
+
+
+def library_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in _VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+@dataclass
+class RunConfig:
+    """Everything that defines one ``paretoul run``."""
+
+    dataset: str = "digits"
+    model: str = "mlp"
+    forget: str = "random:0.1"
+    method: str = "ft"
+    params: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    reference_fraction: float = 0.1
+    recipe: dict[str, Any] = field(default_factory=dict)
+    data_root: str = "data"
+    download: bool = False
+    device: str = "auto"
+    cache_dir: str | None = None
+
+    def validate(self) -> None:
+        """Cheap checks of names and values, before any data are loaded."""
+        DATASETS.get(self.dataset)
+        MODELS.get(self.model)
+        get_method(self.method).config(self.params)
+        ForgetSpec.parse(self.forget)
+        if not 0.0 <= self.reference_fraction < 1.0:
+            raise UserError("reference-fraction", f"{self.reference_fraction} is outside [0, 1)")
+
+
+@dataclass
+class MethodRun:
+    """The result of running one method on prepared artefacts."""
+
+    method: str
+    params: dict[str, Any]
+    metrics: dict[str, float]
+    trace: dict[str, list[float]]
+    unlearn_seconds: float
+    evaluate_seconds: float
+    model: torch.nn.Module
+
+
+def unlearn_and_evaluate(
+    art: Artefacts, method: str, params: dict[str, Any] | None = None, progress: bool = False
+) -> MethodRun:
+    """Run ``method`` on a copy of the original model and evaluate it against the oracle."""
+    m = get_method(method)
+    cfg = m.config(params)
+    ctx = UnlearnContext(art.data, art.splits, art.recipe, art.seed, art.new_model, progress)
+    model = art.original_copy()
+    if art.device.type == "cuda":
+        torch.cuda.synchronize(art.device)
+    t0 = time.perf_counter()
+    result = m.unlearn(model, ctx, cfg)
+    if art.device.type == "cuda":
+        torch.cuda.synchronize(art.device)
+    seconds = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    metrics = evaluate(art.context(predict(result.model, art.data), runtime_s=seconds))
+    return MethodRun(method, cfg.to_dict(), metrics, result.trace, seconds,
+                     time.perf_counter() - t1, result.model)
+
+
+def _default_out(cfg: RunConfig) -> Path:
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = Path("runs") / f"run-{stamp}-{cfg.dataset}-{cfg.method}-s{cfg.seed}"
+    out, i = base, 1
+    while out.exists():
+        out, i = base.with_name(f"{base.name}-{i}"), i + 1
+    return out
+
+
+def run(
+    config: RunConfig | None = None,
+    out: str | Path | None = None,
+    progress: bool = False,
+    save_model: bool = False,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """Run one unlearning job and return its record (also written to ``out/record.json``).
+
+    ``overrides`` set :class:`RunConfig` fields, e.g. ``run(method="ga", params={"lr": 1e-3})``.
+    """
+    cfg = config or RunConfig()
+    for k, v in overrides.items():
+        if not hasattr(cfg, k):
+            raise UserError(k, "unknown run option")
+        setattr(cfg, k, v)
+    cfg.validate()
+    out_dir = Path(out) if out is not None else _default_out(cfg)
+    if (out_dir / "record.json").exists():
+        raise UserError("out", f"{out_dir} already holds a run record; choose another directory")
+
+    t_start = time.perf_counter()
+    art = prepare(
+        cfg.dataset, cfg.model, cfg.forget, cfg.seed, cfg.reference_fraction, cfg.recipe,
+        cfg.data_root, cfg.download, cfg.device, cfg.cache_dir, progress,
+    )
+    t_eval = time.perf_counter()
+    original_metrics = evaluate(art.original_context)
+    oracle_metrics = evaluate(art.oracle_context)
+    reference_eval_s = time.perf_counter() - t_eval
+    result = unlearn_and_evaluate(art, cfg.method, cfg.params, progress)
+
+    record = {
+        "paretoul_record": 1,
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "config": asdict(cfg),
+        "method": {"name": cfg.method, "params": result.params},
+        "recipe": art.recipe.to_dict(),
+        "device": str(art.device),
+        "splits": {
+            "sizes": art.splits.sizes(),
+            "checksum": art.splits.checksum(),
+            "file": "splits.npz",
+        },
+        "metrics": {
+            "original": original_metrics,
+            "oracle": oracle_metrics,
+            "unlearned": result.metrics,
+        },
+        "trace": result.trace,
+        "cache": {
+            name: {"status": tm.cache_status, "key": tm.cache_key, "train_seconds": tm.train_seconds}
+            for name, tm in (("original", art.original), ("oracle", art.oracle))
+        },
+        "timings": {
+            "load_s": art.load_seconds,
+            "reference_eval_s": reference_eval_s,
+            "unlearn_s": result.unlearn_seconds,
+            "evaluate_s": result.evaluate_seconds,
+            "total_s": time.perf_counter() - t_start,
+        },
+        "versions": library_versions(),
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    art.splits.save(out_dir / "splits.npz")
+    if save_model:
+        torch.save({k: v.cpu() for k, v in result.model.state_dict().items()}, out_dir / "model.pt")
+        record["model_file"] = "model.pt"
+    record["out"] = str(out_dir)
+    (out_dir / "record.json").write_text(json.dumps(record, indent=2, sort_keys=False))
+    return record
+
+
+__all__ = ["METHODS", "MethodRun", "RunConfig", "library_versions", "run", "unlearn_and_evaluate"]

@@ -1,0 +1,107 @@
+"""The contract every registered unlearning method must pass, on tiny data, on the CPU."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+import torch
+
+import paretoul
+from paretoul import METHODS, UnlearningDiverged, get_method
+from paretoul.methods import UnlearnContext
+
+ALL = METHODS.names()
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return paretoul.prepare("digits", "mlp", "random:0.1", seed=0, device="cpu",
+                            cache_dir=tmp_path_factory.mktemp("c"), recipe={"epochs": 3})
+
+
+def _ctx(art) -> UnlearnContext:
+    return UnlearnContext(art.data, art.splits, art.recipe, art.seed, art.new_model)
+
+
+def _quick(name: str) -> dict:
+    cfg = get_method(name).config().to_dict()
+    return {"epochs": 1} if "epochs" in cfg else {}
+
+
+def _params(model: torch.nn.Module) -> torch.Tensor:
+    return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_parameters_change(tiny, name: str) -> None:
+    m = get_method(name)
+    before = _params(tiny.original.model)
+    res = m.unlearn(tiny.original_copy(), _ctx(tiny), m.config(_quick(name)))
+    assert not torch.equal(_params(res.model), before)
+    assert torch.equal(_params(tiny.original.model), before)  # the original is untouched
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_same_seed_same_result(tiny, name: str) -> None:
+    m = get_method(name)
+    a, b = (m.unlearn(tiny.original_copy(), _ctx(tiny), m.config(_quick(name))) for _ in range(2))
+    assert torch.equal(_params(a.model), _params(b.model))
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_config_round_trips_through_a_dict(name: str) -> None:
+    m = get_method(name)
+    cfg = m.config()
+    assert m.Config.from_dict(cfg.to_dict()) == cfg
+    as_strings = {k: str(v) for k, v in cfg.to_dict().items()}
+    assert m.Config.from_dict(as_strings) == cfg  # CLI strings convert to the same config
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_search_space_is_valid_and_every_sample_runs(tiny, name: str) -> None:
+    m = get_method(name)
+    fields = set(m.Config.field_names())
+    rng = random.Random(0)
+    for p in m.space:
+        assert p.name in fields
+        default = getattr(m.config(), p.name)
+        assert p.contains(default), f"{name}.{p.name}: default {default} outside its space"
+    for _ in range(3):
+        point = {p.name: p.sample(rng) for p in m.space}
+        assert all(p.contains(point[p.name]) for p in m.space)
+        if "epochs" in point:
+            point["epochs"] = 1
+        res = m.unlearn(tiny.original_copy(), _ctx(tiny), m.config(point))
+        assert all(torch.isfinite(p).all() for p in res.model.parameters())
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_trace_is_filled(tiny, name: str) -> None:
+    m = get_method(name)
+    res = m.unlearn(tiny.original_copy(), _ctx(tiny), m.config(_quick(name)))
+    assert res.trace and all(len(v) > 0 for v in res.trace.values())
+    assert all(math.isfinite(x) for v in res.trace.values() for x in v)
+
+
+@pytest.mark.parametrize("name", [n for n in ALL if "lr" in get_method(n).config().to_dict()])
+def test_divergence_stops_with_a_clear_error(tiny, name: str) -> None:
+    m = get_method(name)
+    with pytest.raises(UnlearningDiverged, match="NaN/inf"):
+        m.unlearn(tiny.original_copy(), _ctx(tiny), m.config({"lr": 1e30, "epochs": 2}))
+
+
+def test_retrain_reproduces_the_oracle(tiny) -> None:
+    m = get_method("retrain")
+    res = m.unlearn(tiny.original_copy(), _ctx(tiny), m.config())
+    assert torch.equal(_params(res.model), _params(tiny.oracle.model))
+
+
+def test_unknown_and_malformed_params() -> None:
+    with pytest.raises(paretoul.UserError, match=r"param.lrr: unknown parameter"):
+        get_method("ft").config({"lrr": 1})
+    with pytest.raises(paretoul.UserError, match=r"param.epochs: 'x' is not an integer"):
+        get_method("ft").config({"epochs": "x"})
+    with pytest.raises(paretoul.UserError, match=r"param.lr: -1.0 must be > 0"):
+        get_method("ga").config({"lr": "-1"})
