@@ -50,6 +50,8 @@ class RunConfig:
     download: bool = False
     device: str = "auto"
     cache_dir: str | None = None
+    dataset_options: dict[str, Any] = field(default_factory=dict)
+    """Passed to the dataset loader, e.g. ``{"verify": False}`` for CIFAR copies."""
 
     def validate(self) -> None:
         """Cheap checks of names and values, before any data are loaded."""
@@ -128,7 +130,7 @@ def run(
     t_start = time.perf_counter()
     art = prepare(
         cfg.dataset, cfg.model, cfg.forget, cfg.seed, cfg.reference_fraction, cfg.recipe,
-        cfg.data_root, cfg.download, cfg.device, cfg.cache_dir, progress,
+        cfg.data_root, cfg.download, cfg.device, cfg.cache_dir, progress, cfg.dataset_options,
     )
     t_eval = time.perf_counter()
     original_metrics = evaluate(art.original_context)

@@ -38,6 +38,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    f"fields: {', '.join(Recipe().to_dict())}")
     p.add_argument("--data-root", default="data", help="folder holding dataset files (CIFAR)")
     p.add_argument("--download", action="store_true", help="download missing dataset files")
+    p.add_argument("--no-verify", action="store_true",
+                   help="skip the MD5 check of CIFAR files (for private copies in the same format)")
     p.add_argument("--device", default="auto", help="auto (cuda if present, else cpu), cpu, cuda")
     p.add_argument("--cache-dir", default=None,
                    help="checkpoint cache (default $PARETOUL_CACHE or ~/.cache/paretoul)")
@@ -111,6 +113,7 @@ def main(args: argparse.Namespace) -> int:
         reference_fraction=args.reference_fraction, recipe=_recipe_overrides(args.recipe),
         data_root=args.data_root, download=args.download, device=args.device,
         cache_dir=args.cache_dir,
+        dataset_options={"verify": False} if args.no_verify else {},
     )
     progress = not args.quiet and not args.json
     record = run(cfg, out=args.out, progress=progress, save_model=args.save_model)

@@ -40,15 +40,29 @@ class EvalContext:
         self.runtime_s = runtime_s
 
     # -- per-set views ---------------------------------------------------------------------
+    def _indices(self, part: str) -> torch.Tensor:
+        if part == "matched_reference":
+            return self._matched_reference
+        return torch.as_tensor(getattr(self.splits, part))
+
+    @cached_property
+    def _matched_reference(self) -> torch.Tensor:
+        # Reference samples of the classes present in the forget set: all of them for random
+        # forgetting, only the forgotten classes for class-wise forgetting.
+        ref = torch.as_tensor(self.splits.reference)
+        classes = self.train_y[torch.as_tensor(self.splits.forget)].unique()
+        return ref[torch.isin(self.train_y[ref], classes)]
+
     def probs(self, part: str) -> torch.Tensor:
+        """Softmax rows of ``part``: forget, retain, reference, matched_reference or test."""
         if part == "test":
             return self.outputs.test[torch.as_tensor(self.splits.test)]
-        return self.outputs.train[torch.as_tensor(getattr(self.splits, part))]
+        return self.outputs.train[self._indices(part)]
 
     def labels(self, part: str) -> torch.Tensor:
         if part == "test":
             return self.test_y[torch.as_tensor(self.splits.test)]
-        return self.train_y[torch.as_tensor(getattr(self.splits, part))]
+        return self.train_y[self._indices(part)]
 
     def accuracy(self, part: str) -> float:
         """Accuracy in percent on ``part`` (forget, retain, reference or test)."""
@@ -62,7 +76,7 @@ class EvalContext:
     @cached_property
     def _accuracy(self) -> dict[str, float]:
         out = {}
-        for part in ("forget", "retain", "reference", "test"):
+        for part in ("forget", "retain", "reference", "matched_reference", "test"):
             p = self.probs(part)
             out[part] = float("nan") if len(p) == 0 else 100.0 * float(
                 (p.argmax(1) == self.labels(part)).double().mean()
@@ -77,9 +91,9 @@ class EvalContext:
 
     @cached_property
     def ref_auc(self) -> float:
-        if len(self.splits.reference) == 0:
+        if len(self._matched_reference) == 0:
             return float("nan")
-        return membership_auc(self.confidence("forget"), self.confidence("reference"))
+        return membership_auc(self.confidence("forget"), self.confidence("matched_reference"))
 
     def require_oracle(self) -> EvalContext:
         if self.oracle is None:

@@ -71,13 +71,13 @@ def js_test(c: EvalContext) -> float:
 
 
 @register_metric("ref_acc_gap", "min", "oracle-free: |accuracy on forget - accuracy on the "
-                 "held-out reference set|")
+                 "held-out reference samples of the same classes|")
 def ref_acc_gap(c: EvalContext) -> float:
-    return abs(c.accuracy("forget") - c.accuracy("reference"))
+    return abs(c.accuracy("forget") - c.accuracy("matched_reference"))
 
 
 @register_metric("ref_mia_auc", "match", "oracle-free: AUC of a confidence attack separating "
-                 "forget from reference (0.5 = indistinguishable)", unit="AUC")
+                 "forget from same-class reference samples (0.5 = indistinguishable)", unit="AUC")
 def ref_mia_auc(c: EvalContext) -> float:
     return c.ref_auc
 

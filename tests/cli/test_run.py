@@ -79,3 +79,18 @@ def test_corrupted_cache_is_reported_in_one_line_and_rebuilt(tmp_path) -> None:
     rec = json.loads(res.stdout)
     assert rec["cache"]["oracle"]["status"] == "rebuilt"
     assert rec["cache"]["original"]["status"] == "hit"
+
+
+def test_run_on_fabricated_cifar_files(tmp_path) -> None:
+    """The real CIFAR path: torchvision's loader, augmentation, a conv net, through the CLI."""
+    from tests.conftest import write_fake_cifar
+
+    write_fake_cifar(tmp_path / "data", "cifar10", n_train=200, n_test=50)
+    res = _paretoul("run", "--dataset", "cifar10", "--data-root", "data", "--no-verify",
+                    "--model", "cnn", "--recipe", "epochs=2", "--recipe", "batch_size=32",
+                    "--forget", "class:1", "--method", "ft", "--param", "epochs=1", "--json",
+                    "--out", "r", cache=tmp_path / "cache", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    rec = json.loads(res.stdout)
+    assert rec["splits"]["sizes"] == {"reference": 20, "forget": 18, "retain": 162, "test": 50}
+    assert rec["config"]["dataset"] == "cifar10" and rec["recipe"]["epochs"] == 2

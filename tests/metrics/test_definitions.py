@@ -110,3 +110,16 @@ def test_every_metric_has_a_direction_and_summary() -> None:
         assert m.direction in ("min", "max", "match") and m.summary
     assert {"ua", "ra", "ta", "mia", "avg_gap", "js_forget", "js_test", "rte", "ref_acc_gap",
             "ref_mia_auc", "forget_gap", "retain_gap"} <= set(METRICS.names())
+
+
+def test_reference_proxies_use_reference_samples_of_the_forgotten_classes() -> None:
+    out, train_y, test_y, _ = _setup(0, 10, 20, 20)  # forget all wrong, reference all right
+    splits = Splits(
+        reference=np.arange(10, 20), forget=np.array([0, 4, 8]),  # class 0 only
+        retain=np.setdiff1d(np.arange(40), np.r_[0, 4, 8, 10:20]), test=np.arange(20), seed=0,
+        forget_spec="class:0", reference_fraction=0.1,
+    )
+    ctx = EvalContext(out, train_y, test_y, splits)
+    matched = ctx.labels("matched_reference")
+    assert matched.tolist() == [0, 0]  # samples 12 and 16
+    assert evaluate(ctx, ["ref_acc_gap"])["ref_acc_gap"] == 100.0
