@@ -1,6 +1,23 @@
-"""Unlearning methods (registry by name) and their search spaces."""
+"""Unlearning methods (registry by name) and their search spaces.
 
-from paretoul.methods import ft, ga, retrain  # noqa: F401  (registers the methods)
+Adding a method = adding one module here that defines a config, a search space and
+``unlearn`` and decorates its class with ``@register_method``, then importing it below;
+``tests/methods/test_contract.py`` checks it like every other.
+"""
+
+from paretoul.methods import (  # noqa: F401  (each import registers its method)
+    ft,
+    ga,
+    l1_sparse,
+    munba,
+    neggrad_plus,
+    raul,
+    retrain,
+    rl,
+    salun,
+    scalarized,
+    scrub,
+)
 from paretoul.methods.base import (
     METHODS,
     Method,

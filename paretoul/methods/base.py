@@ -112,10 +112,12 @@ class UnlearnContext:
     def device(self) -> torch.device:
         return self.data.device
 
-    def generator(self) -> torch.Generator:
-        """A generator for the method's randomness (batch order, augmentation), from the seed."""
+    def generator(self, stream: int = 0) -> torch.Generator:
+        """A generator for the method's randomness, from the seed; ``stream`` keeps
+        independent draws apart (stream 0 orders retain batches in every method, so
+        methods that see the same retain data see the same retain batches)."""
         g = torch.Generator(device=self.device)
-        g.manual_seed(self.seed)
+        g.manual_seed(self.seed + 1_000_003 * stream)
         return g
 
 

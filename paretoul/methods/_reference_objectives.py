@@ -1,0 +1,64 @@
+"""The objectives RAUL and its fixed-weight twin share: KL to a reference on forget, CE on retain."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from paretoul.methods._paired import Batch, Losses, PairedConfig
+from paretoul.methods.base import UnlearnContext
+from paretoul.methods.space import choice_param, float_param, int_param
+from paretoul.objectives import KL_DIRECTIONS, REFERENCES, forget_kl, reference_distribution, retain_ce
+
+
+@dataclass(frozen=True)
+class ReferenceObjectivesConfig(PairedConfig):
+    epochs: int = 5
+    lr: float = 0.01
+    reference: str = "uniform"
+    """``uniform``, ``empirical-class`` or ``empirical-marginal`` (from the original on the reference set)."""
+    kl_direction: str = "model_to_ref"
+    """``model_to_ref`` = KL(p_model || p_ref), bounded (default); ``ref_to_model`` unbounded."""
+    temperature: float = 1.0
+
+    def checks(self) -> list[tuple[str, bool, str]]:
+        return [
+            *super().checks(),
+            ("reference", self.reference in REFERENCES, f"is not one of {', '.join(REFERENCES)}"),
+            ("kl_direction", self.kl_direction in KL_DIRECTIONS,
+             f"is not one of {', '.join(KL_DIRECTIONS)}"),
+            ("temperature", self.temperature > 0, "must be > 0"),
+        ]
+
+
+REFERENCE_SPACE = (
+    float_param("lr", 1e-4, 1e-1, log=True, help="SGD learning rate"),
+    int_param("epochs", 1, 10, help="passes over the retain set"),
+    choice_param("reference", REFERENCES, help="reference distribution for forget samples"),
+    choice_param("kl_direction", KL_DIRECTIONS, help="KL direction (model_to_ref is bounded)"),
+    float_param("temperature", 0.5, 4.0, log=True, help="softmax temperature in the forget KL"),
+)
+
+
+def reference_losses(model: nn.Module, ctx: UnlearnContext, cfg: ReferenceObjectivesConfig) -> Losses:
+    """``losses`` for :func:`run_paired`: {"forget": KL to p_ref, "retain": CE}.
+
+    p_ref is computed once, here, from ``model`` — the original, before any update.
+    """
+    if cfg.reference != "uniform" and len(ctx.splits.reference) == 0:
+        from paretoul.errors import UserError
+
+        raise UserError("param.reference", f"{cfg.reference} needs a reference set; "
+                        "use a reference fraction > 0 or reference=uniform")
+    p_ref = reference_distribution(cfg.reference, model, ctx.data, ctx.splits)
+
+    def losses(m: nn.Module, fb: Batch, rb: Batch, progress: float) -> dict[str, torch.Tensor]:
+        (xf, yf), (xr, yr) = fb, rb
+        return {
+            "forget": forget_kl(m(xf), p_ref[yf], cfg.kl_direction, cfg.temperature),
+            "retain": retain_ce(m(xr), yr),
+        }
+
+    return losses

@@ -1,0 +1,46 @@
+"""``neggrad_plus``: retain CE minus weighted forget CE (Kurmanji et al., NeurIPS 2023)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from paretoul.methods._paired import Batch, PairedConfig, run_paired, weighted_backward
+from paretoul.methods.base import Method, UnlearnContext, UnlearnResult, register_method
+from paretoul.methods.space import float_param, int_param
+
+
+@dataclass(frozen=True)
+class NegGradPlusConfig(PairedConfig):
+    epochs: int = 5
+    lr: float = 0.01
+    alpha: float = 0.95
+    """Loss = alpha * CE(retain) - (1 - alpha) * CE(forget)."""
+
+    def checks(self) -> list[tuple[str, bool, str]]:
+        return [*super().checks(), ("alpha", 0.0 <= self.alpha <= 1.0, "must be in [0, 1]")]
+
+
+def ce_losses(m: nn.Module, fb: Batch, rb: Batch, progress: float) -> dict[str, torch.Tensor]:
+    """Cross-entropy on the forget and on the retain batch."""
+    return {"forget": F.cross_entropy(m(fb[0]).float(), fb[1]),
+            "retain": F.cross_entropy(m(rb[0]).float(), rb[1])}
+
+
+@register_method
+class NegGradPlus(Method):
+    name = "neggrad_plus"
+    summary = "alpha * CE(retain) - (1 - alpha) * CE(forget), SGD over paired batches"
+    Config = NegGradPlusConfig
+    space = (
+        float_param("lr", 1e-4, 1e-1, log=True, help="SGD learning rate"),
+        int_param("epochs", 1, 10, help="passes over the retain set"),
+        float_param("alpha", 0.5, 1.0, help="weight of the retain CE"),
+    )
+
+    def unlearn(self, model: nn.Module, ctx: UnlearnContext, config: NegGradPlusConfig) -> UnlearnResult:
+        combine = weighted_backward({"retain": config.alpha, "forget": -(1.0 - config.alpha)})
+        return UnlearnResult(model, run_paired(model, ctx, config, ce_losses, combine, self.name))

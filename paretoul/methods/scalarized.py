@@ -1,0 +1,42 @@
+"""``scalarized``: RAUL's two objectives under a fixed weight, w * L_forget + (1 - w) * L_retain.
+
+Same objectives, batches and optimiser as ``raul``; only the gradient combination
+differs. Sweeping ``w`` traces the scalarized front RAUL is compared against.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import nn
+
+from paretoul.methods._paired import run_paired, weighted_backward
+from paretoul.methods._reference_objectives import (
+    REFERENCE_SPACE,
+    ReferenceObjectivesConfig,
+    reference_losses,
+)
+from paretoul.methods.base import Method, UnlearnContext, UnlearnResult, register_method
+from paretoul.methods.space import float_param
+
+
+@dataclass(frozen=True)
+class ScalarizedConfig(ReferenceObjectivesConfig):
+    w: float = 0.5
+    """Weight of the forget objective; the retain objective gets 1 - w."""
+
+    def checks(self) -> list[tuple[str, bool, str]]:
+        return [*super().checks(), ("w", 0.0 <= self.w <= 1.0, "must be in [0, 1]")]
+
+
+@register_method
+class Scalarized(Method):
+    name = "scalarized"
+    summary = "RAUL's objectives under a fixed weight w*L_forget + (1-w)*L_retain (the JD contrast)"
+    Config = ScalarizedConfig
+    space = (*REFERENCE_SPACE, float_param("w", 0.0, 1.0, help="weight of the forget objective"))
+
+    def unlearn(self, model: nn.Module, ctx: UnlearnContext, config: ScalarizedConfig) -> UnlearnResult:
+        losses = reference_losses(model, ctx, config)
+        combine = weighted_backward({"forget": config.w, "retain": 1.0 - config.w})
+        return UnlearnResult(model, run_paired(model, ctx, config, losses, combine, self.name))
