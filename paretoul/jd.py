@@ -51,14 +51,28 @@ def make_aggregator(name: str) -> object:
     factory, extra = factories[name]
     try:
         agg = factory()
-    except ImportError as e:
+    except ImportError:
         hint = f"pip install 'torchjd[{extra}]'" if extra else "see torchjd's installation notes"
-        raise UserError("param.aggregator", f"{name} needs an optional dependency ({e.name or e}); "
-                        f"install it with: {hint}") from None
+        raise UserError("param.aggregator", f"{name} needs optional dependencies that are not "
+                        f"installed; install them with: {hint}") from None
     reset = getattr(agg, "reset", None)
     if callable(reset):
         reset()
     return agg
+
+
+def _weighting_of(aggregator: object) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """The matrix -> weights map of an aggregator whose output is ``weights @ matrix``, else None.
+
+    Only torchjd's ``WeightedAggregator`` family guarantees that shape (ConFIG, for one,
+    has a ``weighting`` attribute that is not its combination rule); objects of our own
+    declare it with ``combines_rows = True``.
+    """
+    from torchjd.aggregation import WeightedAggregator
+
+    if isinstance(aggregator, WeightedAggregator) or getattr(aggregator, "combines_rows", False):
+        return aggregator.weighting  # type: ignore[attr-defined]
+    return None
 
 
 class JacobianDescent:
@@ -71,8 +85,7 @@ class JacobianDescent:
         first = self.params[0]
         self.jacobian = torch.empty(n_objectives, sum(self.numels), device=first.device,
                                     dtype=first.dtype)
-        weighting = getattr(aggregator, "weighting", None)
-        self._weighting = weighting if callable(weighting) else None
+        self._weighting = _weighting_of(aggregator)
 
     def _fill_row(self, i: int, loss: torch.Tensor) -> None:
         grads = torch.autograd.grad(loss, self.params, allow_unused=True)

@@ -23,7 +23,7 @@ def methods(args: argparse.Namespace) -> int:
     console = Console()
     if args.name is None:
         for name in METHODS:
-            console.print(f"[bold]{name:<12}[/bold] {get_method(name).summary}")
+            print(f"{name:<13} {get_method(name).summary}")
         return 0
     m = get_method(args.name)
     console.print(f"[bold]{m.name}[/bold]: {m.summary}")
@@ -31,7 +31,7 @@ def methods(args: argparse.Namespace) -> int:
     space = {p.name: p for p in m.space}
     for key, default in m.config().to_dict().items():
         p = space.get(key)
-        table.add_row(key, repr(default), p.describe() if p else "(fixed)", p.help if p else "")
+        table.add_row(key, repr(default), p.describe() if p else "(not searched)", p.help if p else "")
     console.print(table)
     return 0
 
@@ -51,7 +51,7 @@ def datasets(args: argparse.Namespace) -> int:
     from paretoul.data import DATASETS
 
     for name in DATASETS:
-        Console().print(f"[bold]{name:<10}[/bold] {DATASETS.get(name).summary}")
+        print(f"{name:<10} {DATASETS.get(name).summary}")
     return 0
 
 
@@ -59,5 +59,5 @@ def models(args: argparse.Namespace) -> int:
     from paretoul.models import MODELS
 
     for name in MODELS:
-        Console().print(f"[bold]{name:<10}[/bold] {MODELS.get(name).summary}")
+        print(f"{name:<10} {MODELS.get(name).summary}")
     return 0

@@ -28,6 +28,8 @@ _EPS = 1e-8
 class NashBargaining2:
     """A two-player Nash-bargaining weighting in the shape JacobianDescent accepts."""
 
+    combines_rows = True
+
     def weighting(self, jac: torch.Tensor) -> torch.Tensor:
         gram = jac @ jac.T
         norms = gram.diagonal().clamp_min(_EPS).sqrt()
