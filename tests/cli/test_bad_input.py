@@ -24,6 +24,7 @@ BAD = [
     (["run", "--forget", "random:0"], "forget"),
     (["run", "--forget", "random:100000"], "forget"),
     (["run", "--forget", "class:10"], "forget"),
+    (["run", "--forget", "random:0.0001"], "selects no samples"),
     (["run", "--forget", "class:"], "forget"),
     (["run", "--forget", "blah"], "forget"),
     (["run", "--seed", "x"], "--seed"),
