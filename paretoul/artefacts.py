@@ -144,6 +144,45 @@ def _trained(
                         losses[-1])
 
 
+def load_setting(
+    dataset: str, forget: str, seed: int, reference_fraction: float, data_root: str | Path,
+    download: bool, device: torch.device, dataset_options: dict[str, Any] | None = None,
+) -> tuple[DataBundle, Splits, float]:
+    """Data on ``device`` and the splits of ``seed``, with the load time in seconds."""
+    spec = ForgetSpec.parse(forget)
+    t0 = time.perf_counter()
+    data = load_dataset(dataset, data_root, download, **(dataset_options or {})).to(device)
+    load_seconds = time.perf_counter() - t0
+    splits = make_splits(
+        data.train_y.cpu().numpy(), len(data.test_y), spec, seed, reference_fraction, data.num_classes
+    )
+    return data, splits, load_seconds
+
+
+def from_states(
+    dataset: str, model: str, forget: str, seed: int, reference_fraction: float, recipe: Recipe,
+    states: dict[str, dict[str, Any]], data_root: str | Path = "data", device: str = "auto",
+    dataset_options: dict[str, Any] | None = None,
+) -> Artefacts:
+    """Rebuild :class:`Artefacts` from shipped model states (e.g. on a Ray worker).
+
+    ``states`` maps ``original`` and ``oracle`` to ``{"state": state_dict, "train_seconds": s,
+    "key": cache key}``; data and splits are reloaded and re-derived deterministically.
+    """
+    dev = resolve_device(device)
+    data, splits, load_seconds = load_setting(dataset, forget, seed, reference_fraction, data_root,
+                                              False, dev, dataset_options)
+    trained = {}
+    for kind in ("original", "oracle"):
+        s = states[kind]
+        m = build_model(model, data.input_shape, data.num_classes).to(dev)
+        m.load_state_dict(s["state"])
+        m.eval()
+        trained[kind] = TrainedModel(m, "shipped", s.get("key", ""), float(s["train_seconds"]), None)
+    return Artefacts(dataset, model, seed, data, splits, recipe, trained["original"], trained["oracle"],
+                     load_seconds)
+
+
 def prepare(
     dataset: str = "digits",
     model: str = "mlp",
@@ -163,18 +202,14 @@ def prepare(
     ``recipe`` is a :class:`Recipe` or a dict of overrides of the dataset's default.
     """
     MODELS.get(model)  # fail on an unknown name before loading anything
-    spec = ForgetSpec.parse(forget)
+    ForgetSpec.parse(forget)
     if isinstance(recipe, Recipe):
         rec = recipe
     else:
         rec = default_recipe(dataset).with_overrides(**(recipe or {}))
     dev = resolve_device(device)
-    t0 = time.perf_counter()
-    data = load_dataset(dataset, data_root, download, **(dataset_options or {})).to(dev)
-    load_seconds = time.perf_counter() - t0
-    splits = make_splits(
-        data.train_y.cpu().numpy(), len(data.test_y), spec, seed, reference_fraction, data.num_classes
-    )
+    data, splits, load_seconds = load_setting(dataset, forget, seed, reference_fraction, data_root,
+                                              download, dev, dataset_options)
     cache = ArtifactCache(cache_dir)
     base = {
         "format": CACHE_FORMAT,
@@ -188,3 +223,12 @@ def prepare(
     original = _trained("original", splits.train, base, *args)
     oracle = _trained("oracle", splits.retain, base, *args)
     return Artefacts(dataset, model, seed, data, splits, rec, original, oracle, load_seconds)
+
+
+def shipped_states(art: Artefacts) -> dict[str, dict[str, Any]]:
+    """The model states of ``art`` in the form :func:`from_states` takes (CPU tensors)."""
+    return {
+        kind: {"state": {k: v.detach().cpu() for k, v in tm.model.state_dict().items()},
+               "train_seconds": tm.train_seconds, "key": tm.cache_key}
+        for kind, tm in (("original", art.original), ("oracle", art.oracle))
+    }

@@ -1,0 +1,264 @@
+"""Launch, resume and summarise studies: spec -> shared artefacts -> Ray Tune -> database."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+import yaml
+
+from paretoul.artefacts import prepare, shipped_states
+from paretoul.errors import UserError
+from paretoul.metrics import evaluate
+from paretoul.run import library_versions
+from paretoul.study import store
+from paretoul.study.progress import Progress
+from paretoul.study.spec import StudySpec, arm_budget, load_spec, parse_spec
+from paretoul.study.trial import SharedSetting
+
+log = logging.getLogger("paretoul")
+SPEC_FILE = "spec.yaml"
+META_FILE = "study.json"
+
+
+@dataclass
+class LaunchOptions:
+    out: str | Path | None = None
+    address: str | None = None
+    storage: str | None = None
+    max_concurrent: int | None = None
+    quiet: bool = False
+    cache_dir: str | Path | None = None
+
+
+def _prepare_shared(spec: StudySpec, cache_dir: str | Path | None, quiet: bool
+                    ) -> tuple[SharedSetting, dict[str, Any]]:
+    """Build or reuse the original and oracle of every seed (once, on the driver)."""
+    shared = SharedSetting(spec.dataset, spec.model_name, spec.forget, spec.reference_fraction,
+                           spec.data_root, {}, spec.device, spec.resources.cpus)
+    reference: dict[str, Any] = {}
+    for seed in spec.seeds:
+        art = prepare(spec.dataset, spec.model_name, spec.forget, seed, spec.reference_fraction,
+                      spec.recipe, spec.data_root, False, spec.device, cache_dir, progress=not quiet)
+        shared.recipe = art.recipe.to_dict()
+        shared.states[seed] = shipped_states(art)
+        reference[str(seed)] = {
+            "original": evaluate(art.original_context),
+            "oracle": evaluate(art.oracle_context),
+            "splits": {"sizes": art.splits.sizes(), "checksum": art.splits.checksum()},
+            "cache": {"original": art.original.cache_status, "oracle": art.oracle.cache_status},
+        }
+    return shared, reference
+
+
+def _init_ray(address: str | None, spec: StudySpec) -> None:
+    import ray
+
+    os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # with verbose=0: no result tables
+    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    logging.getLogger("ray.tune.search.optuna.optuna_search").setLevel(logging.ERROR)
+    if ray.is_initialized():
+        return
+    kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
+                              "configure_logging": True, "logging_level": logging.ERROR}
+    try:
+        if address:
+            ray.init(address=address, **kwargs)
+        else:
+            cpus = os.cpu_count() or 1
+            ray.init(num_cpus=cpus, object_store_memory=_object_store_bytes(), **kwargs)
+    except (ConnectionError, RuntimeError, ValueError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise UserError("address", f"cannot connect to Ray at {address or 'a new local cluster'}: "
+                        f"{first}") from None
+    gpus = ray.cluster_resources().get("GPU", 0.0)
+    if spec.resources.gpus > 0 and gpus < spec.resources.gpus:
+        raise UserError("resources.gpus", f"{spec.resources.gpus:g} GPU per trial requested but the "
+                        f"cluster has {gpus:g} GPUs; set resources.gpus: 0 or add GPU nodes")
+    cpus_avail = ray.cluster_resources().get("CPU", 0.0)
+    if spec.resources.cpus > cpus_avail:
+        raise UserError("resources.cpus", f"{spec.resources.cpus:g} CPUs per trial requested but the "
+                        f"cluster has {cpus_avail:g}")
+
+
+def _object_store_bytes() -> int:
+    """A small object store: the artefacts of a study are tens of MB, and hosts may be small."""
+    return 256 * 2**20
+
+
+def _study_dir(spec: StudySpec, out: str | Path | None) -> Path:
+    return Path(out) if out is not None else Path("runs") / f"study-{spec.name}"
+
+
+def launch_study(spec_path: str | Path | None = None, options: LaunchOptions | None = None,
+                 spec: StudySpec | None = None) -> dict[str, Any]:
+    """Run every arm of a study on Ray Tune and return its summary (see :func:`study_status`)."""
+    opts = options or LaunchOptions()
+    spec = spec or load_spec(spec_path)  # type: ignore[arg-type]
+    study_dir = _study_dir(spec, opts.out)
+    if (study_dir / SPEC_FILE).exists():
+        raise UserError("out", f"{study_dir} already holds a study; use `paretoul study resume "
+                        f"{study_dir}` or another --out")
+    study_dir.mkdir(parents=True, exist_ok=True)
+    storage_url = opts.storage or spec.storage or store.default_storage_url(study_dir)
+    store.open_storage(storage_url)  # fail early on a bad URL
+    (study_dir / SPEC_FILE).write_text(yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))
+    meta = {"name": spec.name, "storage": store.mask_url(storage_url), "created": time.time(),
+            "versions": library_versions(), "runs": []}
+    if storage_url != store.default_storage_url(study_dir):
+        meta["storage_env"] = "PARETOUL_STORAGE"  # the full URL (with password) is never written
+    _write_meta(study_dir, meta)
+    return _run(spec, study_dir, storage_url, opts)
+
+
+def resume_study(study_dir: str | Path, options: LaunchOptions | None = None) -> dict[str, Any]:
+    """Continue an interrupted study: interrupted trials are run again, finished ones never."""
+    opts = options or LaunchOptions()
+    d = Path(study_dir)
+    if not (d / SPEC_FILE).is_file():
+        raise UserError("study", f"{d} holds no study ({SPEC_FILE} missing)")
+    spec = parse_spec(yaml.safe_load((d / SPEC_FILE).read_text()), str(d / SPEC_FILE))
+    storage_url = _storage_url(d, spec, opts.storage)
+    return _run(spec, d, storage_url, opts, resume=True)
+
+
+def _storage_url(d: Path, spec: StudySpec, given: str | None) -> str:
+    if given:
+        return given
+    meta = _read_meta(d)
+    if meta.get("storage_env"):
+        url = os.environ.get("PARETOUL_STORAGE")
+        if not url:
+            raise UserError("storage", f"this study uses {meta['storage']}; pass --storage URL "
+                            "(or set PARETOUL_STORAGE)")
+        return url
+    return spec.storage or store.default_storage_url(d)
+
+
+def _read_meta(d: Path) -> dict[str, Any]:
+    p = d / META_FILE
+    return json.loads(p.read_text()) if p.exists() else {}
+
+
+def _write_meta(d: Path, meta: dict[str, Any]) -> None:
+    tmp = d / (META_FILE + ".tmp")
+    tmp.write_text(json.dumps(meta, indent=1))
+    tmp.replace(d / META_FILE)
+
+
+def _run(spec: StudySpec, study_dir: Path, storage_url: str, opts: LaunchOptions,
+         resume: bool = False) -> dict[str, Any]:
+    from ray import tune
+
+    from paretoul.study.searchers import StudySearcher, make_arm
+    from paretoul.study.trial import trainable
+
+    t_start = time.perf_counter()
+    storage = store.open_storage(storage_url)
+    arms = [make_arm(spec, i, storage) for i in range(len(spec.arms))]
+    interrupted = sum(store.mark_interrupted(a.study) for a in arms) if resume else 0
+    if resume:
+        arms = [make_arm(spec, i, storage) for i in range(len(spec.arms))]  # replay after marking
+    shared, reference = _prepare_shared(spec, opts.cache_dir, opts.quiet)
+    meta = _read_meta(study_dir)
+    meta["reference"] = reference
+    _init_ray(opts.address, spec)
+    t_ray = time.perf_counter()
+    searcher = StudySearcher(arms)
+    progress = Progress(searcher, {a.name: a.budget for a in arms}, quiet=opts.quiet)
+    if not opts.quiet and interrupted:
+        print(f"resume: {interrupted} interrupted trial(s) will be run again")
+    # Never more trials in flight than slots: a searcher asked too far ahead samples blind.
+    concurrency = int(opts.max_concurrent or spec.max_concurrent or max(1, _slots(spec, None)))
+    run_name = f"run-{len(meta.get('runs', [])) + 1}"
+    resources: dict[str, float] = {"cpu": spec.resources.cpus}
+    if spec.resources.gpus:
+        resources["gpu"] = spec.resources.gpus
+    tuner = tune.Tuner(
+        tune.with_resources(tune.with_parameters(trainable, shared=shared), resources),
+        tune_config=tune.TuneConfig(search_alg=searcher, num_samples=-1,
+                                    max_concurrent_trials=concurrency, reuse_actors=True),
+        run_config=tune.RunConfig(
+            name=run_name, storage_path=str((study_dir / "ray").resolve()),
+            failure_config=tune.FailureConfig(max_failures=spec.max_failures),
+            verbose=0, callbacks=[progress], log_to_file=False,
+        ),
+    )
+    remaining = sum(max(a.remaining(), 0) for a in arms)
+    if remaining > 0:
+        tuner.fit()
+    searcher.flush()
+    wall = time.perf_counter() - t_start
+    meta.setdefault("runs", []).append({
+        "name": run_name, "resumed": resume, "interrupted_rerun": interrupted,
+        "wall_s": wall, "ray_s": time.perf_counter() - t_ray, "trials": progress.done,
+        "trial_compute_s": progress.compute_s, "slots": _slots(spec, concurrency),
+    })
+    _write_meta(study_dir, meta)
+    summary = study_status(study_dir, storage_url=storage_url)
+    summary["wall_s"] = wall
+    return summary
+
+
+def _slots(spec: StudySpec, concurrency: int | None) -> float:
+    import ray
+
+    cpus = ray.cluster_resources().get("CPU", 1.0)
+    slots = cpus / spec.resources.cpus
+    if spec.resources.gpus:
+        slots = min(slots, ray.cluster_resources().get("GPU", 0.0) / spec.resources.gpus)
+    return float(min(slots, concurrency) if concurrency else slots)
+
+
+def study_status(study_dir: str | Path, storage_url: str | None = None) -> dict[str, Any]:
+    """Per arm: budget, finished, failed, running and the best value of each objective."""
+    d = Path(study_dir)
+    if not (d / SPEC_FILE).is_file():
+        raise UserError("study", f"{d} holds no study ({SPEC_FILE} missing)")
+    spec = parse_spec(yaml.safe_load((d / SPEC_FILE).read_text()), str(d / SPEC_FILE))
+    url = storage_url or _storage_url(d, spec, None)
+    storage = store.open_storage(url)
+    objectives = [o.metric for o in spec.objectives]
+    directions = spec.directions()
+    arms = []
+    for i in range(len(spec.arms)):
+        name = spec.arm_name(i)
+        try:
+            study = optuna.load_study(study_name=store.arm_study_name(spec.name, name), storage=storage)
+            trials = study.get_trials(deepcopy=False)
+        except KeyError:
+            trials = []
+        S = optuna.trial.TrialState
+        complete = [t for t in trials if t.state == S.COMPLETE]
+        best = {}
+        for j, (m, dname) in enumerate(zip(objectives, directions, strict=True)):
+            vals = [t.values[j] for t in complete]
+            if vals:
+                best[m] = min(vals) if dname == "min" else max(vals)
+        arms.append({
+            "arm": name, "method": spec.arms[i].method, "searcher": spec.arms[i].searcher.type,
+            "budget": arm_budget(spec, i),
+            "finished": len(complete),
+            "failed": sum(1 for t in trials if t.state == S.FAIL and not t.user_attrs.get(store.INTERRUPTED)),
+            "interrupted": sum(1 for t in trials if t.user_attrs.get(store.INTERRUPTED)),
+            "running": sum(1 for t in trials if t.state == S.RUNNING),
+            "best": best,
+        })
+    meta = _read_meta(d)
+    return {"study": spec.name, "dir": str(d), "storage": store.mask_url(url),
+            "objectives": dict(zip(objectives, directions, strict=True)), "arms": arms,
+            "complete": all(a["finished"] + a["failed"] >= a["budget"] for a in arms),
+            "runs": meta.get("runs", [])}
+
+
+def clean_ray_dir(study_dir: str | Path) -> None:
+    """Remove Ray Tune's own experiment folders (the database keeps every result)."""
+    shutil.rmtree(Path(study_dir) / "ray", ignore_errors=True)

@@ -1,0 +1,342 @@
+"""Study specs: a YAML file validated into typed objects before anything runs.
+
+Every mistake becomes one :class:`~paretoul.errors.UserError` naming the field
+(``arms[2].searcher.sampler``), the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from paretoul.data import DATASETS, ForgetSpec
+from paretoul.errors import UserError
+from paretoul.methods import METHODS, Param, get_method
+from paretoul.metrics import METRICS
+from paretoul.models import MODELS
+
+SAMPLERS = ("nsga2", "tpe", "gp", "random")
+SEARCHERS = ("optuna", "pymoo", "grid", "random")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Objective(_Strict):
+    metric: str
+    direction: Literal["min", "max"] | None = None
+    """Default: the metric's own direction (``match`` metrics cannot be objectives as such)."""
+
+    @field_validator("metric")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        METRICS.get(v)
+        return v
+
+
+class SearcherSpec(_Strict):
+    type: Literal["optuna", "pymoo", "grid", "random"]
+    sampler: Literal["nsga2", "tpe", "gp", "random"] = "nsga2"
+    """For ``optuna`` arms."""
+    seed: int = 0
+    population: int | None = Field(default=None, ge=2)
+    """For ``pymoo`` arms: individuals per generation."""
+    generations: int | None = Field(default=None, ge=1)
+    """For ``pymoo`` arms."""
+
+
+class Range(_Strict):
+    """Narrows a declared search dimension; only the given keys change."""
+
+    low: float | None = None
+    high: float | None = None
+    log: bool | None = None
+    choices: list[Any] | None = None
+
+
+class Arm(_Strict):
+    name: str | None = None
+    method: str
+    searcher: SearcherSpec
+    budget: int | None = Field(default=None, ge=1)
+    """Trials (parameter sets) to run; for grid arms the grid size, for pymoo population x generations."""
+    fixed: dict[str, Any] = Field(default_factory=dict)
+    """Method parameters held at a value (not searched)."""
+    space: dict[str, Range] = Field(default_factory=dict)
+    """Narrowed ranges of the method's declared search dimensions."""
+    search: list[str] | None = None
+    """Which declared dimensions to search (default: all not fixed)."""
+    grid: dict[str, list[Any]] = Field(default_factory=dict)
+    """For grid arms: the values of each parameter; trials = the Cartesian product."""
+
+    @field_validator("method")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        METHODS.get(v)
+        return v
+
+
+class Resources(_Strict):
+    cpus: float = Field(default=1.0, gt=0)
+    gpus: float = Field(default=0.0, ge=0)
+
+    @field_validator("gpus")
+    @classmethod
+    def _fraction(cls, v: float) -> float:
+        if v > 1 and v != int(v):
+            raise ValueError("a GPU share above 1 must be a whole number of GPUs")
+        return v
+
+
+class StudySpec(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    dataset: str = "digits"
+    model: str | None = None
+    forget: str = "random:0.1"
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    """Every trial is evaluated on each seed (splits, original, oracle and method seed)."""
+    reference_fraction: float = Field(default=0.1, ge=0, lt=1)
+    data_root: str = "data"
+    recipe: dict[str, Any] = Field(default_factory=dict)
+    """Overrides of the dataset's default training recipe (original and oracle)."""
+    device: str = "auto"
+    objectives: list[Objective] = Field(
+        default_factory=lambda: [Objective(metric="forget_gap"), Objective(metric="retain_gap")],
+        min_length=1,
+    )
+    arms: list[Arm] = Field(min_length=1)
+    resources: Resources = Field(default_factory=Resources)
+    max_concurrent: int | None = Field(default=None, ge=1)
+    ray_address: str | None = None
+    storage: str | None = None
+    max_failures: int = Field(default=0, ge=0)
+    """Retries of a trial whose worker died (a Python error in a method is not retried)."""
+
+    @field_validator("dataset")
+    @classmethod
+    def _dataset(cls, v: str) -> str:
+        DATASETS.get(v)
+        return v
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, v: str | None) -> str | None:
+        if v is not None:
+            MODELS.get(v)
+        return v
+
+    @field_validator("forget")
+    @classmethod
+    def _forget(cls, v: str) -> str:
+        return str(ForgetSpec.parse(v))
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds(cls, v: list[int]) -> list[int]:
+        if len(set(v)) != len(v):
+            raise ValueError("seeds must be distinct")
+        return v
+
+    @model_validator(mode="after")
+    def _arms(self) -> StudySpec:
+        names = [a.name or a.method for a in self.arms]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"arm names must be unique; give arms a name: (duplicate {sorted(dup)[0]!r})")
+        return self
+
+    # -- derived ---------------------------------------------------------------------------
+    @property
+    def model_name(self) -> str:
+        return self.model or ("mlp" if not DATASETS.get(self.dataset).needs_files else "resnet18")
+
+    def arm_name(self, i: int) -> str:
+        return self.arms[i].name or self.arms[i].method
+
+    def directions(self) -> list[str]:
+        return [o.direction or METRICS.get(o.metric).direction for o in self.objectives]
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "spec"
+
+
+def _first_error(e: ValidationError) -> UserError:
+    err = e.errors()[0]
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    field = _loc(loc)
+    ctx_err = err.get("ctx", {}).get("error")
+    if isinstance(ctx_err, UserError):  # a registry lookup or forget-spec error inside a validator
+        return UserError(field, ctx_err.message)
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        return UserError(field, "unknown key")
+    value = err.get("input")
+    shown = "" if isinstance(value, dict | list) or value is None else f" (got {value!r})"
+    return UserError(field, f"{msg}{shown}")
+
+
+# ---------------------------------------------------------------------------------------------
+# The resolved search space of one arm
+
+
+def arm_space(spec: StudySpec, i: int) -> tuple[dict[str, Param], dict[str, Any]]:
+    """``(searched dimensions, fixed parameters)`` of arm ``i``, checked against the method."""
+    arm = spec.arms[i]
+    where = f"arms[{i}]"
+    method = get_method(arm.method)
+    declared = {p.name: p for p in method.space}
+    fields = set(method.Config.field_names())
+    for key in arm.fixed:
+        if key not in fields:
+            raise UserError(f"{where}.fixed.{key}", f"not a parameter of {arm.method}; allowed: "
+                            f"{', '.join(sorted(fields))}")
+    try:
+        method.config(arm.fixed)
+    except UserError as e:
+        raise UserError(f"{where}.fixed.{e.field.removeprefix('param.')}", e.message) from None
+    for key in list(arm.space) + list(arm.search or []):
+        if key not in declared:
+            raise UserError(f"{where}.space.{key}" if key in arm.space else f"{where}.search",
+                            f"{key!r} is not in {arm.method}'s search space; allowed: "
+                            f"{', '.join(sorted(declared)) or '(none)'}")
+    if arm.searcher.type == "grid":
+        if not arm.grid:
+            raise UserError(f"{where}.grid", "a grid arm needs grid: {param: [values, ...]}")
+        for key, values in arm.grid.items():
+            if key not in fields:
+                raise UserError(f"{where}.grid.{key}", f"not a parameter of {arm.method}")
+            if not values:
+                raise UserError(f"{where}.grid.{key}", "needs at least one value")
+            if key in arm.fixed:
+                raise UserError(f"{where}.grid.{key}", "is also fixed")
+            for v in values:
+                try:
+                    method.config({**arm.fixed, key: v})
+                except UserError as e:
+                    raise UserError(f"{where}.grid.{key}", f"value {v!r}: {e.message}") from None
+        return {}, dict(arm.fixed)
+    if arm.grid:
+        raise UserError(f"{where}.grid", f"only grid arms take a grid (searcher is {arm.searcher.type})")
+    names = arm.search if arm.search is not None else [n for n in declared if n not in arm.fixed]
+    searched: dict[str, Param] = {}
+    for n in names:
+        if n in arm.fixed:
+            raise UserError(f"{where}.search", f"{n!r} is both searched and fixed")
+        searched[n] = _narrow(declared[n], arm.space.get(n), f"{where}.space.{n}")
+    for n in arm.space:
+        if n not in searched:
+            raise UserError(f"{where}.space.{n}", "narrows a dimension that is not searched")
+    if not searched:
+        raise UserError(f"{where}.search", "nothing to search; use a grid arm or fewer fixed parameters")
+    return searched, dict(arm.fixed)
+
+
+def _narrow(p: Param, r: Range | None, field: str) -> Param:
+    if r is None:
+        return p
+    if p.kind == "categorical":
+        if r.low is not None or r.high is not None or r.log is not None:
+            raise UserError(field, "a categorical dimension takes choices, not low/high/log")
+        choices = tuple(r.choices) if r.choices is not None else p.choices
+        bad = [c for c in choices if c not in p.choices]
+        if bad or not choices:
+            raise UserError(field, f"choice {bad[0] if bad else None!r} not allowed; allowed: "
+                            f"{', '.join(map(str, p.choices))}")
+        return Param(p.name, p.kind, choices=choices, help=p.help)
+    if r.choices is not None:
+        raise UserError(field, "a numeric dimension takes low/high/log, not choices")
+    low = p.low if r.low is None else r.low
+    high = p.high if r.high is None else r.high
+    log = p.log if r.log is None else r.log
+    if low > high:
+        raise UserError(field, f"low {low:g} > high {high:g}")
+    if log and low <= 0:
+        raise UserError(field, f"a log range must be > 0 (low is {low:g})")
+    if low < p.low or high > p.high:
+        raise UserError(field, f"[{low:g}, {high:g}] leaves the declared range [{p.low:g}, {p.high:g}]")
+    if p.kind == "int" and (low != int(low) or high != int(high)):
+        raise UserError(field, "an integer range needs whole-number bounds")
+    return Param(p.name, p.kind, low, high, log, help=p.help)
+
+
+def arm_budget(spec: StudySpec, i: int) -> int:
+    """The number of trials arm ``i`` runs."""
+    arm = spec.arms[i]
+    where = f"arms[{i}]"
+    s = arm.searcher
+    if s.type == "grid":
+        size = math.prod(len(v) for v in arm.grid.values())
+        if arm.budget is not None and arm.budget > size:
+            raise UserError(f"{where}.budget", f"{arm.budget} exceeds the grid's {size} points")
+        return arm.budget or size
+    if s.type == "pymoo":
+        if s.population is None or s.generations is None:
+            raise UserError(f"{where}.searcher", "a pymoo arm needs population and generations")
+        total = s.population * s.generations
+        if arm.budget is not None and arm.budget != total:
+            raise UserError(f"{where}.budget", f"{arm.budget} != population x generations ({total})")
+        return total
+    if s.population is not None or s.generations is not None:
+        raise UserError(f"{where}.searcher", "population/generations are for pymoo arms")
+    if arm.budget is None:
+        raise UserError(f"{where}.budget", f"an {s.type} arm needs a budget (number of trials)")
+    return arm.budget
+
+
+def grid_points(arm: Arm) -> list[dict[str, Any]]:
+    keys = list(arm.grid)
+    return [dict(zip(keys, vals, strict=True)) for vals in itertools.product(*arm.grid.values())]
+
+
+def validate(spec: StudySpec) -> None:
+    """Checks that need the registries: objectives' directions, each arm's space and budget."""
+    for j, (o, d) in enumerate(zip(spec.objectives, spec.directions(), strict=True)):
+        if d not in ("min", "max"):
+            raise UserError(f"objectives[{j}].direction", f"{o.metric} is a 'match' metric; "
+                            "give direction: min or max, or use a gap metric")
+    for i in range(len(spec.arms)):
+        arm_space(spec, i)
+        arm_budget(spec, i)
+
+
+def parse_spec(data: Any, source: str = "spec") -> StudySpec:
+    """Validate a spec given as a mapping (e.g. from YAML)."""
+    if not isinstance(data, dict):
+        raise UserError(source, f"a study spec is a mapping of keys, got {type(data).__name__}")
+    try:
+        spec = StudySpec.model_validate(data)
+    except ValidationError as e:
+        raise _first_error(e) from None
+    except UserError:
+        raise
+    validate(spec)
+    return spec
+
+
+def load_spec(path: str | Path) -> StudySpec:
+    """Read and validate a YAML study spec (``yaml.safe_load``)."""
+    p = Path(path)
+    if not p.is_file():
+        raise UserError("spec", f"no such file: {p}")
+    try:
+        data = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise UserError("spec", f"{p} is not valid YAML{where}: {getattr(e, 'problem', e)}") from None
+    except UnicodeDecodeError:
+        raise UserError("spec", f"{p} is not a text file") from None
+    return parse_spec(data, str(p))

@@ -1,0 +1,106 @@
+"""The Ray Tune trainable: one trial = one method with one parameter set, on every seed.
+
+The driver ships the original and oracle weights of each seed through Ray's
+object store (``tune.with_parameters``); a worker reloads the data, re-derives the
+splits and keeps the rebuilt artefacts for later trials (actors are reused).
+"""
+
+from __future__ import annotations
+
+import math
+import socket
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from paretoul.artefacts import Artefacts, from_states
+from paretoul.errors import UnlearningDiverged, UserError
+from paretoul.run import unlearn_and_evaluate
+from paretoul.training import Recipe
+
+
+@dataclass
+class SharedSetting:
+    """What every trial of a study shares, in a form Ray can ship to any node."""
+
+    dataset: str
+    model: str
+    forget: str
+    reference_fraction: float
+    data_root: str
+    recipe: dict[str, Any]
+    device: str
+    cpus: float
+    states: dict[int, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    """seed -> {"original"|"oracle": {"state", "train_seconds", "key"}}."""
+
+    @property
+    def seeds(self) -> list[int]:
+        return sorted(self.states)
+
+
+_WORKER_CACHE: dict[tuple, list[Artefacts]] = {}
+
+
+def _artefacts(shared: SharedSetting) -> list[Artefacts]:
+    key = (shared.dataset, shared.model, shared.forget, shared.reference_fraction,
+           tuple((s, shared.states[s]["original"]["key"]) for s in shared.seeds))
+    if key not in _WORKER_CACHE:
+        _WORKER_CACHE.clear()
+        recipe = Recipe(**{**shared.recipe, "milestones": tuple(shared.recipe.get("milestones", ()))})
+        _WORKER_CACHE[key] = [
+            from_states(shared.dataset, shared.model, shared.forget, seed, shared.reference_fraction,
+                        recipe, shared.states[seed], shared.data_root, shared.device)
+            for seed in shared.seeds
+        ]
+    return _WORKER_CACHE[key]
+
+
+def _node() -> str:
+    try:
+        import ray
+
+        return ray.util.get_node_ip_address()
+    except Exception:
+        return socket.gethostname()
+
+
+def run_trial(config: dict[str, Any], shared: SharedSetting) -> dict[str, Any]:
+    """Evaluate ``config`` (arm, method, params) on every seed; a method error is a result, not a crash."""
+    torch.set_num_threads(max(1, int(shared.cpus)))
+    t0 = time.perf_counter()
+    out: dict[str, Any] = {"node": _node(), "seeds": shared.seeds}
+    try:
+        runs = [unlearn_and_evaluate(art, config["method"], config["params"])
+                for art in _artefacts(shared)]
+    except (UnlearningDiverged, UserError) as e:
+        out.update(error=f"{type(e).__name__}: {e}", trial_s=time.perf_counter() - t0)
+        return out
+    names = list(runs[0].metrics)
+    table = np.array([[r.metrics[n] for n in names] for r in runs], dtype=float)
+    mean = dict(zip(names, table.mean(0).tolist(), strict=True))
+    out.update(mean)  # objectives are read from the top level
+    out.update(
+        metrics=mean,
+        metrics_std=dict(zip(names, table.std(0).tolist(), strict=True)),
+        metrics_per_seed=[r.metrics for r in runs],
+        params_full=runs[0].params,
+        unlearn_s=float(sum(r.unlearn_seconds for r in runs)),
+        trial_s=time.perf_counter() - t0,
+    )
+    bad = [n for n in names if not math.isfinite(mean[n])]
+    if bad:
+        out["error"] = f"metric {bad[0]} is not finite"
+    return out
+
+
+def trainable(config: dict[str, Any], shared: SharedSetting) -> None:
+    """The function Ray Tune runs: one report with every metric."""
+    from ray import tune
+
+    result = run_trial(config, shared)
+    result["tune_trial_id"] = tune.get_context().get_trial_id()
+    tune.report(result)
