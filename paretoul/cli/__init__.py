@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from paretoul.cli import listing, run
+from paretoul.cli import listing, run, study
 from paretoul.cli._common import Parser, setup_logging
 from paretoul.errors import UnlearningDiverged, UserError
 
@@ -20,6 +20,7 @@ def build_parser() -> Parser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     run.add_parser(sub)
     listing.add_parsers(sub)
+    study.add_parser(sub)
     return parser
 
 
@@ -34,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     except UnlearningDiverged as e:
         print(f"paretoul: error: run failed: {e}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # e.g. `paretoul study status DIR --json | head`
+        return 0
     except KeyboardInterrupt:
         print("paretoul: interrupted", file=sys.stderr)
         return 130

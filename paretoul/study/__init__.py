@@ -1,7 +1,28 @@
-"""Studies: specs, searchers (Optuna, pymoo, grid, random), Ray Tune execution, the results database."""
+"""Studies: specs, searchers (Optuna, pymoo, grid, random), Ray Tune execution, the results database.
 
-from paretoul.study.runner import LaunchOptions, launch_study, resume_study, study_status
-from paretoul.study.spec import StudySpec, load_spec, parse_spec
+Names are imported lazily, so a Ray worker importing ``paretoul.study.trial`` does not pay
+for Optuna, pydantic and Ray Tune's driver side.
+"""
 
-__all__ = ["LaunchOptions", "StudySpec", "launch_study", "load_spec", "parse_spec", "resume_study",
-           "study_status"]
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {
+    "LaunchOptions": "paretoul.study.runner",
+    "launch_study": "paretoul.study.runner",
+    "resume_study": "paretoul.study.runner",
+    "study_status": "paretoul.study.runner",
+    "StudySpec": "paretoul.study.spec",
+    "load_spec": "paretoul.study.spec",
+    "parse_spec": "paretoul.study.spec",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(name)

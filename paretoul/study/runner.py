@@ -7,6 +7,7 @@ import logging
 import os
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,8 @@ def _prepare_shared(spec: StudySpec, cache_dir: str | Path | None, quiet: bool
     return shared, reference
 
 
-def _init_ray(address: str | None, spec: StudySpec) -> None:
+def _init_ray(address: str | None, spec: StudySpec) -> bool:
+    """Connect to (or start) Ray and check the cluster can run the trials; True if started here."""
     import ray
 
     os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
@@ -66,19 +68,33 @@ def _init_ray(address: str | None, spec: StudySpec) -> None:
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     logging.getLogger("ray.tune.search.optuna.optuna_search").setLevel(logging.ERROR)
     if ray.is_initialized():
-        return
+        _check_resources(spec)
+        return False
     kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                               "configure_logging": True, "logging_level": logging.ERROR}
     try:
         if address:
             ray.init(address=address, **kwargs)
         else:
+            _bind_loopback()
             cpus = os.cpu_count() or 1
             ray.init(num_cpus=cpus, object_store_memory=_object_store_bytes(), **kwargs)
     except (ConnectionError, RuntimeError, ValueError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise UserError("address", f"cannot connect to Ray at {address or 'a new local cluster'}: "
                         f"{first}") from None
+    try:
+        _check_resources(spec)
+    except UserError:
+        ray.shutdown()
+        raise
+    return True
+
+
+def _check_resources(spec: StudySpec) -> None:
+    """A trial asking for more than the cluster has would wait forever: refuse up front."""
+    import ray
+
     gpus = ray.cluster_resources().get("GPU", 0.0)
     if spec.resources.gpus > 0 and gpus < spec.resources.gpus:
         raise UserError("resources.gpus", f"{spec.resources.gpus:g} GPU per trial requested but the "
@@ -87,6 +103,21 @@ def _init_ray(address: str | None, spec: StudySpec) -> None:
     if spec.resources.cpus > cpus_avail:
         raise UserError("resources.cpus", f"{spec.resources.cpus:g} CPUs per trial requested but the "
                         f"cluster has {cpus_avail:g}")
+
+
+def _bind_loopback() -> None:
+    """A local study needs no network: keep the Ray it starts on 127.0.0.1.
+
+    Ray binds a single-node cluster to loopback when ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``
+    (PROTOCOL.md section 7); Ray reads that once at import, so the flag is set here too.
+    """
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    try:
+        from ray._private import ray_constants
+
+        ray_constants.ENABLE_RAY_CLUSTER = False
+    except (ImportError, AttributeError):  # a Ray without the flag binds as it always does
+        pass
 
 
 def _object_store_bytes() -> int:
@@ -156,28 +187,45 @@ def _write_meta(d: Path, meta: dict[str, Any]) -> None:
 
 def _run(spec: StudySpec, study_dir: Path, storage_url: str, opts: LaunchOptions,
          resume: bool = False) -> dict[str, Any]:
+    t_start = time.perf_counter()
+    started = False
+    try:
+        # Ray's start-up mostly waits on its processes: train/load the shared artefacts meanwhile.
+        with ThreadPoolExecutor(1) as pool:
+            prepared = pool.submit(_prepare_shared, spec, opts.cache_dir, opts.quiet)
+            try:
+                started = _init_ray(opts.address, spec)
+            finally:
+                shared, reference = prepared.result()
+        return _tune(spec, study_dir, storage_url, opts, resume, shared, reference, t_start)
+    finally:
+        if started:
+            import ray
+
+            ray.shutdown()
+
+
+def _tune(spec: StudySpec, study_dir: Path, storage_url: str, opts: LaunchOptions, resume: bool,
+          shared: SharedSetting, reference: dict[str, Any], t_start: float) -> dict[str, Any]:
+    # Never more trials in flight than slots: a searcher asked too far ahead samples blind.
+    concurrency = int(opts.max_concurrent or spec.max_concurrent or max(1, _slots(spec, None)))
+
     from ray import tune
 
     from paretoul.study.searchers import StudySearcher, make_arm
     from paretoul.study.trial import trainable
 
-    t_start = time.perf_counter()
     storage = store.open_storage(storage_url)
     arms = [make_arm(spec, i, storage) for i in range(len(spec.arms))]
     interrupted = sum(store.mark_interrupted(a.study) for a in arms) if resume else 0
-    if resume:
+    if interrupted:
         arms = [make_arm(spec, i, storage) for i in range(len(spec.arms))]  # replay after marking
-    shared, reference = _prepare_shared(spec, opts.cache_dir, opts.quiet)
     meta = _read_meta(study_dir)
     meta["reference"] = reference
-    _init_ray(opts.address, spec)
-    t_ray = time.perf_counter()
     searcher = StudySearcher(arms)
     progress = Progress(searcher, {a.name: a.budget for a in arms}, quiet=opts.quiet)
     if not opts.quiet and interrupted:
         print(f"resume: {interrupted} interrupted trial(s) will be run again")
-    # Never more trials in flight than slots: a searcher asked too far ahead samples blind.
-    concurrency = int(opts.max_concurrent or spec.max_concurrent or max(1, _slots(spec, None)))
     run_name = f"run-{len(meta.get('runs', [])) + 1}"
     resources: dict[str, float] = {"cpu": spec.resources.cpus}
     if spec.resources.gpus:
@@ -192,19 +240,19 @@ def _run(spec: StudySpec, study_dir: Path, storage_url: str, opts: LaunchOptions
             verbose=0, callbacks=[progress], log_to_file=False,
         ),
     )
-    remaining = sum(max(a.remaining(), 0) for a in arms)
-    if remaining > 0:
+    t_trials = time.perf_counter()
+    if sum(max(a.remaining(), 0) for a in arms) > 0:
         tuner.fit()
     searcher.flush()
-    wall = time.perf_counter() - t_start
+    end = time.perf_counter()
     meta.setdefault("runs", []).append({
         "name": run_name, "resumed": resume, "interrupted_rerun": interrupted,
-        "wall_s": wall, "ray_s": time.perf_counter() - t_ray, "trials": progress.done,
+        "wall_s": end - t_start, "trials_phase_s": end - t_trials, "trials": progress.done,
         "trial_compute_s": progress.compute_s, "slots": _slots(spec, concurrency),
     })
     _write_meta(study_dir, meta)
     summary = study_status(study_dir, storage_url=storage_url)
-    summary["wall_s"] = wall
+    summary["wall_s"] = end - t_start
     return summary
 
 

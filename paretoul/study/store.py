@@ -35,10 +35,29 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
     if url.startswith("sqlite"):
         kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
     try:
-        return optuna.storages.RDBStorage(url, **kwargs)
+        storage = optuna.storages.RDBStorage(url, **kwargs)
     except Exception as e:  # sqlalchemy raises many kinds here
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise UserError("storage", f"cannot open {mask_url(url)}: {first}") from None
+    if url.startswith("sqlite"):
+        _sqlite_wal(storage)
+    return storage
+
+
+def _sqlite_wal(storage: optuna.storages.RDBStorage) -> None:
+    """WAL journal: readers (``study status``) never block the launcher, and commits are
+    cheap (``synchronous=NORMAL`` is still crash-safe in WAL mode; a power cut may lose
+    the last commits, never corrupt the file)."""
+    from sqlalchemy import event
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    event.listen(storage.engine, "connect", on_connect)
+    storage.engine.dispose()  # connections opened before the listener get the pragmas too
 
 
 def arm_study_name(study: str, arm: str) -> str:

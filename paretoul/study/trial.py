@@ -72,7 +72,7 @@ def run_trial(config: dict[str, Any], shared: SharedSetting) -> dict[str, Any]:
     """Evaluate ``config`` (arm, method, params) on every seed; a method error is a result, not a crash."""
     torch.set_num_threads(max(1, int(shared.cpus)))
     t0 = time.perf_counter()
-    out: dict[str, Any] = {"node": _node(), "seeds": shared.seeds}
+    out: dict[str, Any] = {"node": _node(), "seeds": shared.seeds, "started_at": time.time()}
     try:
         runs = [unlearn_and_evaluate(art, config["method"], config["params"])
                 for art in _artefacts(shared)]

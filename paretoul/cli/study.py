@@ -1,0 +1,107 @@
+"""``paretoul study launch|status|resume``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    from paretoul.cli._common import Parser
+
+    p = sub.add_parser("study", help="launch, watch and resume studies (Ray Tune + Optuna + pymoo)")
+    ssub = p.add_subparsers(dest="study_command", required=True, parser_class=Parser)
+
+    def common(q: argparse.ArgumentParser) -> None:
+        q.add_argument("--address", default=None, help="Ray cluster address (default: a local Ray)")
+        q.add_argument("--storage", default=None,
+                       help="database URL (default sqlite:///<study dir>/study.db)")
+        q.add_argument("--max-concurrent", type=int, default=None, help="trials in flight at most")
+        q.add_argument("--cache-dir", default=None, help="checkpoint cache of original and oracle")
+        q.add_argument("--quiet", action="store_true", help="no progress lines")
+
+    q = ssub.add_parser("launch", help="run a study spec")
+    q.add_argument("spec", help="study spec (YAML), e.g. studies/quickstart.yaml")
+    q.add_argument("--out", default=None, help="study directory (default runs/study-<name>)")
+    common(q)
+    q.set_defaults(func=launch)
+    q = ssub.add_parser("resume", help="continue an interrupted study")
+    q.add_argument("dir", help="the study directory")
+    common(q)
+    q.set_defaults(func=resume)
+    q = ssub.add_parser("status", help="summarise a running or finished study")
+    q.add_argument("dir", help="the study directory")
+    q.add_argument("--storage", default=None, help="database URL if not the study's default")
+    q.add_argument("--json", action="store_true", help="print JSON")
+    q.set_defaults(func=status)
+
+
+def _options(args: argparse.Namespace) -> Any:
+    from paretoul.errors import UserError
+    from paretoul.study import LaunchOptions
+
+    if args.max_concurrent is not None and args.max_concurrent < 1:
+        raise UserError("max-concurrent", f"{args.max_concurrent} must be >= 1")
+    return LaunchOptions(out=getattr(args, "out", None), address=args.address, storage=args.storage,
+                         max_concurrent=args.max_concurrent, quiet=args.quiet, cache_dir=args.cache_dir)
+
+
+def _console() -> Console:
+    c = Console()
+    return Console(width=max(c.width, 130)) if not c.is_terminal else c
+
+
+def render_status(summary: dict[str, Any], console: Console) -> None:
+    objectives = list(summary["objectives"])
+    table = Table(title=f"study {summary['study']}  ({summary['storage']})")
+    for col in ("arm", "method", "searcher", "done", "failed", "running", *[f"best {o}" for o in objectives]):
+        table.add_column(col, justify="left" if col in ("arm", "method", "searcher") else "right")
+    for a in summary["arms"]:
+        best = [f"{a['best'][o]:.2f}" if o in a["best"] else "-" for o in objectives]
+        table.add_row(a["arm"], a["method"], a["searcher"], f"{a['finished']}/{a['budget']}",
+                      str(a["failed"]), str(a["running"]), *best)
+    console.print(table)
+    runs = summary.get("runs") or []
+    if runs:
+        r = runs[-1]
+        eff = r["trial_compute_s"] / max(r["slots"], 1e-9) / max(r["wall_s"], 1e-9)
+        console.print(f"last run: {r['trials']} trials in {r['wall_s']:.1f} s on {r['slots']:g} slots "
+                      f"(orchestration efficiency {eff:.2f})")
+    console.print("complete" if summary["complete"] else "not complete: `paretoul study resume "
+                  f"{summary['dir']}` continues it")
+
+
+def launch(args: argparse.Namespace) -> int:
+    from paretoul.study import launch_study
+
+    summary = launch_study(args.spec, _options(args))
+    if not args.quiet:
+        render_status(summary, _console())
+        print(f"database: {summary['storage']}")
+    return 0
+
+
+def resume(args: argparse.Namespace) -> int:
+    from paretoul.study import resume_study
+
+    summary = resume_study(args.dir, _options(args))
+    if not args.quiet:
+        render_status(summary, _console())
+    return 0
+
+
+def status(args: argparse.Namespace) -> int:
+    from paretoul.study import study_status
+
+    summary = study_status(args.dir, storage_url=args.storage)
+    if args.json:
+        json.dump(summary, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        render_status(summary, _console())
+    return 0

@@ -1,0 +1,85 @@
+"""A real study on a real local Ray: every searcher, a failing arm, the database, status."""
+
+from __future__ import annotations
+
+import json
+
+import optuna
+import pytest
+
+from paretoul.cli import main
+from paretoul.study import LaunchOptions, launch_study, study_status
+from tests.study.conftest import SMALL
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    from tests.study.conftest import small_spec
+
+    tmp = tmp_path_factory.mktemp("study")
+    spec = small_spec(tmp)
+    summary = launch_study(spec, LaunchOptions(out=tmp / "out", cache_dir=tmp / "cache", quiet=True))
+    return tmp / "out", summary
+
+
+def test_every_arm_ran_its_budget(finished) -> None:
+    out, summary = finished
+    by_arm = {a["arm"]: a for a in summary["arms"]}
+    assert by_arm["raul-nsga2"]["finished"] == 4
+    assert by_arm["sc-grid"]["finished"] == 3
+    assert by_arm["ft-pymoo"]["finished"] == 4
+    assert by_arm["ga-random"]["finished"] == 2
+    assert summary["complete"]
+    assert all(a["running"] == 0 for a in summary["arms"])
+
+
+def test_database_holds_params_objectives_and_every_metric(finished) -> None:
+    out, _ = finished
+    storage = f"sqlite:///{out / 'study.db'}"
+    names = {s.study_name for s in optuna.get_all_study_summaries(storage)}
+    assert names == {f"small:{a['name']}" for a in SMALL["arms"]}
+    grid = optuna.load_study(study_name="small:sc-grid", storage=storage)
+    assert sorted(t.params["w"] for t in grid.trials) == [0.0, 0.5, 1.0]
+    for t in grid.trials:
+        assert t.state == optuna.trial.TrialState.COMPLETE and len(t.values) == 2
+        m = t.user_attrs["metrics"]
+        assert {"ua", "ra", "ta", "mia", "avg_gap", "forget_gap", "retain_gap", "js_forget"} <= set(m)
+        assert t.values == [m["forget_gap"], m["retain_gap"]]
+        assert t.user_attrs["seeds"] == [0] and t.user_attrs["trial_s"] > 0
+        assert t.user_attrs["node"] == "127.0.0.1"  # the local Ray stays on loopback
+        assert t.user_attrs["params_full"]["epochs"] == 1  # fixed parameters are recorded
+
+
+def test_pymoo_arm_served_generations(finished) -> None:
+    out, _ = finished
+    study = optuna.load_study(study_name="small:ft-pymoo", storage=f"sqlite:///{out / 'study.db'}")
+    tags = sorted(tuple(t.user_attrs["pymoo"]) for t in study.trials)
+    assert tags == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert all(1 <= t.params["epochs"] <= 2 for t in study.trials)
+
+
+def test_a_diverging_trial_is_recorded_as_failed_and_the_study_goes_on(finished) -> None:
+    out, summary = finished
+    by_arm = {a["arm"]: a for a in summary["arms"]}
+    assert by_arm["ga-diverges"]["failed"] == 2 and by_arm["ga-diverges"]["finished"] == 0
+    study = optuna.load_study(study_name="small:ga-diverges", storage=f"sqlite:///{out / 'study.db'}")
+    for t in study.trials:
+        assert t.state == optuna.trial.TrialState.FAIL
+        assert "UnlearningDiverged" in t.user_attrs["error"] and "NaN" in t.user_attrs["error"]
+
+
+def test_status_command(finished, capsys) -> None:
+    out, summary = finished
+    assert main(["study", "status", str(out), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["arms"] == summary["arms"] and data["complete"]
+    assert main(["study", "status", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "raul-nsga2" in text and "orchestration efficiency" in text
+    assert study_status(out)["runs"][0]["trials"] == 15
+
+
+def test_launch_into_an_existing_study_is_refused(finished, capsys) -> None:
+    out, _ = finished
+    assert main(["study", "launch", str(out / "spec.yaml"), "--out", str(out)]) == 2
+    assert "resume" in capsys.readouterr().err
