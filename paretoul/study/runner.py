@@ -138,6 +138,7 @@ def launch_study(spec_path: str | Path | None = None, options: LaunchOptions | N
     if (study_dir / SPEC_FILE).exists():
         raise UserError("out", f"{study_dir} already holds a study; use `paretoul study resume "
                         f"{study_dir}` or another --out")
+    created = not study_dir.exists()
     study_dir.mkdir(parents=True, exist_ok=True)
     storage_url = opts.storage or spec.storage or store.default_storage_url(study_dir)
     store.open_storage(storage_url)  # fail early on a bad URL
@@ -147,7 +148,17 @@ def launch_study(spec_path: str | Path | None = None, options: LaunchOptions | N
     if storage_url != store.default_storage_url(study_dir):
         meta["storage_env"] = "PARETOUL_STORAGE"  # the full URL (with password) is never written
     _write_meta(study_dir, meta)
-    return _run(spec, study_dir, storage_url, opts)
+    try:
+        return _run(spec, study_dir, storage_url, opts)
+    except UserError:
+        # Refused before any trial ran (e.g. no GPU in the cluster): leave nothing behind.
+        if not _read_meta(study_dir).get("runs"):
+            if created:
+                shutil.rmtree(study_dir, ignore_errors=True)
+            else:
+                for name in (SPEC_FILE, META_FILE, "study.db", "study.db-wal", "study.db-shm"):
+                    (study_dir / name).unlink(missing_ok=True)
+        raise
 
 
 def resume_study(study_dir: str | Path, options: LaunchOptions | None = None) -> dict[str, Any]:

@@ -23,7 +23,7 @@ def finished(tmp_path_factory):
 
 
 def test_every_arm_ran_its_budget(finished) -> None:
-    out, summary = finished
+    _, summary = finished
     by_arm = {a["arm"]: a for a in summary["arms"]}
     assert by_arm["raul-nsga2"]["finished"] == 4
     assert by_arm["sc-grid"]["finished"] == 3

@@ -1,0 +1,122 @@
+"""Spec validation: each mistake exits 2 with one line naming the field, before anything runs."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from paretoul.cli import main
+from paretoul.study import load_spec
+from tests.study.conftest import SMALL
+
+
+def _set(doc: dict, path: str, value) -> dict:
+    doc = copy.deepcopy(doc)
+    node = doc
+    parts = path.replace("]", "").replace("[", ".").split(".")
+    for p in parts[:-1]:
+        node = node[int(p)] if p.isdigit() else node[p]
+    last = parts[-1]
+    if value is _DELETE:
+        del node[last]
+    elif last.isdigit():
+        node[int(last)] = value
+    else:
+        node[last] = value
+    return doc
+
+
+_DELETE = object()
+
+CASES = [
+    ("unknown key", "colour", "blue", "colour: unknown key"),
+    ("unknown arm key", "arms[0].budgett", 3, "arms[0].budgett: unknown key"),
+    ("wrong type", "seeds", "zero", "seeds"),
+    ("wrong type in list", "seeds", [0, "x"], "seeds[1]"),
+    ("duplicate seeds", "seeds", [0, 0], "seeds"),
+    ("out of range", "reference_fraction", 1.5, "reference_fraction"),
+    ("unknown dataset", "dataset", "mnist", "dataset: unknown value 'mnist'"),
+    ("unknown model", "model", "vit", "model: unknown value 'vit'"),
+    ("bad forget", "forget", "random:2.5", "forget: forget fraction"),
+    ("unknown method", "arms[0].method", "magic", "arms[0].method: unknown value 'magic'"),
+    ("unknown metric", "objectives", [{"metric": "accuracy"}], "objectives[0].metric"),
+    ("match metric as objective", "objectives", [{"metric": "ua"}], "objectives[0].direction"),
+    ("bad direction", "objectives", [{"metric": "ua", "direction": "up"}],
+     "objectives[0].direction"),
+    ("unknown searcher", "arms[0].searcher.type", "bayes", "arms[0].searcher.type"),
+    ("unknown sampler", "arms[0].searcher.sampler", "cmaes", "arms[0].searcher.sampler"),
+    ("negative budget", "arms[0].budget", -3, "arms[0].budget"),
+    ("zero budget", "arms[0].budget", 0, "arms[0].budget"),
+    ("missing budget", "arms[0].budget", _DELETE, "arms[0].budget"),
+    ("empty arms", "arms", [], "arms"),
+    ("param not in space", "arms[0].search", ["lr", "colour"], "arms[0].search"),
+    ("fixed param unknown", "arms[0].fixed", {"epochz": 1}, "arms[0].fixed.epochz"),
+    ("fixed param bad value", "arms[0].fixed", {"epochs": 0}, "arms[0].fixed.epochs"),
+    ("range low > high", "arms[0].space", {"lr": {"low": 0.1, "high": 0.01}}, "arms[0].space.lr"),
+    ("log range touching 0", "arms[0].space", {"lr": {"low": 0.0, "high": 0.01, "log": True}},
+     "arms[0].space.lr"),
+    ("range outside declared", "arms[0].space", {"lr": {"low": 1e-9}}, "arms[0].space.lr"),
+    ("gpu share above 1", "resources", {"gpus": 1.5}, "resources.gpus"),
+    ("negative cpus", "resources", {"cpus": -1}, "resources.cpus"),
+    ("grid on optuna arm", "arms[0].grid", {"w": [0.1]}, "arms[0].grid"),
+    ("grid value invalid", "arms[1].grid", {"w": [0.5, 2.0]}, "arms[1].grid.w"),
+    ("pymoo without generations", "arms[2].searcher", {"type": "pymoo", "population": 4},
+     "arms[2].searcher"),
+    ("duplicate arm names", "arms[1].name", "raul-nsga2", "arms"),
+    ("bad study name", "name", "my study!", "name"),
+]
+
+
+@pytest.mark.parametrize("what, path, value, expected", CASES, ids=[c[0] for c in CASES])
+def test_bad_spec_exits_2_with_one_line(tmp_path, capsys, what, path, value, expected) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(_set(SMALL, path, value), sort_keys=False))
+    code = main(["study", "launch", str(spec), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    assert err.count("\n") == 0 and "Traceback" not in err
+    assert err.startswith("paretoul: error: ") and expected in err, err
+    assert not (tmp_path / "out").exists()  # nothing ran, nothing written
+
+
+@pytest.mark.parametrize("content, expected", [
+    ("name: [unclosed", "not valid YAML at line 1"),
+    ("- just\n- a list\n", "mapping"),
+    ("", "mapping"),
+])
+def test_bad_yaml(tmp_path, capsys, content, expected) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(content)
+    assert main(["study", "launch", str(spec)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert expected in err and err.count("\n") == 0
+
+
+def test_missing_spec_file(tmp_path, capsys) -> None:
+    assert main(["study", "launch", str(tmp_path / "nope.yaml")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_gpu_request_on_a_cluster_without_gpu(tmp_path, capsys) -> None:
+    """Ray would wait forever for the GPU: the launcher checks the cluster first (real Ray)."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(_set(SMALL, "resources", {"gpus": 0.25})))
+    code = main(["study", "launch", str(spec), "--out", str(tmp_path / "out"), "--quiet",
+                 "--cache-dir", str(tmp_path / "cache")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.count("\n") == 0
+    assert "resources.gpus" in err and "0 GPUs" in err
+    assert not (tmp_path / "out").exists()  # a refused study leaves nothing to resume
+    import ray
+
+    assert not ray.is_initialized()  # the Ray started for the check was shut down
+
+
+def test_shipped_studies_are_valid() -> None:
+    from pathlib import Path
+
+    for path in sorted(Path("studies").glob("*.yaml")):
+        spec = load_spec(path)
+        assert spec.arms, path
