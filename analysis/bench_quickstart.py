@@ -1,0 +1,59 @@
+"""Benchmark: wall time and orchestration efficiency of the quickstart study.
+
+Runs ``paretoul study launch studies/quickstart.yaml`` as a new user would (a fresh
+process, a fresh Ray), first with an empty checkpoint cache (original and oracle
+trained: the README's main job on a fresh machine), then again with the cache warm.
+
+Orchestration efficiency = sum of the trials' own compute time / concurrent slots /
+study wall time (from the launch to the last trial, Ray start-up included).
+Prints JSON.
+
+    python analysis/bench_quickstart.py [--spec studies/quickstart.yaml]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def one_run(spec: str, cache: Path, out: Path) -> dict:
+    exe = Path(sys.executable).with_name("paretoul")
+    env = {**os.environ, "PARETOUL_CACHE": str(cache)}
+    t0 = time.perf_counter()
+    proc = subprocess.run([str(exe), "study", "launch", spec, "--out", str(out), "--quiet"],
+                          env=env, capture_output=True, text=True)
+    command_wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"study failed: {proc.stderr.strip()}")
+    run = json.loads((out / "study.json").read_text())["runs"][-1]
+    return {
+        "command_wall_s": round(command_wall, 1),
+        "study_wall_s": round(run["wall_s"], 1),
+        "trials": run["trials"],
+        "trial_compute_s": round(run["trial_compute_s"], 1),
+        "slots": run["slots"],
+        "orchestration_efficiency": round(run["trial_compute_s"] / run["slots"] / run["wall_s"], 3),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--spec", default="studies/quickstart.yaml")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = Path(tmp) / "cache"
+        cold = one_run(args.spec, cache, Path(tmp) / "cold")
+        warm = one_run(args.spec, cache, Path(tmp) / "warm")
+    print(json.dumps({"benchmark": "quickstart", "spec": args.spec, "cpus": os.cpu_count(),
+                      "cold_cache": cold, "warm_cache": warm}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
