@@ -234,7 +234,9 @@ def _tune(spec: StudySpec, study_dir: Path, storage_url: str, opts: LaunchOption
     meta = _read_meta(study_dir)
     meta["reference"] = reference
     searcher = StudySearcher(arms)
-    progress = Progress(searcher, {a.name: a.budget for a in arms}, quiet=opts.quiet)
+    progress = Progress(searcher, {a.name: a.budget for a in arms},
+                        dict(zip([o.metric for o in spec.objectives], spec.directions(), strict=True)),
+                        quiet=opts.quiet)
     if not opts.quiet and interrupted:
         print(f"resume: {interrupted} interrupted trial(s) will be run again")
     run_name = f"run-{len(meta.get('runs', [])) + 1}"
