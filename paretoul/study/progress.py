@@ -4,9 +4,26 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from ray.tune import Callback
+
+
+def _error_message(trial: Any) -> str:
+    """The last line of a failed trial's traceback (e.g. ``ValueError: ...``)."""
+    text = None
+    try:  # Tune writes the error next to the driver first, and to storage later
+        path = trial.error_file
+        if path and Path(path).exists():
+            text = Path(path).read_text()
+        if not text:
+            err = trial.get_error()
+            text = str(err) if err else None
+    except Exception as e:  # never let reporting break the study
+        return f"the trial failed ({type(e).__name__} while reading its error)"
+    lines = [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
+    return lines[-1] if lines else "the trial's worker failed without an error message"
 
 
 class Progress(Callback):
@@ -67,11 +84,7 @@ class Progress(Callback):
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self.running = max(0, self.running - 1)
-        try:
-            err = trial.get_error()
-            message = str(err).strip().splitlines()[-1] if err else "the trial's worker failed"
-        except Exception as e:  # never let reporting break the study
-            message = f"the trial failed ({type(e).__name__} reading its error)"
+        message = _error_message(trial)
         self.searcher.record_error(trial.trial_id, message[:2000])
         arm = trial.config.get("arm", "?")
         self.per_arm.setdefault(arm, [0, 0])[1] += 1
