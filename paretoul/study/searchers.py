@@ -3,8 +3,9 @@
 Every arm records into its own Optuna study, so the database is the single source
 of truth: an arm's remaining budget is read from it, which makes ``resume`` exact.
 
-- ``optuna`` / ``random`` / ``grid`` arms use Ray Tune's ``OptunaSearch`` (multi-objective
-  metric/mode lists) with an NSGA-II, TPE, GP, random or grid sampler on the RDB storage;
+- ``optuna`` / ``random`` arms use Ray Tune's ``OptunaSearch`` (multi-objective metric/mode
+  lists) with an NSGA-II, TPE, GP or random sampler on the RDB storage;
+- ``grid`` arms enumerate the Cartesian product, each point once (resume-exact);
 - ``pymoo`` arms run pymoo's NSGA-II through ask/tell: each generation's population
   is served as parallel trials and told back when all have finished.
 """
@@ -22,7 +23,7 @@ from ray.tune.search.optuna import OptunaSearch
 
 from paretoul.methods import Param
 from paretoul.study import store
-from paretoul.study.spec import StudySpec, arm_budget, arm_space
+from paretoul.study.spec import StudySpec, arm_budget, arm_space, grid_points
 
 FAIL_PENALTY = 1e6
 """Objective value told to pymoo for a failed trial (pymoo needs a finite number)."""
@@ -104,19 +105,13 @@ class ArmSearcher:
 
 
 class OptunaArm(ArmSearcher):
-    """``optuna``, ``random`` and ``grid`` arms: Ray Tune's OptunaSearch on the RDB storage."""
+    """``optuna`` and ``random`` arms: Ray Tune's OptunaSearch on the RDB storage."""
 
     def __init__(self, spec: StudySpec, index: int, storage: optuna.storages.BaseStorage) -> None:
         super().__init__(spec, index, storage)
-        arm = spec.arms[index]
-        s = arm.searcher
-        if s.type == "grid":
-            space = {k: CategoricalDistribution(list(v)) for k, v in arm.grid.items()}
-            sampler: optuna.samplers.BaseSampler = optuna.samplers.GridSampler(
-                {k: list(v) for k, v in arm.grid.items()}, seed=s.seed)
-        else:
-            space = distributions(self.space)
-            sampler = _sampler("random" if s.type == "random" else s.sampler, s.seed)
+        s = spec.arms[index].searcher
+        space = distributions(self.space)
+        sampler = _sampler("random" if s.type == "random" else s.sampler, s.seed)
         self.search = OptunaSearch(
             space=space, metric=self.objectives, mode=self.directions, sampler=sampler,
             study_name=self.study.study_name, storage=storage,
@@ -141,7 +136,56 @@ class OptunaArm(ArmSearcher):
                                                                                 strict=True)})
 
 
-class PymooArm(ArmSearcher):
+class _EnqueueingArm(ArmSearcher):
+    """Arms that decide the parameters themselves and record each trial by enqueue + ask."""
+
+    def _start(self, trial_id: str, params: dict[str, Any], dists: dict[str, Any],
+               attrs: dict[str, Any]) -> optuna.trial.Trial:
+        self.study.enqueue_trial(params, user_attrs=attrs)
+        trial = self.study.ask(fixed_distributions=dists)
+        self._pending[trial_id] = trial
+        return trial
+
+    def _finish(self, trial_id: str, result: dict[str, Any] | None, error: str | None
+                ) -> list[float] | None:
+        trial = self._pending.pop(trial_id)
+        values = self._values(result)
+        if values is None:
+            trial.set_user_attr("error", self._record(trial, result, error))
+            self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        else:
+            self._record(trial, result, None)
+            self.study.tell(trial, values)
+        return values
+
+
+class GridArm(_EnqueueingArm):
+    """``grid`` arms: the Cartesian product of the listed values, each point exactly once.
+
+    The points still to run are read from the database, so a resumed study runs the
+    points an interrupted launcher lost, and never a finished one again.
+    """
+
+    def __init__(self, spec: StudySpec, index: int, storage: optuna.storages.BaseStorage) -> None:
+        super().__init__(spec, index, storage)
+        arm = spec.arms[index]
+        self.points = grid_points(arm)[: self.budget]
+        self.dists = {k: CategoricalDistribution(list(v)) for k, v in arm.grid.items()}
+        self._pending: dict[str, optuna.trial.Trial] = {}
+
+    def suggest(self, trial_id: str) -> dict[str, Any] | None:
+        taken = [t.params for t in self.study.get_trials(deepcopy=False) if store.counted(t)]
+        todo = [p for p in self.points if p not in taken]
+        if not todo:
+            return None
+        self._start(trial_id, todo[0], self.dists, {})
+        return {**self.fixed, **todo[0]}
+
+    def complete(self, trial_id: str, result: dict[str, Any] | None, error: str | None) -> None:
+        self._finish(trial_id, result, error)
+
+
+class PymooArm(_EnqueueingArm):
     """pymoo NSGA-II by ask/tell over a unit-cube encoding of the arm's space.
 
     Each variable is a real in [0, 1]: floats map linearly (or log-linearly), integers
@@ -156,7 +200,8 @@ class PymooArm(ArmSearcher):
         self.names = list(self.space)
         self.dists = distributions(self.space)
         self.signs = np.array([1.0 if d == "min" else -1.0 for d in self.directions])
-        self._pending: dict[str, tuple[optuna.trial.Trial, int]] = {}
+        self._pending: dict[str, optuna.trial.Trial] = {}
+        self._index: dict[str, int] = {}
         self._algo = self._new_algorithm()
         self._gen = 0
         self._pop = None
@@ -233,23 +278,15 @@ class PymooArm(ArmSearcher):
             return None  # wait for the generation to finish
         i = todo[0]
         params = self.decode(self._pop[i].X)
-        self.study.enqueue_trial(params, user_attrs={"pymoo": [self._gen, i]})
-        trial = self.study.ask(fixed_distributions=self.dists)
-        self._pending[trial_id] = (trial, i)
+        self._start(trial_id, params, self.dists, {"pymoo": [self._gen, i]})
+        self._index[trial_id] = i
         self._served.add(i)
         return {**self.fixed, **params}
 
     def complete(self, trial_id: str, result: dict[str, Any] | None, error: str | None) -> None:
-        trial, i = self._pending.pop(trial_id)
-        values = self._values(result)
-        if values is None:
-            trial.set_user_attr("error", self._record(trial, result, error))
-            self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            self._F[i] = [FAIL_PENALTY * s for s in self.signs]
-        else:
-            self._record(trial, result, None)
-            self.study.tell(trial, values)
-            self._F[i] = values
+        i = self._index.pop(trial_id)
+        values = self._finish(trial_id, result, error)
+        self._F[i] = values if values is not None else [FAIL_PENALTY * s for s in self.signs]
         if not np.isnan(self._F).any():
             self._tell()
             if self._gen < self.generations:
@@ -260,8 +297,11 @@ class PymooArm(ArmSearcher):
 
 
 def make_arm(spec: StudySpec, index: int, storage: optuna.storages.BaseStorage) -> ArmSearcher:
-    if spec.arms[index].searcher.type == "pymoo":
+    kind = spec.arms[index].searcher.type
+    if kind == "pymoo":
         return PymooArm(spec, index, storage)
+    if kind == "grid":
+        return GridArm(spec, index, storage)
     return OptunaArm(spec, index, storage)
 
 

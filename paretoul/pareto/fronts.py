@@ -1,0 +1,43 @@
+"""Non-dominated fronts (pymoo's non-dominated sorting) and objective normalisation."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def as_minimisation(F: np.ndarray, directions: list[str]) -> np.ndarray:
+    """Flip the sign of objectives to maximise, so every column is minimised."""
+    signs = np.array([1.0 if d == "min" else -1.0 for d in directions])
+    return np.asarray(F, dtype=float) * signs
+
+
+def non_dominated(F: np.ndarray, directions: list[str] | None = None) -> np.ndarray:
+    """Indices of the non-dominated rows of ``F`` (duplicates of a front point all kept)."""
+    from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+
+    F = np.asarray(F, dtype=float)
+    if F.size == 0:
+        return np.array([], dtype=int)
+    G = as_minimisation(F, directions) if directions else F
+    return np.sort(NonDominatedSorting().do(G, only_non_dominated_front=True)).astype(int)
+
+
+def dominates(a: np.ndarray, b: np.ndarray) -> bool:
+    """``a`` dominates ``b`` (both already in minimisation form)."""
+    return bool(np.all(a <= b) and np.any(a < b))
+
+
+def normaliser(G: np.ndarray, pad: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """``(low, high)`` per column of a minimisation matrix; a zero range becomes 1."""
+    low, high = G.min(axis=0), G.max(axis=0)
+    span = np.where(high - low > 0, high - low, 1.0)
+    return low - pad * span, low + span * (1 + pad)
+
+
+def normalise(G: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    return (np.asarray(G, dtype=float) - low) / (high - low)
+
+
+def sorted_front(points: np.ndarray) -> np.ndarray:
+    """Front points (2 objectives, minimisation) sorted by the first objective, for step lines."""
+    return points[np.argsort(points[:, 0], kind="stable")]
