@@ -1,0 +1,140 @@
+"""Choosing an operating point on a study's front, by a stated rule.
+
+Rules work on the overall front of finished trials, objectives normalised to [0, 1]
+(0 = best value seen). ``oracle-free`` applies the compromise rule to the oracle-free
+proxies (``ref_gap`` to minimise, ``ta`` to maximise) for deployments with no oracle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from paretoul.errors import UserError
+from paretoul.pareto.fronts import as_minimisation, non_dominated, normalise, normaliser
+from paretoul.pareto.records import StudyData, TrialRecord
+
+RULES = ("knee", "weights", "compromise", "constrained", "closest-to-retrain", "oracle-free")
+ORACLE_FREE = (("ref_gap", "min"), ("ta", "max"))
+
+
+@dataclass
+class Choice:
+    rule: str
+    record: TrialRecord
+    reason: str
+    front_size: int
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.record
+        return {"rule": self.rule, "reason": self.reason, "arm": r.arm, "method": r.method,
+                "trial": r.number, "params": r.params, "seeds": r.seeds, "metrics": r.metrics,
+                "metrics_std": r.metrics_std, "front_size": self.front_size, **self.details}
+
+
+def _front(records: list[TrialRecord], F: np.ndarray, directions: list[str]
+           ) -> tuple[list[TrialRecord], np.ndarray]:
+    G = as_minimisation(F, directions)
+    idx = non_dominated(G)
+    low, high = normaliser(G[idx])
+    return [records[i] for i in idx], normalise(G[idx], low, high)
+
+
+def knee(N: np.ndarray) -> tuple[int, str]:
+    """pymoo's HighTradeoffPoints; when it finds none, the point closest to the ideal (p=2)."""
+    if len(N) >= 3:
+        from pymoo.mcdm.high_tradeoff import HighTradeoffPoints
+
+        try:
+            idx = HighTradeoffPoints().do(N)
+        except Exception:  # pymoo raises on degenerate fronts
+            idx = None
+        if idx is not None and len(idx):
+            best = int(min(idx, key=lambda i: float(np.linalg.norm(N[i]))))
+            return best, "highest trade-off point (pymoo HighTradeoffPoints)"
+    i = int(np.argmin(np.linalg.norm(N, axis=1)))
+    why = "too few points for a trade-off analysis" if len(N) < 3 else "pymoo found no high trade-off point"
+    return i, f"{why}; fell back to the point closest to the ideal (Euclidean, normalised)"
+
+
+def compromise(N: np.ndarray, p: float) -> int:
+    """Closest to the ideal point (0, ..., 0) in the p-norm (p = inf allowed)."""
+    return int(np.argmin(np.linalg.norm(N, ord=p, axis=1)))
+
+
+def asf(N: np.ndarray, weights: np.ndarray) -> int:
+    """Achievement scalarising function with preference weights (larger = more important)."""
+    from pymoo.decomposition.asf import ASF
+
+    w = np.asarray(weights, dtype=float)
+    return int(np.argmin(ASF().do(N, 1.0 / np.maximum(w, 1e-12))))
+
+
+def choose(data: StudyData, rule: str, weights: list[float] | None = None, p: float = 2.0,
+           max_retain_drop: float | None = None, min_test_acc: float | None = None) -> Choice:
+    """Pick one finished trial by ``rule``; bad arguments are one-line UserErrors."""
+    if rule not in RULES:
+        raise UserError("rule", f"unknown rule {rule!r}; allowed: {', '.join(RULES)}")
+    done = data.finished()
+    if not done:
+        raise UserError("study", f"{data.directory} has no finished trial to choose from")
+    if rule == "closest-to-retrain":
+        gaps = [r.metrics.get("avg_gap", np.inf) for r in done]
+        i = int(np.argmin(gaps))
+        return Choice(rule, done[i], f"smallest Avg. Gap to the oracle ({gaps[i]:.2f}) of "
+                      f"{len(done)} finished trials", len(done))
+    if rule == "oracle-free":
+        F = np.array([[r.metrics[m] for m, _ in ORACLE_FREE] for r in done], dtype=float)
+        recs, N = _front(done, F, [d for _, d in ORACLE_FREE])
+        i = compromise(N, 2.0)
+        oracle = choose(data, "closest-to-retrain")
+        gap_here, gap_best = recs[i].metrics.get("avg_gap"), oracle.record.metrics.get("avg_gap")
+        reason = ("closest to the ideal of the oracle-free front (ref_gap min, TA max; Euclidean, "
+                  "normalised)")
+        details = {"oracle_based_choice": oracle.record.key, "avg_gap_of_choice": gap_here,
+                   "avg_gap_of_oracle_based_choice": gap_best}
+        if gap_here is not None and gap_best is not None:
+            reason += (f"; its Avg. Gap to the oracle is {gap_here:.2f} vs {gap_best:.2f} for the "
+                       "oracle-based choice")
+        return Choice(rule, recs[i], reason, len(recs), details)
+    if rule == "constrained":
+        if max_retain_drop is None and min_test_acc is None:
+            raise UserError("rule", "constrained needs --max-retain-drop X or --min-test-acc X")
+        original = [data.reference[s]["original"] for s in data.reference]
+        ra0 = float(np.mean([o["ra"] for o in original])) if original else 100.0
+        ta0 = float(np.mean([o["ta"] for o in original])) if original else 100.0
+        ok = []
+        for r in done:
+            keep = True
+            if max_retain_drop is not None:
+                keep &= max(ra0 - r.metrics["ra"], ta0 - r.metrics["ta"]) <= max_retain_drop
+            if min_test_acc is not None:
+                keep &= r.metrics["ta"] >= min_test_acc
+            if keep:
+                ok.append(r)
+        bound = (f"RA and TA within {max_retain_drop:g} points of the original's"
+                 if max_retain_drop is not None else f"TA >= {min_test_acc:g}")
+        if not ok:
+            raise UserError("rule", f"no finished trial keeps {bound}")
+        sign = 1.0 if data.directions[0] == "min" else -1.0
+        i = int(np.argmin([sign * r.objectives[0] for r in ok]))
+        return Choice(rule, ok[i], f"best {data.objectives[0]} ({ok[i].objectives[0]:.2f}) among "
+                      f"{len(ok)} of {len(done)} trials with {bound}", len(ok))
+    recs, N = _front(done, data.matrix(done), data.directions)
+    if rule == "knee":
+        i, why = knee(N)
+        return Choice(rule, recs[i], why, len(recs))
+    if rule == "compromise":
+        if not (p >= 1):
+            raise UserError("p", f"{p} must be >= 1 (inf allowed)")
+        return Choice(rule, recs[compromise(N, p)], f"closest to the ideal point in the {p:g}-norm "
+                      "(objectives normalised over the front)", len(recs))
+    # weights
+    if weights is None or len(weights) != len(data.objectives) or min(weights) < 0 or sum(weights) <= 0:
+        raise UserError("weights", f"give {len(data.objectives)} non-negative numbers, e.g. "
+                        f"--weights {','.join(['1'] * len(data.objectives))}")
+    return Choice(rule, recs[asf(N, np.array(weights))], "best achievement scalarising function "
+                  f"value for weights {','.join(f'{w:g}' for w in weights)}", len(recs))

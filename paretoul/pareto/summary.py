@@ -1,0 +1,123 @@
+"""Fronts and hypervolume of a study: per arm, per method, per searcher and overall.
+
+All objectives are turned into minimisation and normalised to [0, 1] by the range
+over every finished trial of the study (stated in the output); the hypervolume
+reference point is 1.1 in each normalised objective unless the spec gives one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from paretoul.pareto.fronts import as_minimisation, non_dominated, normalise, normaliser
+from paretoul.pareto.indicators import hypervolume
+from paretoul.pareto.records import StudyData, TrialRecord
+
+REFERENCE_PAD = 1.1
+
+
+@dataclass
+class Normalisation:
+    """Maps objective values (own units and directions) to normalised minimisation form."""
+
+    directions: list[str]
+    low: np.ndarray
+    high: np.ndarray
+    reference: np.ndarray
+    """The hypervolume reference point, normalised."""
+
+    def __call__(self, F: np.ndarray) -> np.ndarray:
+        return normalise(as_minimisation(np.asarray(F, dtype=float).reshape(-1, len(self.directions)),
+                                         self.directions), self.low, self.high)
+
+    def describe(self, objectives: list[str]) -> dict[str, Any]:
+        signs = [1.0 if d == "min" else -1.0 for d in self.directions]
+        return {
+            "objectives": {o: {"direction": d, "range": [float(s * lo), float(s * hi)]}
+                           for o, d, s, lo, hi in zip(objectives, self.directions, signs,
+                                                       self.low, self.high, strict=True)},
+            "reference_point_normalised": [float(r) for r in self.reference],
+            "reference_point": [float(s * (lo + r * (hi - lo))) for s, lo, hi, r in
+                                zip(signs, self.low, self.high, self.reference, strict=True)],
+        }
+
+
+def study_normalisation(data: StudyData, hv_reference: list[float] | None = None) -> Normalisation:
+    F = data.matrix()
+    G = as_minimisation(F, data.directions) if len(F) else np.zeros((1, len(data.objectives)))
+    low, high = normaliser(G)
+    if hv_reference is not None:
+        ref = normalise(as_minimisation(np.array([hv_reference], dtype=float), data.directions),
+                        low, high)[0]
+    else:
+        ref = np.full(len(data.objectives), REFERENCE_PAD)
+    return Normalisation(data.directions, low, high, ref)
+
+
+def front_records(records: list[TrialRecord], norm: Normalisation) -> list[TrialRecord]:
+    """The non-dominated finished records (in the order they were given)."""
+    done = [r for r in records if r.state == "complete"]
+    if not done:
+        return []
+    idx = non_dominated(norm(np.array([r.objectives for r in done])))
+    return [done[i] for i in idx]
+
+
+def hv_of(records: list[TrialRecord], norm: Normalisation) -> float:
+    done = [r for r in records if r.state == "complete"]
+    if not done:
+        return 0.0
+    return hypervolume(norm(np.array([r.objectives for r in done])), norm.reference)
+
+
+def hv_history(records: list[TrialRecord], norm: Normalisation) -> list[tuple[int, float]]:
+    """HV of the front after each finished trial, in completion order: ``(n, hv)``."""
+    done = sorted((r for r in records if r.state == "complete"), key=lambda r: r.completed_at or 0.0)
+    out = []
+    for n in range(1, len(done) + 1):
+        out.append((n, hypervolume(norm(np.array([r.objectives for r in done[:n]])), norm.reference)))
+    return out
+
+
+def _group(records: list[TrialRecord], key: str) -> dict[str, list[TrialRecord]]:
+    groups: dict[str, list[TrialRecord]] = {}
+    for r in records:
+        groups.setdefault(getattr(r, key), []).append(r)
+    return groups
+
+
+def seed_spread(r: TrialRecord, objectives: list[str]) -> list[float]:
+    """Standard deviation over seeds of each objective (0 with one seed)."""
+    return [float(r.metrics_std.get(o, 0.0)) for o in objectives]
+
+
+def point(r: TrialRecord, objectives: list[str]) -> dict[str, Any]:
+    return {"arm": r.arm, "method": r.method, "trial": r.number, "params": r.params,
+            "objectives": dict(zip(objectives, r.objectives or (), strict=False)),
+            "std": dict(zip(objectives, seed_spread(r, objectives), strict=True)),
+            "avg_gap": r.metrics.get("avg_gap")}
+
+
+def summarise_fronts(data: StudyData, hv_reference: list[float] | None = None) -> dict[str, Any]:
+    """Everything ``paretoul front`` prints: fronts and HV per arm/method/searcher/overall."""
+    norm = study_normalisation(data, hv_reference)
+    out: dict[str, Any] = {"study": data.name, "normalisation": norm.describe(data.objectives),
+                           "trials": {"complete": len(data.finished()),
+                                      "failed": sum(r.state == "failed" for r in data.records),
+                                      "other": sum(r.state in ("running", "interrupted")
+                                                   for r in data.records)}}
+    for key, label in (("arm", "arms"), ("method", "methods"), ("searcher", "searchers")):
+        groups = _group(data.records, key)
+        out[label] = {
+            name: {"hv": hv_of(rs, norm), "finished": sum(r.state == "complete" for r in rs),
+                   "front": [point(r, data.objectives) for r in front_records(rs, norm)]}
+            for name, rs in groups.items()
+        }
+    overall = front_records(data.records, norm)
+    out["overall"] = {"hv": hv_of(data.records, norm),
+                      "front": [point(r, data.objectives) for r in overall]}
+    out["hv_history"] = {name: hv_history(rs, norm) for name, rs in _group(data.records, "searcher").items()}
+    return out

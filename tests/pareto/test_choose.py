@@ -1,0 +1,97 @@
+"""Each choose rule on a front whose answer is known, and the JD-vs-fixed verdict."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from paretoul import UserError
+from paretoul.pareto.choose import choose
+from paretoul.pareto.compare import compare_jd_fixed, verdict
+from paretoul.pareto.records import StudyData, TrialRecord
+
+
+def _record(i, f, r, method="raul", arm="a", **metrics) -> TrialRecord:
+    m = {"forget_gap": f, "retain_gap": r, "avg_gap": (f + r) / 2, "ra": 100 - r, "ta": 95 - r,
+         "ref_gap": f, **metrics}
+    return TrialRecord(arm, method, "optuna", i, "complete", {"i": i}, (f, r), m, {}, [], [0], float(i))
+
+
+def _data(points, **kw) -> StudyData:
+    recs = [_record(i, f, r, **kw) for i, (f, r) in enumerate(points)]
+    ref = {"0": {"original": {"ra": 100.0, "ta": 95.0}, "oracle": {}}}
+    return StudyData("t", Path("."), ["forget_gap", "retain_gap"], ["min", "min"], recs, ref, None)
+
+
+# A convex front with an obvious knee at (1, 1), plus a dominated point.
+FRONT = [(0.0, 10.0), (1.0, 1.0), (10.0, 0.0), (5.0, 5.0), (0.5, 6.0), (6.0, 0.5)]
+
+
+def test_knee() -> None:
+    assert choose(_data(FRONT), "knee").record.number == 1
+
+
+def test_compromise_p_norms() -> None:
+    d = _data([(0.0, 1.0), (0.45, 0.45), (1.0, 0.0), (0.2, 0.75)])
+    assert choose(d, "compromise", p=2).record.number == 1
+    assert choose(d, "compromise", p=1).record.number == 1
+    d2 = _data([(0.0, 1.0), (0.3, 0.6), (1.0, 0.0), (0.6, 0.25)])
+    assert choose(d2, "compromise", p=float("inf")).record.number in (1, 3)
+
+
+def test_weights_pick_the_preferred_end() -> None:
+    d = _data(FRONT)
+    assert choose(d, "weights", weights=[1.0, 0.0001]).record.number == 0  # forget matters
+    assert choose(d, "weights", weights=[0.0001, 1.0]).record.number == 2  # retain matters
+    with pytest.raises(UserError, match="weights"):
+        choose(d, "weights", weights=[1.0])
+
+
+def test_constrained_and_closest_to_retrain() -> None:
+    d = _data(FRONT)
+    # retain drop = retain_gap here; keep <= 1 point: candidates 1 (1,1), 2 (10,0), 5 (6,0.5)
+    c = choose(d, "constrained", max_retain_drop=1.0)
+    assert c.record.number == 1
+    assert choose(d, "constrained", min_test_acc=94.4).record.number == 5
+    with pytest.raises(UserError, match="no finished trial"):
+        choose(d, "constrained", min_test_acc=99.0)
+    assert choose(d, "closest-to-retrain").record.number == 1  # avg_gap 1.0
+
+
+def test_oracle_free_reports_distance_to_the_oracle_choice() -> None:
+    d = _data(FRONT)
+    c = choose(d, "oracle-free")
+    assert c.details["oracle_based_choice"] == "a#1"
+    assert "Avg. Gap" in c.reason
+
+
+def test_single_trial_and_fallback() -> None:
+    d = _data([(1.0, 2.0)])
+    c = choose(d, "knee")
+    assert c.record.number == 0 and "fell back" in c.reason
+
+
+def test_jd_vs_fixed_on_constructed_fronts() -> None:
+    jd = [(0.0, 1.0), (0.5, 0.5), (1.0, 0.0)]
+    fixed = [(0.2, 1.2), (0.7, 0.7), (1.2, 0.2), (0.0, 2.0)]
+    recs = [_record(i, f, r, method="raul", arm="jd") for i, (f, r) in enumerate(jd)]
+    recs += [_record(i, f, r, method="scalarized", arm="fw") for i, (f, r) in enumerate(fixed)]
+    d = StudyData("t", Path("."), ["forget_gap", "retain_gap"], ["min", "min"], recs, {}, None)
+    c = compare_jd_fixed(d)
+    assert c["fixed_dominated_by_jd"] == [4, 4]
+    assert c["jd_dominated_by_fixed"] == [0, 3]
+    assert c["hv_jd"] > c["hv_fixed"]
+    # (0, 2) ties JD's (0, 1) on forget_gap, so JD needs no shift (eps 0); fixed needs one
+    assert c["epsilon_jd_to_fixed"] == 0 < c["epsilon_fixed_to_jd"]
+    assert "no winner is claimed" in c["verdict"]  # one seed: no interval
+
+
+def test_verdict_never_overclaims() -> None:
+    base = {"fixed_dominated_by_jd": [9, 11], "jd_dominated_by_fixed": [0, 12], "hv_jd": 0.71,
+            "hv_fixed": 0.64, "hv_difference": 0.07}
+    assert "neither front" in verdict({**base, "ci": {"hv_difference_95": [-0.01, 0.15], "seeds": 5}})
+    assert "Jacobian descent's front is better" in verdict(
+        {**base, "ci": {"hv_difference_95": [0.02, 0.12], "seeds": 5}})
+    np.testing.assert_equal(verdict(base | {"ci": None}).endswith("claimed)."), True)
