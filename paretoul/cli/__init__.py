@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from paretoul.cli import listing, run, study
+from paretoul.cli import analysis, listing, run, study
 from paretoul.cli._common import Parser, setup_logging
 from paretoul.errors import UnlearningDiverged, UserError
 
@@ -21,6 +21,7 @@ def build_parser() -> Parser:
     run.add_parser(sub)
     listing.add_parsers(sub)
     study.add_parser(sub)
+    analysis.add_parsers(sub)
     return parser
 
 

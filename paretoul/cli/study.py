@@ -83,6 +83,8 @@ def launch(args: argparse.Namespace) -> int:
     if not args.quiet:
         render_status(summary, _console())
         print(f"database: {summary['storage']}")
+        if summary.get("report"):
+            print(f"report: {summary['report']}")
     return 0
 
 

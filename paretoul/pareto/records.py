@@ -30,6 +30,8 @@ class TrialRecord:
     seeds: list[int] = field(default_factory=list)
     completed_at: float | None = None
     error: str | None = None
+    trace: dict[str, list[float]] = field(default_factory=dict)
+    """The first seed's per-epoch losses and per-step weights (thinned)."""
 
     @property
     def key(self) -> str:
@@ -112,6 +114,7 @@ def load_study_data(study_dir: str | Path, storage_url: str | None = None) -> St
                 seeds=list(t.user_attrs.get("seeds", [])),
                 completed_at=t.datetime_complete.timestamp() if t.datetime_complete else None,
                 error=t.user_attrs.get("error"),
+                trace=dict(t.user_attrs.get("trace", {})),
             ))
     meta = runner._read_meta(d)
     return StudyData(spec.name, d, objectives, spec.directions(), records,

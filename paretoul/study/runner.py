@@ -266,7 +266,20 @@ def _tune(spec: StudySpec, study_dir: Path, storage_url: str, opts: LaunchOption
     _write_meta(study_dir, meta)
     summary = study_status(study_dir, storage_url=storage_url)
     summary["wall_s"] = end - t_start
+    summary["report"] = _write_report(study_dir, storage_url)
     return summary
+
+
+def _write_report(study_dir: Path, storage_url: str) -> str | None:
+    """The study's report; a failure here is logged, never fatal (the results are safe)."""
+    try:
+        from paretoul.report.build import write_report
+
+        return str(write_report(study_dir, storage_url=storage_url)["html"])
+    except Exception as e:
+        log.warning("report: could not be written (%s: %s); run `paretoul report %s`",
+                    type(e).__name__, e, study_dir)
+        return None
 
 
 def _slots(spec: StudySpec, concurrency: int | None) -> float:

@@ -88,12 +88,22 @@ def run_trial(config: dict[str, Any], shared: SharedSetting) -> dict[str, Any]:
         metrics_std=dict(zip(names, table.std(0).tolist(), strict=True)),
         metrics_per_seed=[r.metrics for r in runs],
         params_full=runs[0].params,
+        trace=_compact(runs[0].trace),
         unlearn_s=float(sum(r.unlearn_seconds for r in runs)),
         trial_s=time.perf_counter() - t0,
     )
     bad = [n for n in names if not math.isfinite(mean[n])]
     if bad:
         out["error"] = f"metric {bad[0]} is not finite"
+    return out
+
+
+def _compact(trace: dict[str, list[float]], limit: int = 400) -> dict[str, list[float]]:
+    """The first seed's trace, each series thinned to at most ``limit`` points for the database."""
+    out = {}
+    for key, values in trace.items():
+        step = max(1, -(-len(values) // limit))
+        out[key] = [float(v) for v in values[::step]]
     return out
 
 

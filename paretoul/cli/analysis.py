@@ -1,0 +1,128 @@
+"""``paretoul front|plot|choose|report``: read a study's database and show, pick, export."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("front", help="fronts and hypervolume per arm, method, searcher, overall")
+    p.add_argument("dir", help="study directory")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=front)
+    p = sub.add_parser("plot", help="draw every plot of a study (PNG + SVG)")
+    p.add_argument("dir")
+    p.add_argument("--out", default=None, help="folder (default <dir>/report)")
+    p.set_defaults(func=plot)
+    p = sub.add_parser("choose", help="choose an operating point by a rule; optionally export it")
+    p.add_argument("dir")
+    p.add_argument("--rule", default="knee", help="knee | weights | compromise | constrained | "
+                   "closest-to-retrain | oracle-free")
+    p.add_argument("--weights", default=None, help="for --rule weights: a,b (importance)")
+    p.add_argument("--p", type=float, default=2.0, help="for --rule compromise: the norm (inf ok)")
+    p.add_argument("--max-retain-drop", type=float, default=None,
+                   help="for --rule constrained: RA and TA at most X points below the original's")
+    p.add_argument("--min-test-acc", type=float, default=None, help="for --rule constrained")
+    p.add_argument("--export", default=None, help="write the chosen model's weights here (+ .json)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the exported re-run")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=choose_cmd)
+    p = sub.add_parser("report", help="Markdown + self-contained HTML report with every plot")
+    p.add_argument("dir")
+    p.add_argument("--out", default=None, help="folder (default <dir>/report)")
+    p.add_argument("--rule", default="knee", help="rule for the highlighted point")
+    p.set_defaults(func=report)
+
+
+def front(args: argparse.Namespace) -> int:
+    from paretoul.pareto.compare import compare_jd_fixed
+    from paretoul.pareto.records import load_study_data
+    from paretoul.pareto.summary import summarise_fronts
+
+    data = load_study_data(args.dir)
+    summary = summarise_fronts(data)
+    summary["jd_vs_fixed"] = compare_jd_fixed(data) if data.finished() else None
+    if args.json:
+        json.dump(summary, sys.stdout, indent=2, default=float)
+        sys.stdout.write("\n")
+        return 0
+    ref = summary["normalisation"]
+    print(f"study {summary['study']}: {summary['trials']['complete']} finished, "
+          f"{summary['trials']['failed']} failed")
+    print(f"HV reference point {[f'{v:.3g}' for v in ref['reference_point']]} "
+          f"(1.1 after normalising each objective over all finished trials)")
+    for arm, a in summary["arms"].items():
+        pts = "; ".join(", ".join(f"{v:.2f}" for v in p["objectives"].values()) for p in a["front"])
+        print(f"  {arm:<22} HV {a['hv']:.3f}  front ({len(a['front'])}): {pts}")
+    print(f"  {'overall':<22} HV {summary['overall']['hv']:.3f}")
+    if summary["jd_vs_fixed"]:
+        print(summary["jd_vs_fixed"]["verdict"])
+    return 0
+
+
+def plot(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from paretoul.pareto.choose import choose
+    from paretoul.pareto.records import load_study_data
+    from paretoul.report.build import make_plots
+
+    data = load_study_data(args.dir)
+    out = Path(args.out) if args.out else Path(args.dir) / "report"
+    made = make_plots(data, out, choose(data, "knee") if data.finished() else None)
+    for name, path in made.items():
+        print(f"{name}: {path} (+ .svg)")
+    if not made:
+        print("no finished trial: nothing to plot")
+    return 0
+
+
+def _weights(text: str | None) -> list[float] | None:
+    from paretoul.errors import UserError
+
+    if text is None:
+        return None
+    try:
+        return [float(t) for t in text.split(",")]
+    except ValueError:
+        raise UserError("weights", f"{text!r} is not a comma-separated list of numbers") from None
+
+
+def choose_cmd(args: argparse.Namespace) -> int:
+    from paretoul.pareto.choose import choose
+    from paretoul.pareto.export import export_trial
+    from paretoul.pareto.records import load_study_data
+
+    data = load_study_data(args.dir)
+    c = choose(data, args.rule, weights=_weights(args.weights), p=args.p,
+               max_retain_drop=args.max_retain_drop, min_test_acc=args.min_test_acc)
+    out: dict[str, Any] = c.to_dict()
+    if args.export:
+        out["export"] = export_trial(data, c.record, args.export, seed=args.seed)
+    if args.json:
+        json.dump(out, sys.stdout, indent=2, default=float)
+        sys.stdout.write("\n")
+        return 0
+    r = c.record
+    print(f"chosen by {c.rule}: {r.key} ({r.method}) — {c.reason}")
+    print(f"params: {json.dumps(r.params)}")
+    std = r.metrics_std
+    print("metrics (mean ± std over seeds " + str(r.seeds) + "):")
+    for k in sorted(r.metrics):
+        print(f"  {k:<12} {r.metrics[k]:10.4f} ± {std.get(k, 0.0):.4f}")
+    if args.export:
+        e = out["export"]
+        print(f"exported {e['weights']} and {e['sidecar']} (seed {e['seed']}; re-run matches the "
+              f"recorded metrics within {e['max_abs_difference']:.2g} <= {e['tolerance']:g})")
+    return 0
+
+
+def report(args: argparse.Namespace) -> int:
+    from paretoul.report.build import write_report
+
+    paths = write_report(args.dir, args.out, rule=args.rule)
+    print(f"report: {paths['html']} and {paths['markdown']}")
+    return 0

@@ -1,0 +1,145 @@
+"""Plots and the Markdown/HTML report of a study (images embedded in the HTML)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from paretoul.pareto.choose import Choice, choose
+from paretoul.pareto.compare import compare_jd_fixed
+from paretoul.pareto.records import StudyData, load_study_data
+from paretoul.pareto.summary import summarise_fronts
+from paretoul.report import data as D
+from paretoul.report import plots as P
+
+
+def make_plots(study: StudyData, out: Path, chosen: Choice | None = None) -> dict[str, Path]:
+    """Draw every plot the study has data for; return name -> PNG path."""
+    made: dict[str, Path] = {}
+    if study.finished():
+        made["pareto_scatter"] = P.draw_scatter(D.scatter_data(study, chosen), out)[0]
+        made["hv_history"] = P.draw_hv_history(D.hv_history_data(study), out)[0]
+        made["method_bars"] = P.draw_method_bars(D.method_table(study), out)[0]
+    jd = D.jd_vs_fixed_data(study)
+    if jd:
+        made["jd_vs_fixed"] = P.draw_jd_vs_fixed(jd, out)[0]
+    w = D.jd_weights_data(study)
+    if w:
+        made["jd_weights"] = P.draw_jd_weights(w, out)[0]
+    return made
+
+
+def _fmt(row: dict[str, Any], m: str) -> str:
+    v, s = row.get(m), row.get(f"{m}_std", 0.0)
+    if v is None or v != v:
+        return "-"
+    return f"{v:.2f} ± {s:.2f}" if row.get("n_seeds", 1) > 1 else f"{v:.2f}"
+
+
+def report_markdown(study: StudyData, plots: dict[str, Path], chosen: Choice | None,
+                    comparison: dict[str, Any] | None, fronts: dict[str, Any]) -> str:
+    lines = [f"# Study `{study.name}`", "",
+             f"{len(study.finished())} finished trials, "
+             f"{sum(r.state == 'failed' for r in study.records)} failed; objectives: "
+             + ", ".join(f"`{o}` ({d})" for o, d in zip(study.objectives, study.directions, strict=True)),
+             ""]
+    lines += ["## Methods at their trial closest to the oracle", "",
+              "Each method's row is its trial with the smallest Avg. Gap to the retrain oracle "
+              "(tuned against the oracle, as the literature's tables are); mean ± std over seeds; "
+              "RTE in seconds.", "",
+              "| method | trial | UA | RA | TA | MIA | Avg. Gap | RTE s |",
+              "|---|---|---|---|---|---|---|---|"]
+    for row in D.method_table(study):
+        lines.append(f"| {row['method']} | {row['trial']} | " + " | ".join(
+            _fmt(row, m) for m in D.TABLE_METRICS) + " |")
+    lines += ["", "## Jacobian descent vs fixed weights", ""]
+    lines.append(comparison["verdict"] if comparison else
+                 "The study has no `raul` and `scalarized` arms to compare.")
+    if comparison:
+        lines += ["", f"Additive epsilon: JD→fixed {comparison['epsilon_jd_to_fixed']:.3f}, "
+                  f"fixed→JD {comparison['epsilon_fixed_to_jd']:.3f} (smaller is better for the first)."]
+    lines += ["", "## Fronts and hypervolume", "",
+              "Objectives normalised over all finished trials; reference point "
+              f"{fronts['normalisation']['reference_point']} (normalised "
+              f"{fronts['normalisation']['reference_point_normalised']}).", "",
+              "| arm | finished | front size | HV |", "|---|---|---|---|"]
+    for arm, a in fronts["arms"].items():
+        lines.append(f"| {arm} | {a['finished']} | {len(a['front'])} | {a['hv']:.3f} |")
+    lines.append(f"| **overall** | {fronts['trials']['complete']} | {len(fronts['overall']['front'])} "
+                 f"| {fronts['overall']['hv']:.3f} |")
+    if chosen:
+        lines += ["", "## Chosen operating point", "", f"Rule `{chosen.rule}`: {chosen.record.key} "
+                  f"({chosen.record.method}, {json.dumps(chosen.record.params)}): {chosen.reason}."]
+    lines += ["", "## Figures", ""]
+    for name, path in plots.items():
+        lines.append(f"![{name}]({path.name})")
+    lines += ["", "## Settings", "", "```yaml",
+              yaml.safe_dump(study.spec.model_dump(mode="json"), sort_keys=False).strip(), "```"]
+    return "\n".join(lines) + "\n"
+
+
+def _md_to_html(md: str, images: dict[str, str]) -> str:
+    """A small Markdown subset (headings, tables, paragraphs, code, images) to HTML."""
+    out, in_table, in_code = [], False, False
+    for line in md.splitlines():
+        if line.startswith("```"):
+            out.append("</pre>" if in_code else "<pre>")
+            in_code = not in_code
+            continue
+        if in_code:
+            out.append(html.escape(line))
+            continue
+        if line.startswith("|"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            if set("".join(cells)) <= set("-"):
+                continue
+            if not in_table:
+                out.append("<table>")
+                in_table = True
+                out.append("<tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in cells) + "</tr>")
+            else:
+                out.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+            continue
+        if in_table:
+            out.append("</table>")
+            in_table = False
+        if line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            out.append(f"<h{level}>{html.escape(line.lstrip('# '))}</h{level}>")
+        elif line.startswith("!["):
+            name = line[2:line.index("]")]
+            out.append(f'<figure><img alt="{name}" src="data:image/png;base64,{images[name]}">'
+                       f"<figcaption>{name}</figcaption></figure>")
+        elif line.strip():
+            out.append(f"<p>{html.escape(line)}</p>")
+    if in_table:
+        out.append("</table>")
+    style = ("body{font-family:sans-serif;max-width:1000px;margin:2em auto;}table{border-collapse:"
+             "collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
+             "img{max-width:100%}"
+             "pre{background:#f5f5f5;padding:1em}")
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>paretoul report</title>"
+            f"<style>{style}</style></head><body>{''.join(out)}</body></html>")
+
+
+def write_report(study_dir: str | Path, out: str | Path | None = None, rule: str = "knee",
+                 storage_url: str | None = None) -> dict[str, Path]:
+    """Write ``report.md``, a self-contained ``report.html`` and every plot (PNG + SVG)."""
+    study = load_study_data(study_dir, storage_url)
+    out_dir = Path(out) if out else Path(study_dir) / "report"
+    chosen = choose(study, rule) if study.finished() else None
+    plots = make_plots(study, out_dir, chosen)
+    comparison = compare_jd_fixed(study) if study.finished() else None
+    fronts = summarise_fronts(study)
+    md = report_markdown(study, plots, chosen, comparison, fronts)
+    md += f"\n_Written {time.strftime('%Y-%m-%d %H:%M:%S')} by paretoul._\n"
+    (out_dir / "report.md").write_text(md)
+    images = {name: base64.b64encode(p.read_bytes()).decode() for name, p in plots.items()}
+    (out_dir / "report.html").write_text(_md_to_html(md, images))
+    return {"markdown": out_dir / "report.md", "html": out_dir / "report.html", **plots}

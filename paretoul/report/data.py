@@ -1,0 +1,103 @@
+"""Data for every plot and table, built from a study (tested); drawing is in ``plots.py``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from paretoul.pareto.choose import Choice
+from paretoul.pareto.fronts import as_minimisation, non_dominated
+from paretoul.pareto.records import StudyData, TrialRecord
+from paretoul.pareto.summary import hv_history, study_normalisation
+
+TABLE_METRICS = ("ua", "ra", "ta", "mia", "avg_gap", "rte")
+
+
+def _front_steps(points: np.ndarray, directions: list[str]) -> list[list[float]]:
+    if len(points) == 0:
+        return []
+    idx = non_dominated(points, directions)
+    front = points[idx]
+    G = as_minimisation(front, directions)
+    order = np.argsort(G[:, 0], kind="stable")
+    return front[order].tolist()
+
+
+def scatter_data(data: StudyData, chosen: Choice | None = None) -> dict[str, Any]:
+    """Every arm's finished trials (with seed spread), each arm's front, original, oracle, choice."""
+    arms: dict[str, Any] = {}
+    for r in data.finished():
+        a = arms.setdefault(r.arm, {"method": r.method, "points": [], "std": [], "trials": []})
+        a["points"].append(list(r.objectives))
+        a["std"].append([r.metrics_std.get(o, 0.0) for o in data.objectives])
+        a["trials"].append(r.number)
+    for a in arms.values():
+        a["front"] = _front_steps(np.array(a["points"]), data.directions)
+    refs = {k: v.tolist() for k, v in data.reference_points().items()}
+    all_pts = data.matrix()
+    return {
+        "objectives": data.objectives, "directions": data.directions, "arms": arms,
+        "overall_front": _front_steps(all_pts, data.directions), "reference_models": refs,
+        "chosen": list(chosen.record.objectives) if chosen else None,
+        "chosen_label": f"{chosen.rule}: {chosen.record.key}" if chosen else None,
+    }
+
+
+def hv_history_data(data: StudyData) -> dict[str, list[list[float]]]:
+    """Per searcher: HV of its front after its n-th finished trial."""
+    norm = study_normalisation(data)
+    groups: dict[str, list[TrialRecord]] = {}
+    for r in data.records:
+        groups.setdefault(r.searcher, []).append(r)
+    return {k: [[n, hv] for n, hv in hv_history(rs, norm)] for k, rs in groups.items()}
+
+
+def jd_vs_fixed_data(data: StudyData) -> dict[str, Any] | None:
+    """The weight grid's points labelled by w, and the Jacobian-descent points and front."""
+    fixed = [r for r in data.finished() if r.method == "scalarized"]
+    jd = [r for r in data.finished() if r.method == "raul"]
+    if not fixed or not jd:
+        return None
+    jd_pts = np.array([r.objectives for r in jd])
+    return {
+        "objectives": data.objectives,
+        "fixed": [{"w": r.params.get("w"), "point": list(r.objectives), "arm": r.arm} for r in fixed],
+        "jd": [{"point": list(r.objectives), "arm": r.arm,
+                "reference": r.params.get("reference")} for r in jd],
+        "jd_front": _front_steps(jd_pts, data.directions),
+    }
+
+
+def jd_weights_data(data: StudyData) -> dict[str, Any] | None:
+    """The aggregator's weights over steps for the RAUL trial with the smallest Avg. Gap."""
+    raul = [r for r in data.finished() if r.method == "raul" and r.trace.get("jd_weight_forget")]
+    if not raul:
+        return None
+    r = min(raul, key=lambda t: t.metrics.get("avg_gap", np.inf))
+    return {"trial": r.key, "params": r.params, "forget": r.trace["jd_weight_forget"],
+            "retain": r.trace["jd_weight_retain"]}
+
+
+def method_table(data: StudyData) -> list[dict[str, Any]]:
+    """Per method, its trial closest to the oracle (smallest Avg. Gap): mean and std over seeds.
+
+    Chosen against the oracle's Avg. Gap, as the unlearning literature tunes its tables.
+    """
+    rows = []
+    ref = data.reference_points()
+    for who in ("original", "oracle"):
+        vals = [data.reference[s][who] for s in data.reference]
+        if vals and who in ref:
+            rows.append({"method": who, "trial": "-", "n_seeds": len(vals),
+                         **{m: float(np.mean([v[m] for v in vals])) for m in TABLE_METRICS},
+                         **{f"{m}_std": float(np.std([v[m] for v in vals])) for m in TABLE_METRICS}})
+    by_method: dict[str, list[TrialRecord]] = {}
+    for r in data.finished():
+        by_method.setdefault(r.method, []).append(r)
+    for method, rs in sorted(by_method.items()):
+        best = min(rs, key=lambda t: t.metrics.get("avg_gap", np.inf))
+        rows.append({"method": method, "trial": best.key, "n_seeds": len(best.seeds),
+                     **{m: best.metrics.get(m, float("nan")) for m in TABLE_METRICS},
+                     **{f"{m}_std": best.metrics_std.get(m, 0.0) for m in TABLE_METRICS}})
+    return rows

@@ -1,0 +1,130 @@
+"""Matplotlib renderers (headless): each draws the data one builder in ``data.py`` made."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+
+def _save(fig: Any, out: Path, name: str) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for ext in ("png", "svg"):
+        p = out / f"{name}.{ext}"
+        fig.savefig(p, dpi=130, bbox_inches="tight")
+        paths.append(p)
+    plt.close(fig)
+    return paths
+
+
+def _nonnegative_axes(ax: Any, d: dict[str, Any]) -> None:
+    """Gap objectives are >= 0: start such axes at 0 instead of symlog's negative decade."""
+    pts = [p for a in d["arms"].values() for p in a["points"]]
+    if pts and min(p[0] for p in pts) >= 0:
+        ax.set_xlim(left=0)
+    if pts and min(p[1] for p in pts) >= 0:
+        ax.set_ylim(bottom=0)
+
+
+def _steps(ax: Any, front: list[list[float]], **kw: Any) -> None:
+    if len(front) >= 1:
+        xs = [p[0] for p in front]
+        ys = [p[1] for p in front]
+        ax.step(xs, ys, where="post", **kw)
+
+
+def draw_scatter(d: dict[str, Any], out: Path) -> list[Path]:
+    fig, ax = plt.subplots(figsize=(7.5, 5.5))
+    cmap = plt.get_cmap("tab10")
+    for i, (arm, a) in enumerate(sorted(d["arms"].items())):
+        pts, std = a["points"], a["std"]
+        color = cmap(i % 10)
+        ax.errorbar([p[0] for p in pts], [p[1] for p in pts], xerr=[s[0] for s in std],
+                    yerr=[s[1] for s in std], fmt="o", ms=4, alpha=0.75, color=color, lw=0.6,
+                    label=f"{arm} ({a['method']})")
+        _steps(ax, a["front"], color=color, lw=1.0, alpha=0.8)
+    _steps(ax, d["overall_front"], color="black", lw=1.6, ls="--", label="overall front")
+    markers = {"original": ("s", "tab:red"), "oracle": ("*", "gold")}
+    for who, p in d["reference_models"].items():
+        m, c = markers.get(who, ("x", "k"))
+        ax.scatter([p[0]], [p[1]], marker=m, s=140, color=c, edgecolor="k", zorder=5, label=who)
+    if d.get("chosen"):
+        ax.scatter([d["chosen"][0]], [d["chosen"][1]], s=260, facecolor="none", edgecolor="k",
+                   lw=2.0, zorder=6, label=d["chosen_label"])
+    ax.set_xlabel(f"{d['objectives'][0]} ({d['directions'][0]})")
+    ax.set_ylabel(f"{d['objectives'][1]} ({d['directions'][1]})")
+    ax.set_xscale("symlog", linthresh=1.0)
+    ax.set_yscale("symlog", linthresh=1.0)
+    _nonnegative_axes(ax, d)
+    ax.set_title("Forget vs retain: every trial, fronts per arm (bars = std over seeds)")
+    ax.legend(fontsize=7, loc="upper right")
+    ax.grid(alpha=0.3)
+    return _save(fig, out, "pareto_scatter")
+
+
+def draw_hv_history(d: dict[str, list[list[float]]], out: Path) -> list[Path]:
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for name, series in sorted(d.items()):
+        ax.plot([s[0] for s in series], [s[1] for s in series], marker=".", label=name)
+    ax.set_xlabel("finished trials of the searcher")
+    ax.set_ylabel("hypervolume (normalised objectives)")
+    ax.set_title("Hypervolume history per searcher")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    return _save(fig, out, "hv_history")
+
+
+def draw_jd_vs_fixed(d: dict[str, Any], out: Path) -> list[Path]:
+    fig, ax = plt.subplots(figsize=(7, 5))
+    fx = d["fixed"]
+    ax.scatter([p["point"][0] for p in fx], [p["point"][1] for p in fx], color="tab:blue",
+               label="fixed weights (scalarized)")
+    for p in fx:
+        if p["w"] is not None:
+            ax.annotate(f"w={p['w']:.2g}", p["point"], fontsize=7, xytext=(3, 3),
+                        textcoords="offset points")
+    ax.scatter([p["point"][0] for p in d["jd"]], [p["point"][1] for p in d["jd"]], color="tab:red",
+               marker="^", label="Jacobian descent (raul)")
+    _steps(ax, d["jd_front"], color="tab:red", lw=1.5, label="JD front")
+    ax.set_xscale("symlog", linthresh=1.0)
+    ax.set_yscale("symlog", linthresh=1.0)
+    _nonnegative_axes(ax, {"arms": {"all": {"points": [p["point"] for p in fx + d["jd"]]}}})
+    ax.set_xlabel(d["objectives"][0])
+    ax.set_ylabel(d["objectives"][1])
+    ax.set_title("Jacobian descent vs fixed weightings")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return _save(fig, out, "jd_vs_fixed")
+
+
+def draw_jd_weights(d: dict[str, Any], out: Path) -> list[Path]:
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    ax.plot(d["forget"], label="forget objective", lw=1)
+    ax.plot(d["retain"], label="retain objective", lw=1)
+    ax.set_xlabel("step (thinned)")
+    ax.set_ylabel("aggregator weight")
+    ax.set_title(f"Jacobian-descent weights, {d['trial']}")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    return _save(fig, out, "jd_weights")
+
+
+def draw_method_bars(rows: list[dict[str, Any]], out: Path) -> list[Path]:
+    metrics = ("ua", "ra", "ta", "mia", "avg_gap")
+    fig, ax = plt.subplots(figsize=(8.5, 4.5))
+    width = 0.8 / max(len(rows), 1)
+    for i, row in enumerate(rows):
+        xs = [j + i * width for j in range(len(metrics))]
+        ax.bar(xs, [row[m] for m in metrics], width, yerr=[row[f"{m}_std"] for m in metrics],
+               label=row["method"], capsize=2)
+    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(metrics))])
+    ax.set_xticklabels(["UA", "RA", "TA", "MIA", "Avg. Gap"])
+    ax.set_ylabel("%")
+    ax.set_title("Each method at its trial closest to the oracle (mean ± std over seeds)")
+    ax.legend(fontsize=7, ncol=3)
+    return _save(fig, out, "method_bars")

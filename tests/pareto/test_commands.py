@@ -1,0 +1,96 @@
+"""front / plot / choose / report on a real study (the small one, with failed trials), on a
+single-trial study, and on bad directories; export reproduces the recorded metrics."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from paretoul.cli import main
+from paretoul.study import LaunchOptions, launch_study
+from tests.study.conftest import small_spec
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("an")
+    launch_study(small_spec(tmp, seeds=[0, 1]), LaunchOptions(out=tmp / "out", cache_dir=tmp / "cache",
+                                                              quiet=True))
+    return tmp / "out", tmp / "cache"
+
+
+def test_launch_wrote_the_report(study) -> None:
+    out, _ = study
+    html = (out / "report" / "report.html").read_text()
+    assert html.count("data:image/png;base64,") >= 4
+    for name in ("pareto_scatter", "hv_history", "jd_vs_fixed", "jd_weights", "method_bars"):
+        assert (out / "report" / f"{name}.png").stat().st_size > 1000
+        assert (out / "report" / f"{name}.svg").exists()
+    md = (out / "report" / "report.md").read_text()
+    assert "Jacobian descent vs fixed weights" in md and "| raul |" in md
+
+
+def test_front_json(study, capsys) -> None:
+    out, _ = study
+    assert main(["front", str(out), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["trials"]["failed"] == 2  # the diverging arm
+    assert set(data["arms"]) >= {"raul-nsga2", "sc-grid", "ft-pymoo", "ga-random"}
+    assert 0 < data["overall"]["hv"] <= 1.1 ** 2
+    assert data["jd_vs_fixed"]["ci"]["seeds"] == 2
+    assert main(["front", str(out)]) == 0
+    assert "HV" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [["--rule", "knee"], ["--rule", "compromise", "--p", "1"],
+                                  ["--rule", "weights", "--weights", "1,3"],
+                                  ["--rule", "closest-to-retrain"], ["--rule", "oracle-free"],
+                                  ["--rule", "constrained", "--max-retain-drop", "50"]])
+def test_every_rule_chooses(study, capsys, argv) -> None:
+    out, _ = study
+    assert main(["choose", str(out), *argv, "--json"]) == 0
+    c = json.loads(capsys.readouterr().out)
+    assert c["arm"] != "ga-diverges" and c["reason"]
+
+
+def test_export_reproduces_recorded_metrics(study, tmp_path, capsys, monkeypatch) -> None:
+    out, cache = study
+    monkeypatch.setenv("PARETOUL_CACHE", str(cache))
+    target = tmp_path / "model.pt"
+    assert main(["choose", str(out), "--rule", "closest-to-retrain", "--export", str(target),
+                 "--seed", "1"]) == 0
+    side = json.loads(target.with_suffix(".pt.json").read_text())
+    assert side["seed"] == 1 and side["max_abs_difference"] <= side["tolerance"]
+    state = torch.load(target, weights_only=True)
+    assert state and all(torch.is_tensor(v) for v in state.values())
+
+
+def test_export_path_may_not_escape(study, tmp_path, capsys, monkeypatch) -> None:
+    out, _ = study
+    monkeypatch.chdir(tmp_path)
+    assert main(["choose", str(out), "--export", "../escape.pt"]) == 2
+    assert "export" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("cmd", ["front", "plot", "choose", "report"])
+def test_bad_directories_are_one_line(tmp_path, capsys, cmd) -> None:
+    assert main([cmd, str(tmp_path / "missing")]) == 2
+    assert "no such study directory" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main([cmd, str(tmp_path / "empty")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "holds no study" in err and err.count("\n") == 0
+
+
+def test_single_trial_single_arm_study(tmp_path, capsys) -> None:
+    arms = [{"name": "only", "method": "ft", "searcher": {"type": "grid"}, "grid": {"epochs": [1]}}]
+    launch_study(small_spec(tmp_path, name="one", arms=arms),
+                 LaunchOptions(out=tmp_path / "out", cache_dir=tmp_path / "cache", quiet=True))
+    for argv in (["front", str(tmp_path / "out")], ["choose", str(tmp_path / "out")],
+                 ["plot", str(tmp_path / "out")], ["report", str(tmp_path / "out")]):
+        assert main(argv) == 0, argv
+    text = capsys.readouterr().out
+    assert "fell back" in text  # knee on one point says how it chose
+    assert (tmp_path / "out" / "report" / "report.html").exists()
