@@ -89,7 +89,7 @@ def load_study_data(study_dir: str | Path, storage_url: str | None = None) -> St
     if not (d / runner.SPEC_FILE).is_file():
         raise UserError("study", f"{d} holds no study ({runner.SPEC_FILE} missing)")
     spec = parse_spec(yaml.safe_load((d / runner.SPEC_FILE).read_text()), str(d / runner.SPEC_FILE))
-    url = storage_url or runner._storage_url(d, spec, None)
+    url = storage_url or runner.storage_url_of(d, spec, None)
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
         raise UserError("study", f"{d} holds no results database ({url.removeprefix('sqlite:///')} missing)")
     storage = store.open_storage(url)
@@ -116,6 +116,6 @@ def load_study_data(study_dir: str | Path, storage_url: str | None = None) -> St
                 error=t.user_attrs.get("error"),
                 trace=dict(t.user_attrs.get("trace", {})),
             ))
-    meta = runner._read_meta(d)
+    meta = runner.read_meta(d)
     return StudyData(spec.name, d, objectives, spec.directions(), records,
                      meta.get("reference", {}), spec)

@@ -152,7 +152,7 @@ def launch_study(spec_path: str | Path | None = None, options: LaunchOptions | N
         return _run(spec, study_dir, storage_url, opts)
     except UserError:
         # Refused before any trial ran (e.g. no GPU in the cluster): leave nothing behind.
-        if not _read_meta(study_dir).get("runs"):
+        if not read_meta(study_dir).get("runs"):
             if created:
                 shutil.rmtree(study_dir, ignore_errors=True)
             else:
@@ -168,14 +168,14 @@ def resume_study(study_dir: str | Path, options: LaunchOptions | None = None) ->
     if not (d / SPEC_FILE).is_file():
         raise UserError("study", f"{d} holds no study ({SPEC_FILE} missing)")
     spec = parse_spec(yaml.safe_load((d / SPEC_FILE).read_text()), str(d / SPEC_FILE))
-    storage_url = _storage_url(d, spec, opts.storage)
+    storage_url = storage_url_of(d, spec, opts.storage)
     return _run(spec, d, storage_url, opts, resume=True)
 
 
-def _storage_url(d: Path, spec: StudySpec, given: str | None) -> str:
+def storage_url_of(d: Path, spec: StudySpec, given: str | None) -> str:
     if given:
         return given
-    meta = _read_meta(d)
+    meta = read_meta(d)
     if meta.get("storage_env"):
         url = os.environ.get("PARETOUL_STORAGE")
         if not url:
@@ -185,7 +185,7 @@ def _storage_url(d: Path, spec: StudySpec, given: str | None) -> str:
     return spec.storage or store.default_storage_url(d)
 
 
-def _read_meta(d: Path) -> dict[str, Any]:
+def read_meta(d: Path) -> dict[str, Any]:
     p = d / META_FILE
     return json.loads(p.read_text()) if p.exists() else {}
 
@@ -231,7 +231,7 @@ def _tune(spec: StudySpec, study_dir: Path, storage_url: str, opts: LaunchOption
     interrupted = sum(store.mark_interrupted(a.study) for a in arms) if resume else 0
     if interrupted:
         arms = [make_arm(spec, i, storage) for i in range(len(spec.arms))]  # replay after marking
-    meta = _read_meta(study_dir)
+    meta = read_meta(study_dir)
     meta["reference"] = reference
     searcher = StudySearcher(arms)
     progress = Progress(searcher, {a.name: a.budget for a in arms},
@@ -298,7 +298,7 @@ def study_status(study_dir: str | Path, storage_url: str | None = None) -> dict[
     if not (d / SPEC_FILE).is_file():
         raise UserError("study", f"{d} holds no study ({SPEC_FILE} missing)")
     spec = parse_spec(yaml.safe_load((d / SPEC_FILE).read_text()), str(d / SPEC_FILE))
-    url = storage_url or _storage_url(d, spec, None)
+    url = storage_url or storage_url_of(d, spec, None)
     storage = store.open_storage(url)
     objectives = [o.metric for o in spec.objectives]
     directions = spec.directions()
@@ -326,7 +326,7 @@ def study_status(study_dir: str | Path, storage_url: str | None = None) -> dict[
             "running": sum(1 for t in trials if t.state == S.RUNNING),
             "best": best,
         })
-    meta = _read_meta(d)
+    meta = read_meta(d)
     return {"study": spec.name, "dir": str(d), "storage": store.mask_url(url),
             "objectives": dict(zip(objectives, directions, strict=True)), "arms": arms,
             "complete": all(a["finished"] + a["failed"] >= a["budget"] for a in arms),

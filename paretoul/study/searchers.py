@@ -41,13 +41,15 @@ def distributions(space: dict[str, Param]) -> dict[str, Any]:
     return out
 
 
-def _sampler(kind: str, seed: int) -> optuna.samplers.BaseSampler:
+def _sampler(kind: str, seed: int, population: int | None = None,
+             startup: int | None = None) -> optuna.samplers.BaseSampler:
     if kind == "nsga2":
-        return optuna.samplers.NSGAIISampler(seed=seed)
+        return optuna.samplers.NSGAIISampler(seed=seed, **({"population_size": population}
+                                                           if population else {}))
     if kind == "tpe":
-        return optuna.samplers.TPESampler(seed=seed)
+        return optuna.samplers.TPESampler(seed=seed, **({"n_startup_trials": startup} if startup else {}))
     if kind == "gp":
-        return optuna.samplers.GPSampler(seed=seed)
+        return optuna.samplers.GPSampler(seed=seed, **({"n_startup_trials": startup} if startup else {}))
     return optuna.samplers.RandomSampler(seed=seed)
 
 
@@ -111,7 +113,8 @@ class OptunaArm(ArmSearcher):
         super().__init__(spec, index, storage)
         s = spec.arms[index].searcher
         space = distributions(self.space)
-        sampler = _sampler("random" if s.type == "random" else s.sampler, s.seed)
+        sampler = _sampler("random" if s.type == "random" else s.sampler, s.seed, s.population,
+                           s.startup_trials)
         self.search = OptunaSearch(
             space=space, metric=self.objectives, mode=self.directions, sampler=sampler,
             study_name=self.study.study_name, storage=storage,

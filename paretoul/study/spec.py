@@ -46,7 +46,9 @@ class SearcherSpec(_Strict):
     """For ``optuna`` arms."""
     seed: int = 0
     population: int | None = Field(default=None, ge=2)
-    """For ``pymoo`` arms: individuals per generation."""
+    """Individuals per generation: ``pymoo`` arms (required) and Optuna ``nsga2`` (default 50)."""
+    startup_trials: int | None = Field(default=None, ge=1)
+    """Random trials before Optuna's ``tpe`` or ``gp`` model takes over (Optuna's default 10)."""
     generations: int | None = Field(default=None, ge=1)
     """For ``pymoo`` arms."""
 
@@ -289,8 +291,12 @@ def arm_budget(spec: StudySpec, i: int) -> int:
         if arm.budget is not None and arm.budget != total:
             raise UserError(f"{where}.budget", f"{arm.budget} != population x generations ({total})")
         return total
-    if s.population is not None or s.generations is not None:
-        raise UserError(f"{where}.searcher", "population/generations are for pymoo arms")
+    if s.generations is not None:
+        raise UserError(f"{where}.searcher.generations", "generations are for pymoo arms")
+    if s.population is not None and not (s.type == "optuna" and s.sampler == "nsga2"):
+        raise UserError(f"{where}.searcher.population", "population is for pymoo and optuna nsga2 arms")
+    if s.startup_trials is not None and not (s.type == "optuna" and s.sampler in ("tpe", "gp")):
+        raise UserError(f"{where}.searcher.startup_trials", "startup_trials is for optuna tpe and gp arms")
     if arm.budget is None:
         raise UserError(f"{where}.budget", f"an {s.type} arm needs a budget (number of trials)")
     return arm.budget

@@ -15,7 +15,7 @@ import optuna
 
 from paretoul.errors import UserError
 
-optuna.logging.set_verbosity(optuna.logging.WARNING)
+optuna.logging.set_verbosity(optuna.logging.ERROR)
 
 INTERRUPTED = "interrupted"
 

@@ -65,6 +65,12 @@ CASES = [
     ("pymoo without generations", "arms[2].searcher", {"type": "pymoo", "population": 4},
      "arms[2].searcher"),
     ("duplicate arm names", "arms[1].name", "raul-nsga2", "arms"),
+    ("population on a tpe arm", "arms[0].searcher", {"type": "optuna", "sampler": "tpe", "population": 4},
+     "arms[0].searcher.population"),
+    ("startup_trials on nsga2", "arms[0].searcher", {"type": "optuna", "startup_trials": 3},
+     "arms[0].searcher.startup_trials"),
+    ("generations on an optuna arm", "arms[0].searcher", {"type": "optuna", "generations": 3},
+     "arms[0].searcher.generations"),
     ("bad study name", "name", "my study!", "name"),
 ]
 
