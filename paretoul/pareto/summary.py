@@ -46,6 +46,10 @@ class Normalisation:
 
 
 def study_normalisation(data: StudyData, hv_reference: list[float] | None = None) -> Normalisation:
+    """Normalisation over the study's finished trials; the reference point is ``hv_reference``,
+    else the spec's ``hv_reference``, else 1.1 in every normalised objective."""
+    if hv_reference is None and data.spec is not None:
+        hv_reference = getattr(data.spec, "hv_reference", None)
     F = data.matrix()
     G = as_minimisation(F, data.directions) if len(F) else np.zeros((1, len(data.objectives)))
     low, high = normaliser(G)

@@ -43,7 +43,8 @@ def _fmt(row: dict[str, Any], m: str) -> str:
 
 
 def report_markdown(study: StudyData, plots: dict[str, Path], chosen: Choice | None,
-                    comparison: dict[str, Any] | None, fronts: dict[str, Any]) -> str:
+                    comparison: dict[str, Any] | None, fronts: dict[str, Any],
+                    oracle_free: Choice | None = None) -> str:
     lines = [f"# Study `{study.name}`", "",
              f"{len(study.finished())} finished trials, "
              f"{sum(r.state == 'failed' for r in study.records)} failed; objectives: "
@@ -76,6 +77,9 @@ def report_markdown(study: StudyData, plots: dict[str, Path], chosen: Choice | N
     if chosen:
         lines += ["", "## Chosen operating point", "", f"Rule `{chosen.rule}`: {chosen.record.key} "
                   f"({chosen.record.method}, {json.dumps(chosen.record.params)}): {chosen.reason}."]
+    if oracle_free:
+        lines += ["", f"Without an oracle (rule `oracle-free`) the choice would be "
+                  f"{oracle_free.record.key} ({oracle_free.record.method}): {oracle_free.reason}."]
     lines += ["", "## Figures", ""]
     for name, path in plots.items():
         lines.append(f"![{name}]({path.name})")
@@ -128,6 +132,13 @@ def _md_to_html(md: str, images: dict[str, str]) -> str:
             f"<style>{style}</style></head><body>{''.join(out)}</body></html>")
 
 
+def _oracle_free(study: StudyData) -> Choice | None:
+    done = study.finished()
+    if not done or any(m not in done[0].metrics for m in ("ref_gap", "ta", "avg_gap")):
+        return None
+    return choose(study, "oracle-free")
+
+
 def write_report(study_dir: str | Path, out: str | Path | None = None, rule: str = "knee",
                  storage_url: str | None = None) -> dict[str, Path]:
     """Write ``report.md``, a self-contained ``report.html`` and every plot (PNG + SVG)."""
@@ -137,7 +148,8 @@ def write_report(study_dir: str | Path, out: str | Path | None = None, rule: str
     plots = make_plots(study, out_dir, chosen)
     comparison = compare_jd_fixed(study) if study.finished() else None
     fronts = summarise_fronts(study)
-    md = report_markdown(study, plots, chosen, comparison, fronts)
+    oracle_free = _oracle_free(study)
+    md = report_markdown(study, plots, chosen, comparison, fronts, oracle_free)
     md += f"\n_Written {time.strftime('%Y-%m-%d %H:%M:%S')} by paretoul._\n"
     (out_dir / "report.md").write_text(md)
     images = {name: base64.b64encode(p.read_bytes()).decode() for name, p in plots.items()}

@@ -112,6 +112,8 @@ class StudySpec(_Strict):
         default_factory=lambda: [Objective(metric="forget_gap"), Objective(metric="retain_gap")],
         min_length=1,
     )
+    hv_reference: list[float] | None = None
+    """Hypervolume reference point in the objectives' own units (default: derived, printed)."""
     arms: list[Arm] = Field(min_length=1)
     resources: Resources = Field(default_factory=Resources)
     max_concurrent: int | None = Field(default=None, ge=1)
@@ -313,6 +315,9 @@ def validate(spec: StudySpec) -> None:
         if d not in ("min", "max"):
             raise UserError(f"objectives[{j}].direction", f"{o.metric} is a 'match' metric; "
                             "give direction: min or max, or use a gap metric")
+    if spec.hv_reference is not None and len(spec.hv_reference) != len(spec.objectives):
+        raise UserError("hv_reference", f"{len(spec.hv_reference)} values for "
+                        f"{len(spec.objectives)} objectives")
     for i in range(len(spec.arms)):
         arm_space(spec, i)
         arm_budget(spec, i)

@@ -84,6 +84,33 @@ def test_bad_directories_are_one_line(tmp_path, capsys, cmd) -> None:
     assert "holds no study" in err and err.count("\n") == 0
 
 
+def test_a_study_without_its_database_is_one_line(study, tmp_path, capsys) -> None:
+    out, _ = study
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    (copy / "spec.yaml").write_text((out / "spec.yaml").read_text())
+    assert main(["front", str(copy)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "holds no results database" in err and err.count("\n") == 0
+
+
+def test_spec_reference_point_is_used(study, capsys) -> None:
+    from paretoul.pareto.records import load_study_data
+    from paretoul.pareto.summary import summarise_fronts
+
+    out, _ = study
+    data = load_study_data(out)
+    base = summarise_fronts(data)
+    wide = summarise_fronts(data, hv_reference=[200.0, 200.0])
+    assert wide["normalisation"]["reference_point"] == pytest.approx([200.0, 200.0])
+    assert wide["overall"]["hv"] > base["overall"]["hv"]
+
+
+def test_report_names_the_oracle_free_choice(study) -> None:
+    out, _ = study
+    assert "Without an oracle" in (out / "report" / "report.md").read_text()
+
+
 def test_single_trial_single_arm_study(tmp_path, capsys) -> None:
     arms = [{"name": "only", "method": "ft", "searcher": {"type": "grid"}, "grid": {"epochs": [1]}}]
     launch_study(small_spec(tmp_path, name="one", arms=arms),
