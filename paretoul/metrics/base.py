@@ -111,19 +111,22 @@ class Metric:
     needs_oracle: bool
     unit: str
     summary: str
+    needs_reference: bool = False
+    """Reads the held-out reference set (skipped when the splits have none)."""
 
 
 METRICS: Registry[Metric] = Registry("metric")
 
 
 def register_metric(
-    name: str, direction: str, summary: str, unit: str = "%", needs_oracle: bool = False
+    name: str, direction: str, summary: str, unit: str = "%", needs_oracle: bool = False,
+    needs_reference: bool = False,
 ) -> Callable[[Callable[[EvalContext], float]], Callable[[EvalContext], float]]:
     if direction not in ("min", "max", "match"):
         raise ValueError(direction)
 
     def deco(fn: Callable[[EvalContext], float]) -> Callable[[EvalContext], float]:
-        METRICS.add(name, Metric(name, fn, direction, needs_oracle, unit, summary))
+        METRICS.add(name, Metric(name, fn, direction, needs_oracle, unit, summary, needs_reference))
         return fn
 
     return deco
@@ -140,6 +143,10 @@ def evaluate(ctx: EvalContext, names: list[str] | None = None) -> dict[str, floa
                 raise ValueError(f"metric {name!r} needs the retrain oracle")
             continue
         if name == "rte" and ctx.runtime_s is None:
+            continue
+        if metric.needs_reference and len(ctx.probs("matched_reference")) == 0:
+            if names is not None:
+                raise ValueError(f"metric {name!r} needs a non-empty reference set")
             continue
         out[name] = float(metric.fn(ctx))
     return out

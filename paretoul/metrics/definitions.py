@@ -71,18 +71,19 @@ def js_test(c: EvalContext) -> float:
 
 
 @register_metric("ref_acc_gap", "min", "oracle-free: |accuracy on forget - accuracy on the "
-                 "held-out reference samples of the same classes|")
+                 "held-out reference samples of the same classes|", needs_reference=True)
 def ref_acc_gap(c: EvalContext) -> float:
     return abs(c.accuracy("forget") - c.accuracy("matched_reference"))
 
 
 @register_metric("ref_mia_auc", "match", "oracle-free: AUC of a confidence attack separating "
-                 "forget from same-class reference samples (0.5 = indistinguishable)", unit="AUC")
+                 "forget from same-class reference samples (0.5 = indistinguishable)", unit="AUC",
+                 needs_reference=True)
 def ref_mia_auc(c: EvalContext) -> float:
     return c.ref_auc
 
 
 @register_metric("ref_gap", "min", "oracle-free forget objective: mean(ref_acc_gap, "
-                 "100 * |ref_mia_auc - 0.5|)")
+                 "100 * |ref_mia_auc - 0.5|)", needs_reference=True)
 def ref_gap(c: EvalContext) -> float:
     return float(np.mean([ref_acc_gap(c), 100.0 * abs(c.ref_auc - 0.5)]))

@@ -8,7 +8,6 @@ import torch
 from torch import nn
 
 from paretoul.data.base import DataBundle
-from paretoul.training import autocast
 
 
 @dataclass(frozen=True)
@@ -22,9 +21,8 @@ class Outputs:
 @torch.no_grad()
 def _probs(model: nn.Module, x: torch.Tensor, batch_size: int) -> torch.Tensor:
     chunks = []
-    for start in range(0, len(x), batch_size):
-        with autocast(x.device):
-            logits = model(x[start : start + batch_size])
+    for start in range(0, len(x), batch_size):  # fp32 even on CUDA: metrics need exact confidences
+        logits = model(x[start : start + batch_size])
         chunks.append(torch.softmax(logits.float(), dim=1))
     return torch.cat(chunks).cpu()
 

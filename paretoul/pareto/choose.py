@@ -104,8 +104,11 @@ def choose(data: StudyData, rule: str, weights: list[float] | None = None, p: fl
         if max_retain_drop is None and min_test_acc is None:
             raise UserError("rule", "constrained needs --max-retain-drop X or --min-test-acc X")
         original = [data.reference[s]["original"] for s in data.reference]
-        ra0 = float(np.mean([o["ra"] for o in original])) if original else 100.0
-        ta0 = float(np.mean([o["ta"] for o in original])) if original else 100.0
+        if max_retain_drop is not None and not original:
+            raise UserError("max-retain-drop", "the study records no original-model metrics to "
+                            "measure the drop from; use --min-test-acc")
+        ra0 = float(np.mean([o["ra"] for o in original])) if original else float("nan")
+        ta0 = float(np.mean([o["ta"] for o in original])) if original else float("nan")
         ok = []
         for r in done:
             keep = True
@@ -115,8 +118,12 @@ def choose(data: StudyData, rule: str, weights: list[float] | None = None, p: fl
                 keep &= r.metrics["ta"] >= min_test_acc
             if keep:
                 ok.append(r)
-        bound = (f"RA and TA within {max_retain_drop:g} points of the original's"
-                 if max_retain_drop is not None else f"TA >= {min_test_acc:g}")
+        parts = []
+        if max_retain_drop is not None:
+            parts.append(f"RA and TA within {max_retain_drop:g} points of the original's")
+        if min_test_acc is not None:
+            parts.append(f"TA >= {min_test_acc:g}")
+        bound = " and ".join(parts)
         if not ok:
             raise UserError("rule", f"no finished trial keeps {bound}")
         sign = 1.0 if data.directions[0] == "min" else -1.0

@@ -145,7 +145,15 @@ class _EnqueueingArm(ArmSearcher):
     def _start(self, trial_id: str, params: dict[str, Any], dists: dict[str, Any],
                attrs: dict[str, Any]) -> optuna.trial.Trial:
         self.study.enqueue_trial(params, user_attrs=attrs)
-        trial = self.study.ask(fixed_distributions=dists)
+        while True:
+            trial = self.study.ask(fixed_distributions=dists)
+            if trial.params == params and all(trial.user_attrs.get(k) == v for k, v in attrs.items()):
+                break
+            # Optuna served an older queued trial (left by a launcher that died between
+            # enqueue and ask): retire it; ours is still in the queue behind it.
+            trial.set_user_attr(store.INTERRUPTED, True)
+            trial.set_user_attr("error", "a queued trial left by a launcher that stopped")
+            self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
         self._pending[trial_id] = trial
         return trial
 

@@ -82,9 +82,11 @@ def counted(t: optuna.trial.FrozenTrial) -> bool:
 
 
 def mark_interrupted(study: optuna.Study) -> int:
-    """Turn trials left RUNNING by a launcher that died into FAIL(interrupted); return how many."""
+    """Turn trials left RUNNING (or enqueued and never asked, WAITING) by a launcher that died
+    into FAIL(interrupted); return how many."""
     n = 0
-    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+    states = (optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.WAITING)
+    for t in study.get_trials(deepcopy=False, states=states):
         study._storage.set_trial_user_attr(t._trial_id, INTERRUPTED, True)
         study._storage.set_trial_user_attr(t._trial_id, "error", "interrupted: the launcher stopped "
                                            "before the trial finished; it will be run again")

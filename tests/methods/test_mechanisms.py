@@ -148,3 +148,11 @@ def test_every_method_runs_through_the_cli_api(digits_art) -> None:
         assert 0 <= r.metrics["avg_gap"] <= 100 and r.unlearn_seconds > 0
     assert {"raul", "scalarized", "ft", "ga", "neggrad_plus", "rl", "l1_sparse", "salun", "scrub",
             "munba", "retrain"} <= set(paretoul.METHODS.names())
+
+
+def test_kl_bound_is_the_largest_possible_kl() -> None:
+    p_ref = torch.tensor([[0.5, 0.5], [0.99, 0.01]])
+    bound = kl_bound(p_ref)
+    assert bound == pytest.approx(-math.log(0.01), rel=1e-5)
+    worst = forget_kl(torch.tensor([[-20.0, 20.0]]), p_ref[1:2]).item()
+    assert worst <= bound + 1e-6 and worst > 4.5

@@ -123,3 +123,16 @@ def test_reference_proxies_use_reference_samples_of_the_forgotten_classes() -> N
     matched = ctx.labels("matched_reference")
     assert matched.tolist() == [0, 0]  # samples 12 and 16
     assert evaluate(ctx, ["ref_acc_gap"])["ref_acc_gap"] == 100.0
+
+
+def test_reference_metrics_are_skipped_without_a_reference_set() -> None:
+    out, train_y, test_y, _ = _setup(5, 5, 20, 20)
+    splits = Splits(reference=np.array([], dtype=np.int64), forget=np.arange(0, 10),
+                    retain=np.arange(10, 40), test=np.arange(20), seed=0, forget_spec="random:10",
+                    reference_fraction=0.0)
+    ctx = EvalContext(out, train_y, test_y, splits)
+    m = evaluate(ctx)
+    assert not {"ref_acc_gap", "ref_mia_auc", "ref_gap"} & set(m)
+    assert all(np.isfinite(v) for v in m.values())
+    with pytest.raises(ValueError, match="reference set"):
+        evaluate(ctx, ["ref_gap"])

@@ -95,3 +95,12 @@ def test_verdict_never_overclaims() -> None:
     assert "Jacobian descent's front is better" in verdict(
         {**base, "ci": {"hv_difference_95": [0.02, 0.12], "seeds": 5}})
     np.testing.assert_equal(verdict(base | {"ci": None}).endswith("claimed)."), True)
+
+
+def test_constrained_needs_the_original_to_measure_a_drop() -> None:
+    d = _data(FRONT)
+    d.reference = {}
+    with pytest.raises(UserError, match="max-retain-drop"):
+        choose(d, "constrained", max_retain_drop=1.0)
+    c = choose(d, "constrained", min_test_acc=94.4)  # an absolute bound needs no original
+    assert c.record.number == 5 and "TA >= 94.4" in c.reason
