@@ -47,7 +47,7 @@ def _prepare_shared(spec: StudySpec, cache_dir: str | Path | None, quiet: bool
     reference: dict[str, Any] = {}
     for seed in spec.seeds:
         art = prepare(spec.dataset, spec.model_name, spec.forget, seed, spec.reference_fraction,
-                      spec.recipe, spec.data_root, False, spec.device, cache_dir, progress=not quiet)
+                      spec.recipe, spec.data_root, False, spec.device, cache_dir)
         shared.recipe = art.recipe.to_dict()
         shared.states[seed] = shipped_states(art)
         reference[str(seed)] = {
@@ -56,6 +56,10 @@ def _prepare_shared(spec: StudySpec, cache_dir: str | Path | None, quiet: bool
             "splits": {"sizes": art.splits.sizes(), "checksum": art.splits.checksum()},
             "cache": {"original": art.original.cache_status, "oracle": art.oracle.cache_status},
         }
+    if not quiet:
+        hits = sum(v == "hit" for r in reference.values() for v in r["cache"].values())
+        print(f"original + oracle for {len(spec.seeds)} seed(s): {hits} of {2 * len(spec.seeds)} "
+              "from the cache, the rest trained")
     return shared, reference
 
 
