@@ -126,3 +126,39 @@ def test_shipped_studies_are_valid() -> None:
     for path in sorted(Path("studies").glob("*.yaml")):
         spec = load_spec(path)
         assert spec.arms, path
+
+
+def test_missing_data_files_fail_in_one_line_and_leave_nothing(tmp_path, capsys) -> None:
+    spec = tmp_path / "spec.yaml"
+    doc = {**SMALL, "dataset": "cifar10", "model": "cnn", "data_root": str(tmp_path / "nodata"),
+           "arms": [SMALL["arms"][1]]}
+    spec.write_text(yaml.safe_dump(doc))
+    code = main(["study", "launch", str(spec), "--out", str(tmp_path / "out"), "--quiet",
+                 "--cache-dir", str(tmp_path / "cache")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.count("\n") == 0 and "data-root" in err and "--download" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_set_up_failing_after_ray_started_leaves_nothing(tmp_path, monkeypatch) -> None:
+    """A set-up error that arrives after Ray has started: the error reaches the user whole,
+    Ray is shut down, and the refused study leaves nothing behind."""
+    import time
+
+    from paretoul.errors import UserError
+    from paretoul.study import LaunchOptions, launch_study, runner
+
+    def slow_failure(*args, **kwargs):
+        time.sleep(4)  # longer than Ray's start
+        raise UserError("data-root", "simulated failure while preparing the artefacts")
+
+    monkeypatch.setattr(runner, "_prepare_shared", slow_failure)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump({**SMALL, "arms": [SMALL["arms"][1]]}))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("the user's file")  # an existing directory is not deleted
+    with pytest.raises(UserError, match="simulated failure"):
+        launch_study(spec, LaunchOptions(out=out, cache_dir=tmp_path / "cache", quiet=True))
+    assert (out / "keep.txt").exists() and not (out / "spec.yaml").exists()
+    assert not (out / "study.db").exists()
