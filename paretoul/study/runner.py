@@ -145,7 +145,12 @@ def launch_study(spec_path: str | Path | None = None, options: LaunchOptions | N
     created = not study_dir.exists()
     study_dir.mkdir(parents=True, exist_ok=True)
     storage_url = opts.storage or spec.storage or store.default_storage_url(study_dir)
-    store.open_storage(storage_url)  # fail early on a bad URL
+    try:
+        store.open_storage(storage_url)  # fail early on a bad or unreachable database
+    except UserError:
+        if created:
+            shutil.rmtree(study_dir, ignore_errors=True)
+        raise
     (study_dir / SPEC_FILE).write_text(yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))
     meta = {"name": spec.name, "storage": store.mask_url(storage_url), "created": time.time(),
             "versions": library_versions(), "runs": []}
@@ -177,8 +182,12 @@ def resume_study(study_dir: str | Path, options: LaunchOptions | None = None) ->
 
 
 def storage_url_of(d: Path, spec: StudySpec, given: str | None) -> str:
+    """The study's database URL: ``given``, else the spec's, else ``$PARETOUL_STORAGE`` for a
+    study launched with ``--storage`` (never written to disk), else ``<dir>/study.db``."""
     if given:
         return given
+    if spec.storage:
+        return spec.storage
     meta = read_meta(d)
     if meta.get("storage_env"):
         url = os.environ.get("PARETOUL_STORAGE")
@@ -186,7 +195,7 @@ def storage_url_of(d: Path, spec: StudySpec, given: str | None) -> str:
             raise UserError("storage", f"this study uses {meta['storage']}; pass --storage URL "
                             "(or set PARETOUL_STORAGE)")
         return url
-    return spec.storage or store.default_storage_url(d)
+    return store.default_storage_url(d)
 
 
 def read_meta(d: Path) -> dict[str, Any]:

@@ -162,3 +162,23 @@ def test_set_up_failing_after_ray_started_leaves_nothing(tmp_path, monkeypatch) 
         launch_study(spec, LaunchOptions(out=out, cache_dir=tmp_path / "cache", quiet=True))
     assert (out / "keep.txt").exists() and not (out / "spec.yaml").exists()
     assert not (out / "study.db").exists()
+
+
+def test_unreachable_database_is_one_line_with_the_password_masked(tmp_path, capsys) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(SMALL))
+    url = "postgresql://paretoul:s3cret-pw@127.0.0.1:1/studies"  # nothing listens on port 1
+    code = main(["study", "launch", str(spec), "--out", str(tmp_path / "out"), "--storage", url])
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert code == 2 and err.count("\n") == 0 and err.startswith("paretoul: error: storage:")
+    assert "s3cret-pw" not in captured.err + captured.out and "paretoul:***@127.0.0.1:1" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_mask_url() -> None:
+    from paretoul.study.store import mask_url
+
+    assert mask_url("postgresql://u:p%40ss@h:5432/db") == "postgresql://u:***@h:5432/db"
+    assert mask_url("postgresql://u@h/db") == "postgresql://u@h/db"
+    assert mask_url("sqlite:////tmp/x.db") == "sqlite:////tmp/x.db"
