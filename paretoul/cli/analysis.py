@@ -8,14 +8,21 @@ import sys
 from typing import Any
 
 
+def _storage(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--storage", default=None,
+                   help="database URL when not the study's default (or set PARETOUL_STORAGE)")
+
+
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("front", help="fronts and hypervolume per arm, method, searcher, overall")
     p.add_argument("dir", help="study directory")
+    _storage(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=front)
     p = sub.add_parser("plot", help="draw every plot of a study (PNG + SVG)")
     p.add_argument("dir")
     p.add_argument("--out", default=None, help="folder (default <dir>/report)")
+    _storage(p)
     p.set_defaults(func=plot)
     p = sub.add_parser("choose", help="choose an operating point by a rule; optionally export it")
     p.add_argument("dir")
@@ -29,11 +36,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--export", default=None, help="write the chosen model's weights here (+ .json)")
     p.add_argument("--seed", type=int, default=None, help="seed of the exported re-run")
     p.add_argument("--json", action="store_true")
+    _storage(p)
     p.set_defaults(func=choose_cmd)
     p = sub.add_parser("report", help="Markdown + self-contained HTML report with every plot")
     p.add_argument("dir")
     p.add_argument("--out", default=None, help="folder (default <dir>/report)")
     p.add_argument("--rule", default="knee", help="rule for the highlighted point")
+    _storage(p)
     p.set_defaults(func=report)
 
 
@@ -42,7 +51,7 @@ def front(args: argparse.Namespace) -> int:
     from paretoul.pareto.records import load_study_data
     from paretoul.pareto.summary import summarise_fronts
 
-    data = load_study_data(args.dir)
+    data = load_study_data(args.dir, args.storage)
     summary = summarise_fronts(data)
     summary["jd_vs_fixed"] = compare_jd_fixed(data) if data.finished() else None
     if args.json:
@@ -70,7 +79,7 @@ def plot(args: argparse.Namespace) -> int:
     from paretoul.pareto.records import load_study_data
     from paretoul.report.build import make_plots
 
-    data = load_study_data(args.dir)
+    data = load_study_data(args.dir, args.storage)
     out = Path(args.out) if args.out else Path(args.dir) / "report"
     made = make_plots(data, out, choose(data, "knee") if data.finished() else None)
     for name, path in made.items():
@@ -96,7 +105,7 @@ def choose_cmd(args: argparse.Namespace) -> int:
     from paretoul.pareto.export import export_trial
     from paretoul.pareto.records import load_study_data
 
-    data = load_study_data(args.dir)
+    data = load_study_data(args.dir, args.storage)
     c = choose(data, args.rule, weights=_weights(args.weights), p=args.p,
                max_retain_drop=args.max_retain_drop, min_test_acc=args.min_test_acc)
     out: dict[str, Any] = c.to_dict()
@@ -123,6 +132,6 @@ def choose_cmd(args: argparse.Namespace) -> int:
 def report(args: argparse.Namespace) -> int:
     from paretoul.report.build import write_report
 
-    paths = write_report(args.dir, args.out, rule=args.rule)
+    paths = write_report(args.dir, args.out, rule=args.rule, storage_url=args.storage)
     print(f"report: {paths['html']} and {paths['markdown']}")
     return 0
