@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import random
-
-import numpy as np
 import torch
 
 from paretoul.errors import UserError
@@ -23,13 +20,6 @@ def resolve_device(name: str = "auto") -> torch.device:
     if dev.type not in ("cpu", "cuda"):
         raise UserError("device", f"unsupported device {name!r}; allowed: auto, cpu, cuda, cuda:N")
     return dev
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch (all devices)."""
-    random.seed(seed)
-    np.random.seed(seed % (2**32))
-    torch.manual_seed(seed)
 
 
 def generator(seed: int, device: torch.device | str = "cpu") -> torch.Generator:

@@ -16,7 +16,7 @@ import torch
 from paretoul.artefacts import Artefacts, prepare
 from paretoul.data import DATASETS, ForgetSpec
 from paretoul.errors import UserError
-from paretoul.methods import METHODS, UnlearnContext, get_method
+from paretoul.methods import UnlearnContext, get_method
 from paretoul.metrics import evaluate, predict
 from paretoul.models import MODELS
 
@@ -179,4 +179,4 @@ def run(
     return record
 
 
-__all__ = ["METHODS", "MethodRun", "RunConfig", "library_versions", "run", "unlearn_and_evaluate"]
+__all__ = ["MethodRun", "RunConfig", "library_versions", "run", "unlearn_and_evaluate"]

@@ -36,8 +36,3 @@ def normaliser(G: np.ndarray, pad: float = 0.0) -> tuple[np.ndarray, np.ndarray]
 
 def normalise(G: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
     return (np.asarray(G, dtype=float) - low) / (high - low)
-
-
-def sorted_front(points: np.ndarray) -> np.ndarray:
-    """Front points (2 objectives, minimisation) sorted by the first objective, for step lines."""
-    return points[np.argsort(points[:, 0], kind="stable")]

@@ -344,8 +344,3 @@ def study_status(study_dir: str | Path, storage_url: str | None = None) -> dict[
             "objectives": dict(zip(objectives, directions, strict=True)), "arms": arms,
             "complete": all(a["finished"] + a["failed"] >= a["budget"] for a in arms),
             "runs": meta.get("runs", [])}
-
-
-def clean_ray_dir(study_dir: str | Path) -> None:
-    """Remove Ray Tune's own experiment folders (the database keeps every result)."""
-    shutil.rmtree(Path(study_dir) / "ray", ignore_errors=True)

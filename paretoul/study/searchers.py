@@ -303,9 +303,6 @@ class PymooArm(_EnqueueingArm):
             if self._gen < self.generations:
                 self._ask()
 
-    def used(self) -> int:  # budget is population x generations, served generation by generation
-        return sum(store.counted(t) for t in self.study.get_trials(deepcopy=False))
-
 
 def make_arm(spec: StudySpec, index: int, storage: optuna.storages.BaseStorage) -> ArmSearcher:
     kind = spec.arms[index].searcher.type
@@ -336,7 +333,6 @@ class StudySearcher(Searcher):
         self.arms = arms
         self._owner: dict[str, ArmSearcher] = {}
         self._next = 0
-        self._errors: dict[str, str] = {}
         self._deferred: dict[str, tuple[ArmSearcher, dict[str, Any] | None]] = {}
 
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:

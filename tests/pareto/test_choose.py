@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from paretoul import UserError
@@ -94,7 +93,7 @@ def test_verdict_never_overclaims() -> None:
     assert "neither front" in verdict({**base, "ci": {"hv_difference_95": [-0.01, 0.15], "seeds": 5}})
     assert "Jacobian descent's front is better" in verdict(
         {**base, "ci": {"hv_difference_95": [0.02, 0.12], "seeds": 5}})
-    np.testing.assert_equal(verdict(base | {"ci": None}).endswith("claimed)."), True)
+    assert verdict(base | {"ci": None}).endswith("no winner is claimed).")
 
 
 def test_constrained_needs_the_original_to_measure_a_drop() -> None:
