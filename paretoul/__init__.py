@@ -11,10 +11,13 @@ from paretoul.errors import UnlearningDiverged, UserError
 from paretoul.methods import METHODS, get_method
 from paretoul.metrics import METRICS, evaluate
 from paretoul.models import MODELS, build_model
+from paretoul.redact import install_log_filter
 from paretoul.run import RunConfig, run, unlearn_and_evaluate
 from paretoul.training import Recipe, default_recipe
 
 __version__ = "0.1.0"
+
+install_log_filter()  # database passwords never reach a log line
 
 __all__ = [
     "DATASETS",

@@ -50,6 +50,15 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
+def _why(e: Exception) -> str:
+    """One line on why ``torch.load(weights_only=True)`` refused a file."""
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+    for ln in lines:
+        if "Unsupported global" in ln:  # e.g. "GLOBAL io.open was not an allowed global"
+            return "not only tensors: " + ln.split("Unsupported global:", 1)[1].split(" was ")[0].strip()
+    return f"{type(e).__name__}: {lines[0]}" if lines else type(e).__name__
+
+
 @dataclass
 class CacheEntry:
     state: dict[str, torch.Tensor]
@@ -84,7 +93,14 @@ class ArtifactCache:
             why = "truncated" if len(blob) < info.get("bytes", 0) else "checksum mismatch"
             log.warning("cache: %s checkpoint %s is corrupted (%s); rebuilding", kind, pt, why)
             return None, "corrupted"
-        state = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
+        try:  # weights_only: tensors and plain containers only, never arbitrary objects or code
+            state = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
+        except Exception as e:  # pickle.UnpicklingError for a disallowed object, RuntimeError, ...
+            log.warning("cache: %s checkpoint %s refused (%s); rebuilding", kind, pt, _why(e))
+            return None, "corrupted"
+        if not isinstance(state, dict) or not all(torch.is_tensor(v) for v in state.values()):
+            log.warning("cache: %s checkpoint %s is not a state dict; rebuilding", kind, pt)
+            return None, "corrupted"
         return CacheEntry(state, info.get("meta", {}), "hit", pt.stem), "hit"
 
     def save(self, kind: str, spec: dict[str, Any], state: dict[str, torch.Tensor],

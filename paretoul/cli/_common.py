@@ -8,6 +8,7 @@ import sys
 from typing import NoReturn
 
 from paretoul.errors import UserError
+from paretoul.redact import MaskSecrets
 
 
 class Parser(argparse.ArgumentParser):
@@ -42,6 +43,7 @@ def setup_logging(quiet: bool = False) -> None:
     if not any(getattr(h, "_paretoul", False) for h in log.handlers):
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(_OneLine())
+        handler.addFilter(MaskSecrets())  # also records of child loggers (``paretoul.*``)
         handler._paretoul = True  # type: ignore[attr-defined]
         log.addHandler(handler)
     log.setLevel(logging.WARNING if quiet else logging.INFO)

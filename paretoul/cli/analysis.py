@@ -102,9 +102,11 @@ def _weights(text: str | None) -> list[float] | None:
 
 def choose_cmd(args: argparse.Namespace) -> int:
     from paretoul.pareto.choose import choose
-    from paretoul.pareto.export import export_trial
+    from paretoul.pareto.export import export_target, export_trial
     from paretoul.pareto.records import load_study_data
 
+    if args.export:
+        export_target(args.export)  # a path that escapes or exists fails before the study is read
     data = load_study_data(args.dir, args.storage)
     c = choose(data, args.rule, weights=_weights(args.weights), p=args.p,
                max_retain_drop=args.max_retain_drop, min_test_acc=args.min_test_acc)

@@ -5,8 +5,10 @@ Nothing is downloaded unless the caller asks (``download=True`` / ``--download``
 
 from __future__ import annotations
 
+import os
+import pickle
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
@@ -23,17 +25,72 @@ _STATS = {
 }
 
 
+_NUMPY = ("numpy.core", "numpy._core")
+_ALLOWED_GLOBALS = {
+    *((f"{m}.multiarray", "_reconstruct") for m in _NUMPY),
+    *((f"{m}.multiarray", "scalar") for m in _NUMPY),
+    *((f"{m}.numeric", "_frombuffer") for m in _NUMPY),
+    ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
+}
+
+
+class _DataUnpickler(pickle.Unpickler):
+    """Reads CIFAR's pickled batches — dicts, lists, strings, numbers and numpy arrays — and
+    refuses any other global, so a crafted file cannot run code when it is read."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _ALLOWED_GLOBALS:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a dataset file")
+
+
+def _read_batch(path: str) -> Any:
+    with open(path, "rb") as f:
+        return _DataUnpickler(f, encoding="latin1").load()
+
+
 def _unverified(cls: type[CIFAR10]) -> type[CIFAR10]:
     """The same torchvision loader with the MD5 checks turned off (files must still exist).
 
     Used for private or fabricated copies in CIFAR's on-disk format (the tests write one).
+    Such files are unknown, so they are read with :class:`_DataUnpickler` (plain data and
+    numpy arrays only) instead of torchvision's unrestricted ``pickle.load``; with the
+    checks on, only the published files (their MD5s match) are ever unpickled.
     """
-    attrs = {
-        "train_list": [[f, None] for f, _ in cls.train_list],
-        "test_list": [[f, None] for f, _ in cls.test_list],
-        "meta": {**cls.meta, "md5": None},
-    }
-    return type(f"Unverified{cls.__name__}", (cls,), attrs)
+
+    class Unverified(cls):  # type: ignore[valid-type,misc]
+        train_list: ClassVar[list[list[Any]]] = [[f, None] for f, _ in cls.train_list]
+        test_list: ClassVar[list[list[Any]]] = [[f, None] for f, _ in cls.test_list]
+        meta: ClassVar[dict[str, Any]] = {**cls.meta, "md5": None}
+
+        def __init__(self, root: str, train: bool = True, download: bool = False) -> None:
+            from torchvision.datasets.vision import VisionDataset
+
+            VisionDataset.__init__(self, root)
+            self.train = train
+            if download:
+                self.download()
+            if not self._check_integrity():
+                raise RuntimeError("Dataset not found or corrupted. You can use download=True to download it")
+            data, targets = [], []
+            for file_name, _ in self.train_list if train else self.test_list:
+                entry = _read_batch(os.path.join(self.root, self.base_folder, file_name))
+                data.append(entry["data"])
+                targets.extend(entry["labels"] if "labels" in entry else entry["fine_labels"])
+            self.data = np.vstack(data).reshape(-1, 3, 32, 32).transpose((0, 2, 3, 1))
+            self.targets = targets
+            self._load_meta()
+
+        def _load_meta(self) -> None:
+            path = os.path.join(self.root, self.base_folder, self.meta["filename"])
+            if not os.path.isfile(path):
+                raise RuntimeError("Dataset metadata file not found or corrupted. You can use "
+                                   "download=True to download it")
+            self.classes = _read_batch(path)[self.meta["key"]]
+            self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
+
+    Unverified.__name__ = Unverified.__qualname__ = f"Unverified{cls.__name__}"
+    return Unverified
 
 
 def _load(name: str, data_root: Path, download: bool, verify: bool) -> DataBundle:
@@ -54,6 +111,9 @@ def _load(name: str, data_root: Path, download: bool, verify: bool) -> DataBundl
             f"{name} files {what} under {folder} (expected torchvision's "
             f"{cls.base_folder}/ layout); pass --download to fetch them",
         ) from None
+    except pickle.UnpicklingError as e:
+        raise UserError("data-root", f"{name} files under {folder} are not plain data ({e}); "
+                        "refusing to read them") from None
     except OSError as e:  # network errors while downloading
         raise UserError("download", f"could not download {name} into {data_root}: {e}") from None
     mean, std = _STATS[name]

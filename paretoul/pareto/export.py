@@ -8,6 +8,7 @@ the tolerance (a different device or thread count can change floating-point resu
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -24,23 +25,51 @@ TOLERANCE = 1e-6
 
 
 def safe_export_path(path: str | Path, base: str | Path = ".") -> Path:
-    """A relative path may not leave ``base`` (through ``..`` or a symlink); absolute paths are the
-    user's own choice."""
+    """Where to write ``path``: a relative path must stay inside ``base`` (default the current
+    directory) once ``..`` and every symlink on the way (the file itself included) are
+    resolved; an absolute path is the user's own choice and is taken as given.
+
+    A path that escapes is a one-line :class:`UserError` naming the field ``export``.
+    """
     p = Path(path)
     if p.is_absolute():
         return p
     root = Path(base).resolve()
     full = (root / p).resolve()
-    if full != root and root not in full.parents:
-        raise UserError("export", f"{path} leaves {root}; give a path inside it or an absolute path")
+    if full == root:
+        raise UserError("export", f"{path} is the folder {root} itself; give a file name")
+    if root not in full.parents:
+        raise UserError("export", f"{path} resolves to {full}, outside {root}; give a path inside "
+                        "it or an absolute path")
     return full
+
+
+def export_target(path: str | Path, base: str | Path = ".") -> tuple[Path, Path]:
+    """The weights file and its JSON sidecar for ``path`` (see :func:`safe_export_path`); an
+    existing file (or a symlink, even a dangling one) at either is never overwritten."""
+    target = safe_export_path(path, base)
+    side = target.with_name(target.name + ".json")
+    given = Path(path) if Path(path).is_absolute() else Path(base).resolve() / path
+    for p in (given, given.with_name(given.name + ".json"), target, side):
+        if p.exists() or p.is_symlink():
+            raise UserError("export", f"{p} already exists; remove it or give another path")
+    return target, side
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """Create ``path`` (never following a symlink there, never replacing a file)."""
+    try:
+        with open(path, "xb") as f:
+            f.write(data)
+    except FileExistsError:
+        raise UserError("export", f"{path} already exists; remove it or give another path") from None
 
 
 def export_trial(data: StudyData, record: TrialRecord, path: str | Path, seed: int | None = None,
                  cache_dir: str | Path | None = None, tolerance: float = TOLERANCE) -> dict[str, Any]:
     """Re-run ``record`` on ``seed`` (default its first), write weights + a JSON sidecar."""
     spec = data.spec
-    target = safe_export_path(path)
+    target, side = export_target(path)  # checked before the re-run, and again when writing
     seeds = record.seeds or list(spec.seeds)
     seed = seeds[0] if seed is None else seed
     if seed not in seeds:
@@ -63,7 +92,8 @@ def export_trial(data: StudyData, record: TrialRecord, path: str | Path, seed: i
         raise UserError("export", f"the re-run does not reproduce the recorded metrics ({bad} differs "
                         f"by {worst:.3g} > {tolerance:g}); nothing written")
     target.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({k: v.cpu() for k, v in run.model.state_dict().items()}, target)
-    side = target.with_suffix(target.suffix + ".json")
-    side.write_text(json.dumps(sidecar, indent=2))
+    buf = io.BytesIO()
+    torch.save({k: v.cpu() for k, v in run.model.state_dict().items()}, buf)
+    _write_new(target, buf.getvalue())
+    _write_new(side, json.dumps(sidecar, indent=2).encode())
     return {"weights": str(target), "sidecar": str(side), **sidecar}

@@ -15,6 +15,7 @@ from paretoul.pareto.choose import Choice, choose
 from paretoul.pareto.compare import compare_jd_fixed
 from paretoul.pareto.records import StudyData, load_study_data
 from paretoul.pareto.summary import summarise_fronts
+from paretoul.redact import mask_secrets, mask_url
 from paretoul.report import data as D
 from paretoul.report import plots as P
 
@@ -83,9 +84,16 @@ def report_markdown(study: StudyData, plots: dict[str, Path], chosen: Choice | N
     lines += ["", "## Figures", ""]
     for name, path in plots.items():
         lines.append(f"![{name}]({path.name})")
-    lines += ["", "## Settings", "", "```yaml",
-              yaml.safe_dump(study.spec.model_dump(mode="json"), sort_keys=False).strip(), "```"]
+    lines += ["", "## Settings", "", "```yaml", _settings_yaml(study.spec), "```"]
     return "\n".join(lines) + "\n"
+
+
+def _settings_yaml(spec: Any) -> str:
+    """The spec as YAML, with any database password masked (``storage`` and any other URL)."""
+    settings = spec.model_dump(mode="json")
+    if settings.get("storage"):
+        settings["storage"] = mask_url(settings["storage"])
+    return mask_secrets(yaml.safe_dump(settings, sort_keys=False).strip())
 
 
 def _md_to_html(md: str, images: dict[str, str]) -> str:
