@@ -32,6 +32,7 @@ class ForgetSpec:
         field = "forget"
         allowed = "random:<fraction in (0,1)>, random:<count>, class:<id>[,<id>...]"
         head, sep, tail = str(text).strip().partition(":")
+        head, tail = head.strip(), tail.strip()  # "random:\n1.5" would print a line break
         if not sep or not tail:
             raise UserError(field, f"malformed forget spec {text!r}; allowed: {allowed}")
         if head == "random":

@@ -44,6 +44,8 @@ def _coerce(field_name: str, typ: Any, value: Any) -> Any:
             f = float(value)
         except (TypeError, ValueError):
             raise UserError(f"param.{field_name}", f"{value!r} is not an integer") from None
+        except OverflowError:  # an int beyond a float's range
+            raise UserError(f"param.{field_name}", "too large a number") from None
         if not math.isfinite(f) or int(f) != f:
             raise UserError(f"param.{field_name}", f"{value!r} is not an integer")
         return int(f)
@@ -54,6 +56,8 @@ def _coerce(field_name: str, typ: Any, value: Any) -> Any:
             f = float(value)
         except (TypeError, ValueError):
             raise UserError(f"param.{field_name}", f"{value!r} is not a number") from None
+        except OverflowError:  # an int beyond a float's range
+            raise UserError(f"param.{field_name}", "too large a number") from None
         if not math.isfinite(f):
             raise UserError(f"param.{field_name}", f"{value!r} is not a finite number")
         return f

@@ -25,7 +25,8 @@ SEARCHERS = ("optuna", "pymoo", "grid", "random")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and infinity are never meaningful here (a range bound, a GPU share, a reference point)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Objective(_Strict):
@@ -121,6 +122,11 @@ class StudySpec(_Strict):
     storage: str | None = None
     max_failures: int = Field(default=0, ge=0)
     """Retries of a trial whose worker died (a Python error in a method is not retried)."""
+    trial_timeout_s: float | None = Field(default=None, gt=0)
+    """Wall-clock limit of one trial (all seeds); a trial past it is stopped and recorded failed."""
+    storage_retry_s: float = Field(default=300.0, ge=0)
+    """How long the launcher keeps retrying a database that stopped answering before it stops
+    the study (trials in flight are then rerun by ``study resume``)."""
 
     @field_validator("dataset")
     @classmethod
@@ -150,9 +156,10 @@ class StudySpec(_Strict):
     @model_validator(mode="after")
     def _arms(self) -> StudySpec:
         names = [a.name or a.method for a in self.arms]
-        dup = {n for n in names if names.count(n) > 1}
-        if dup:
-            raise ValueError(f"arm names must be unique; give arms a name: (duplicate {sorted(dup)[0]!r})")
+        for i, n in enumerate(names):
+            if n in names[:i]:
+                raise UserError(f"arms[{i}].name", f"arm names must be unique; {n!r} is also "
+                                f"arms[{names.index(n)}]'s (give arms distinct names)")
         return self
 
     # -- derived ---------------------------------------------------------------------------
@@ -167,14 +174,25 @@ class StudySpec(_Strict):
         return [o.direction or METRICS.get(o.metric).direction for o in self.objectives]
 
 
+def _key(key: object) -> str:
+    """``.key`` for a readable key, ``[repr]`` for one that is empty or holds a line break or
+    other unprintable character (so a field name is always one line)."""
+    return f".{key}" if isinstance(key, str) and key.isprintable() and key.strip() else f"[{key!r}]"
+
+
 def _loc(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out or "spec"
+        out += f"[{part}]" if isinstance(part, int) else _key(part)
+    return out.removeprefix(".") or "spec"
+
+
+def _short_repr(value: object, limit: int = 60) -> str:
+    try:
+        r = repr(value)
+    except ValueError:  # an int past Python's 4300-digit str limit
+        return ""
+    return r if len(r) <= limit else r[: limit - 3] + "..."
 
 
 def _first_error(e: ValidationError) -> UserError:
@@ -183,12 +201,13 @@ def _first_error(e: ValidationError) -> UserError:
     field = _loc(loc)
     ctx_err = err.get("ctx", {}).get("error")
     if isinstance(ctx_err, UserError):  # a registry lookup or forget-spec error inside a validator
-        return UserError(field, ctx_err.message)
+        return UserError(field if loc else ctx_err.field, ctx_err.message)
     msg = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         return UserError(field, "unknown key")
     value = err.get("input")
-    shown = "" if isinstance(value, dict | list) or value is None else f" (got {value!r})"
+    text = "" if isinstance(value, dict | list) or value is None else _short_repr(value)
+    shown = f" (got {text})" if text else ""
     return UserError(field, f"{msg}{shown}")
 
 
@@ -205,7 +224,7 @@ def arm_space(spec: StudySpec, i: int) -> tuple[dict[str, Param], dict[str, Any]
     fields = set(method.Config.field_names())
     for key in arm.fixed:
         if key not in fields:
-            raise UserError(f"{where}.fixed.{key}", f"not a parameter of {arm.method}; allowed: "
+            raise UserError(f"{where}.fixed{_key(key)}", f"not a parameter of {arm.method}; allowed: "
                             f"{', '.join(sorted(fields))}")
     try:
         method.config(arm.fixed)
@@ -213,7 +232,7 @@ def arm_space(spec: StudySpec, i: int) -> tuple[dict[str, Param], dict[str, Any]
         raise UserError(f"{where}.fixed.{e.field.removeprefix('param.')}", e.message) from None
     for key in list(arm.space) + list(arm.search or []):
         if key not in declared:
-            raise UserError(f"{where}.space.{key}" if key in arm.space else f"{where}.search",
+            raise UserError(f"{where}.space{_key(key)}" if key in arm.space else f"{where}.search",
                             f"{key!r} is not in {arm.method}'s search space; allowed: "
                             f"{', '.join(sorted(declared)) or '(none)'}")
     if arm.searcher.type == "grid":
@@ -221,7 +240,7 @@ def arm_space(spec: StudySpec, i: int) -> tuple[dict[str, Param], dict[str, Any]
             raise UserError(f"{where}.grid", "a grid arm needs grid: {param: [values, ...]}")
         for key, values in arm.grid.items():
             if key not in fields:
-                raise UserError(f"{where}.grid.{key}", f"not a parameter of {arm.method}")
+                raise UserError(f"{where}.grid{_key(key)}", f"not a parameter of {arm.method}")
             if not values:
                 raise UserError(f"{where}.grid.{key}", "needs at least one value")
             if key in arm.fixed:
@@ -323,6 +342,15 @@ def validate(spec: StudySpec) -> None:
         arm_budget(spec, i)
 
 
+def check_data_root(spec: StudySpec) -> None:
+    """A dataset read from files needs an existing ``data_root`` (checked before Ray starts;
+    not part of :func:`validate`, so a spec can be checked on a machine without the data)."""
+    if DATASETS.get(spec.dataset).needs_files and not Path(spec.data_root).expanduser().is_dir():
+        raise UserError("data_root", f"no such directory: {spec.data_root!r} ({spec.dataset} is read "
+                        f"from there; fetch it with `paretoul run --dataset {spec.dataset} "
+                        f"--data-root DIR --download`)")
+
+
 def parse_spec(data: Any, source: str = "spec") -> StudySpec:
     """Validate a spec given as a mapping (e.g. from YAML)."""
     if not isinstance(data, dict):
@@ -341,13 +369,21 @@ def load_spec(path: str | Path) -> StudySpec:
     """Read and validate a YAML study spec (``yaml.safe_load``)."""
     p = Path(path)
     if not p.is_file():
-        raise UserError("spec", f"no such file: {p}")
+        raise UserError("spec", f"{p} is not a file" if p.exists() else f"no such file: {p}")
     try:
-        data = yaml.safe_load(p.read_text())
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise UserError("spec", f"{p} is not valid YAML{where}: {getattr(e, 'problem', e)}") from None
+        problem = " ".join(str(getattr(e, "problem", None) or e).split())  # a ReaderError is 2 lines
+        raise UserError("spec", f"{p} is not valid YAML{where}: {problem}") from None
     except UnicodeDecodeError:
-        raise UserError("spec", f"{p} is not a text file") from None
+        raise UserError("spec", f"{p} is not a UTF-8 text file") from None
+    except ValueError as e:  # a value YAML's constructors refuse: 2020-13-01, !!int abc, 5000 digits
+        detail = " ".join(str(e).split()[:12])
+        raise UserError("spec", f"{p} holds a value YAML cannot read: {detail}") from None
+    except RecursionError:
+        raise UserError("spec", f"{p} is nested too deeply") from None
+    except OSError as e:
+        raise UserError("spec", f"cannot read {p}: {e.strerror or e}") from None
     return parse_spec(data, str(p))

@@ -11,28 +11,23 @@ import pytest
 
 from paretoul.cli import main
 
+# Further bad command lines: tests/test_bad_input_table.py
 BAD = [
     (["run", "--dataset", "mnist"], "dataset"),
     (["run", "--model", "vit"], "model"),
-    (["run", "--method", "magic"], "method"),
-    (["run", "--param", "lrr=0.1"], "param.lrr"),
     (["run", "--param", "lr"], "param"),
     (["run", "--param", "lr="], "param"),
     (["run", "--param", "epochs=2.5"], "param.epochs"),
-    (["run", "--param", "lr=abc"], "param.lr"),
     (["run", "--forget", "random:1.5"], "forget"),
     (["run", "--forget", "random:0"], "forget"),
     (["run", "--forget", "random:100000"], "forget"),
     (["run", "--forget", "class:10"], "forget"),
     (["run", "--forget", "random:0.0001"], "selects no samples"),
     (["run", "--forget", "class:"], "forget"),
-    (["run", "--forget", "blah"], "forget"),
-    (["run", "--seed", "x"], "--seed"),
     (["run", "--reference-fraction", "1.0"], "reference-fraction"),
     (["run", "--recipe", "epochs=0"], "recipe.epochs"),
     (["run", "--recipe", "foo=1"], "recipe.foo"),
     (["run", "--device", "tpu"], "device"),
-    (["run", "--dataset", "cifar10", "--data-root", "/nonexistent/cifar"], "data-root"),
     (["run", "--bogus"], "unrecognized arguments"),
     (["frobnicate"], "invalid choice"),
     (["methods", "nope"], "method"),
