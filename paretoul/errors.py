@@ -12,6 +12,9 @@ class UserError(ValueError):
     """Bad input from the user: reported in one line naming the field, exit code 2."""
 
     def __init__(self, field: str, message: str) -> None:
+        from paretoul.redact import mask_secrets  # a database URL in it never shows its password
+
+        message = mask_secrets(message)
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
@@ -19,6 +22,14 @@ class UserError(ValueError):
 
 class UnlearningDiverged(RuntimeError):
     """A method's loss became NaN or infinite; the run stops instead of returning garbage."""
+
+
+class StudyStopped(RuntimeError):
+    """A fault outside the input (the database gone, the disk full) stopped a study.
+
+    Finished trials are safe in the database; ``paretoul study resume`` completes the study.
+    The CLI prints one line and exits with code 1.
+    """
 
 
 def choice_error(field: str, value: object, allowed: list[str] | tuple[str, ...]) -> UserError:

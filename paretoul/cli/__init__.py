@@ -1,6 +1,7 @@
 """The ``paretoul`` command: parse, call the Python API, print.
 
-Exit codes: 0 ok; 1 a run failed (e.g. a method diverged); 2 bad input
+Exit codes: 0 ok; 1 a run failed (a method diverged) or a study stopped (database
+lost, disk full; ``study resume`` completes it); 2 bad input
 (one line naming the field); 130 interrupted.
 """
 
@@ -10,7 +11,7 @@ import sys
 
 from paretoul.cli import analysis, listing, run, study
 from paretoul.cli._common import Parser, setup_logging
-from paretoul.errors import UnlearningDiverged, UserError
+from paretoul.errors import StudyStopped, UnlearningDiverged, UserError
 
 
 def build_parser() -> Parser:
@@ -35,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except UnlearningDiverged as e:
         print(f"paretoul: error: run failed: {e}", file=sys.stderr)
+        return 1
+    except StudyStopped as e:
+        print(f"paretoul: error: study stopped: {e}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # e.g. `paretoul study status DIR --json | head`
         return 0

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
 import shutil
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -16,12 +19,12 @@ import optuna
 import yaml
 
 from paretoul.artefacts import prepare, shipped_states
-from paretoul.errors import UserError
+from paretoul.errors import StudyStopped, UserError
 from paretoul.metrics import evaluate
 from paretoul.run import library_versions
-from paretoul.study import store
+from paretoul.study import leases, store
 from paretoul.study.progress import Progress
-from paretoul.study.spec import StudySpec, arm_budget, load_spec, parse_spec
+from paretoul.study.spec import StudySpec, arm_budget, check_data_root, load_spec, parse_spec
 from paretoul.study.trial import SharedSetting
 
 log = logging.getLogger("paretoul")
@@ -43,7 +46,7 @@ def _prepare_shared(spec: StudySpec, cache_dir: str | Path | None, quiet: bool
                     ) -> tuple[SharedSetting, dict[str, Any]]:
     """Build or reuse the original and oracle of every seed (once, on the driver)."""
     shared = SharedSetting(spec.dataset, spec.model_name, spec.forget, spec.reference_fraction,
-                           spec.data_root, {}, spec.device, spec.resources.cpus)
+                           spec.data_root, {}, spec.device, spec.resources.cpus, spec.trial_timeout_s)
     reference: dict[str, Any] = {}
     for seed in spec.seeds:
         art = prepare(spec.dataset, spec.model_name, spec.forget, seed, spec.reference_fraction,
@@ -87,12 +90,32 @@ def _init_ray(address: str | None, spec: StudySpec) -> bool:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise UserError("address", f"cannot connect to Ray at {address or 'a new local cluster'}: "
                         f"{first}") from None
+    _one_line_ray_logs()
     try:
         _check_resources(spec)
     except UserError:
         ray.shutdown()
         raise
     return True
+
+
+class _NoTraceback(logging.Filter):
+    """Ray's own error logs (e.g. a failed save of Tune's state on a full disk) in one line:
+    the study reports the fault itself, and a user should not read Ray's tracebacks."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            err = record.exc_info[1]
+            record.msg = f"{record.getMessage().rstrip(': ')}: {type(err).__name__}: {err}"
+            record.args, record.exc_info, record.exc_text = None, None, None
+        return True
+
+
+def _one_line_ray_logs() -> None:
+    for name in ("ray", "ray.tune", "ray.train"):
+        for handler in logging.getLogger(name).handlers:
+            if not any(isinstance(f, _NoTraceback) for f in handler.filters):
+                handler.addFilter(_NoTraceback())
 
 
 def _check_resources(spec: StudySpec) -> None:
@@ -138,6 +161,7 @@ def launch_study(spec_path: str | Path | None = None, options: LaunchOptions | N
     """Run every arm of a study on Ray Tune and return its summary (see :func:`study_status`)."""
     opts = options or LaunchOptions()
     spec = spec or load_spec(spec_path)  # type: ignore[arg-type]
+    check_data_root(spec)  # a missing data folder is refused before Ray starts
     study_dir = _study_dir(spec, opts.out)
     if (study_dir / SPEC_FILE).exists():
         raise UserError("out", f"{study_dir} already holds a study; use `paretoul study resume "
@@ -151,11 +175,17 @@ def launch_study(spec_path: str | Path | None = None, options: LaunchOptions | N
         if created:
             shutil.rmtree(study_dir, ignore_errors=True)
         raise
-    (study_dir / SPEC_FILE).write_text(yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))
+    saved = spec.model_dump(mode="json")
+    if spec.storage and store.mask_url(spec.storage) != spec.storage:
+        saved["storage"] = None  # a password is never written; resume takes --storage instead
+    (study_dir / SPEC_FILE).write_text(yaml.safe_dump(saved, sort_keys=False))
     meta = {"name": spec.name, "storage": store.mask_url(storage_url), "created": time.time(),
             "versions": library_versions(), "runs": []}
     if storage_url != store.default_storage_url(study_dir):
-        meta["storage_env"] = "PARETOUL_STORAGE"  # the full URL (with password) is never written
+        if store.mask_url(storage_url) != storage_url:
+            meta["storage_env"] = "PARETOUL_STORAGE"  # a URL with a password is never written
+        else:
+            meta["storage_url"] = storage_url
     _write_meta(study_dir, meta)
     try:
         return _run(spec, study_dir, storage_url, opts)
@@ -182,13 +212,16 @@ def resume_study(study_dir: str | Path, options: LaunchOptions | None = None) ->
 
 
 def storage_url_of(d: Path, spec: StudySpec, given: str | None) -> str:
-    """The study's database URL: ``given``, else the spec's, else ``$PARETOUL_STORAGE`` for a
-    study launched with ``--storage`` (never written to disk), else ``<dir>/study.db``."""
+    """The study's database URL: ``given``, else the spec's, else the one it was launched with —
+    from ``$PARETOUL_STORAGE`` if that URL holds a password (never written to disk) — else
+    ``<dir>/study.db``."""
     if given:
         return given
     if spec.storage:
         return spec.storage
     meta = read_meta(d)
+    if meta.get("storage_url"):
+        return meta["storage_url"]
     if meta.get("storage_env"):
         url = os.environ.get("PARETOUL_STORAGE")
         if not url:
@@ -213,20 +246,37 @@ def _run(spec: StudySpec, study_dir: Path, storage_url: str, opts: LaunchOptions
          resume: bool = False) -> dict[str, Any]:
     t_start = time.perf_counter()
     started = False
+    reaper: subprocess.Popen | None = None
     try:
         # Ray's start-up mostly waits on its processes: train/load the shared artefacts meanwhile.
         with ThreadPoolExecutor(1) as pool:
             prepared = pool.submit(_prepare_shared, spec, opts.cache_dir, opts.quiet)
             try:
                 started = _init_ray(opts.address, spec)
+                reaper = _start_reaper() if started else None
             finally:
                 shared, reference = prepared.result()
         return _tune(spec, study_dir, storage_url, opts, resume, shared, reference, t_start)
+    except OSError as e:
+        stopped = _stopped_by(e, study_dir)
+        if stopped is None:
+            raise
+        raise stopped from None
     finally:
         if started:
             import ray
 
             ray.shutdown()
+        if reaper is not None:
+            reaper.stdin.close()  # type: ignore[union-attr]
+            reaper.wait(timeout=30)
+
+
+def _start_reaper() -> subprocess.Popen:
+    """A watcher that kills the local Ray this launcher started if the launcher dies
+    (see :mod:`paretoul.study._reaper`)."""
+    return subprocess.Popen([sys.executable, "-m", "paretoul.study._reaper", str(os.getpid())],
+                            stdin=subprocess.PIPE, start_new_session=True)
 
 
 def _tune(spec: StudySpec, study_dir: Path, storage_url: str, opts: LaunchOptions, resume: bool,
@@ -236,23 +286,28 @@ def _tune(spec: StudySpec, study_dir: Path, storage_url: str, opts: LaunchOption
 
     from ray import tune
 
-    from paretoul.study.searchers import StudySearcher, make_arm
+    from paretoul.study.searchers import StopWhenLost, StudySearcher, make_arm
     from paretoul.study.trial import trainable
 
     storage = store.open_storage(storage_url)
-    arms = [make_arm(spec, i, storage) for i in range(len(spec.arms))]
-    interrupted = sum(store.mark_interrupted(a.study) for a in arms) if resume else 0
-    if interrupted:
-        arms = [make_arm(spec, i, storage) for i in range(len(spec.arms))]  # replay after marking
+
+    def open_arms() -> list[Any]:
+        with leases.claim_lock(storage, spec.name):  # another launcher may be creating them
+            return [make_arm(spec, i, storage) for i in range(len(spec.arms))]
+
+    arms = store.retrying(open_arms, storage_url, spec.storage_retry_s, "opening the arms")
+    searcher = StudySearcher(arms, storage, spec.name, storage_url, spec.storage_retry_s)
+    # Trials whose launcher is gone (killed, or lost its database) are run again; those of a
+    # launcher still working on this study (another host, another shell) are left to it.
+    interrupted = store.retrying(searcher.reap, storage_url, spec.storage_retry_s, "reaping")
     meta = read_meta(study_dir)
     meta["reference"] = reference
-    searcher = StudySearcher(arms)
     progress = Progress(searcher, {a.name: a.budget for a in arms},
                         dict(zip([o.metric for o in spec.objectives], spec.directions(), strict=True)),
                         quiet=opts.quiet)
     if not opts.quiet and interrupted:
-        print(f"resume: {interrupted} interrupted trial(s) will be run again")
-    run_name = f"run-{len(meta.get('runs', [])) + 1}"
+        print(f"{'resume' if resume else 'launch'}: {interrupted} interrupted trial(s) will be run again")
+    run_name = f"run-{len(meta.get('runs', [])) + 1}-{leases.launcher_id().split(':')[1]}"
     resources: dict[str, float] = {"cpu": spec.resources.cpus}
     if spec.resources.gpus:
         resources["gpu"] = spec.resources.gpus
@@ -263,13 +318,15 @@ def _tune(spec: StudySpec, study_dir: Path, storage_url: str, opts: LaunchOption
         run_config=tune.RunConfig(
             name=run_name, storage_path=str((study_dir / "ray").resolve()),
             failure_config=tune.FailureConfig(max_failures=spec.max_failures),
-            verbose=0, callbacks=[progress], log_to_file=False,
+            verbose=0, callbacks=[progress], log_to_file=False, stop=StopWhenLost(searcher),
         ),
     )
     t_trials = time.perf_counter()
-    if sum(max(a.remaining(), 0) for a in arms) > 0:
-        tuner.fit()
-    searcher.flush()
+    with leases.Heartbeat([a.study for a in arms]):
+        if store.retrying(lambda: sum(max(a.remaining(), 0) for a in arms), storage_url,
+                          spec.storage_retry_s, "counting trials") > 0:
+            _fit(tuner, searcher, study_dir)
+        searcher.flush()
     end = time.perf_counter()
     meta.setdefault("runs", []).append({
         "name": run_name, "resumed": resume, "interrupted_rerun": interrupted,
@@ -281,6 +338,34 @@ def _tune(spec: StudySpec, study_dir: Path, storage_url: str, opts: LaunchOption
     summary["wall_s"] = end - t_start
     summary["report"] = _write_report(study_dir, storage_url)
     return summary
+
+
+def _fit(tuner: Any, searcher: Any, study_dir: Path) -> None:
+    """``tuner.fit()``; a lost database or a full disk surfaces as one :class:`StudyStopped` line."""
+    try:
+        tuner.fit()
+    except Exception as e:
+        stopped = _stopped_by(e, study_dir)
+        if stopped is None:
+            raise
+        raise stopped from None
+    if searcher.lost is not None:
+        raise _stopped_by(searcher.lost, study_dir) from None
+
+
+def _stopped_by(e: BaseException, study_dir: Path) -> StudyStopped | None:
+    """The fault behind ``e`` (anywhere in its cause chain) if it is the database or the disk."""
+    seen: BaseException | None = e
+    while seen is not None:
+        if isinstance(seen, store.StorageLost | OSError):
+            if isinstance(seen, OSError) and seen.errno != errno.ENOSPC:
+                return None
+            what = (str(seen) if isinstance(seen, store.StorageLost) else
+                    f"the disk is full (writing {seen.filename or study_dir})")
+            return StudyStopped(f"{what}; finished trials are safe in the database — free space or "
+                                f"restore the database, then run `paretoul study resume {study_dir}`")
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _write_report(study_dir: Path, storage_url: str) -> str | None:

@@ -3,8 +3,8 @@
 Every arm records into its own Optuna study, so the database is the single source
 of truth: an arm's remaining budget is read from it, which makes ``resume`` exact.
 
-- ``optuna`` / ``random`` arms use Ray Tune's ``OptunaSearch`` (multi-objective metric/mode
-  lists) with an NSGA-II, TPE, GP or random sampler on the RDB storage;
+- ``optuna`` / ``random`` arms ask an Optuna NSGA-II, TPE, GP or random sampler on the
+  arm's study (multi-objective);
 - ``grid`` arms enumerate the Cartesian product, each point once (resume-exact);
 - ``pymoo`` arms run pymoo's NSGA-II through ask/tell: each generation's population
   is served as parallel trials and told back when all have finished.
@@ -12,18 +12,23 @@ of truth: an arm's remaining budget is read from it, which makes ``resume`` exac
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import time
+import uuid
 from typing import Any
 
 import numpy as np
 import optuna
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from ray.tune.search import Searcher
-from ray.tune.search.optuna import OptunaSearch
+from ray.tune.stopper import Stopper
 
+from paretoul.errors import UserError
 from paretoul.methods import Param
-from paretoul.study import store
-from paretoul.study.spec import StudySpec, arm_budget, arm_space, grid_points
+from paretoul.study import leases, store
+from paretoul.study.spec import SearcherSpec, StudySpec, arm_budget, arm_space, grid_points
 
 FAIL_PENALTY = 1e6
 """Objective value told to pymoo for a failed trial (pymoo needs a finite number)."""
@@ -54,7 +59,12 @@ def _sampler(kind: str, seed: int, population: int | None = None,
 
 
 class ArmSearcher:
-    """Serves one arm's trials and records them in its Optuna study."""
+    """Serves one arm's trials and records them in its Optuna study.
+
+    Every trial is claimed in the database (enqueue + ask, tagged with this launcher and a
+    claim token) while :class:`StudySearcher` holds the study's claim lock, so launchers
+    sharing a database see each other's claims and the union of their trials is the budget.
+    """
 
     def __init__(self, spec: StudySpec, index: int, storage: optuna.storages.BaseStorage) -> None:
         self.index = index
@@ -62,12 +72,25 @@ class ArmSearcher:
         self.method = spec.arms[index].method
         self.budget = arm_budget(spec, index)
         self.space, self.fixed = arm_space(spec, index)
+        self.dists = distributions(self.space)
         self.objectives = [o.metric for o in spec.objectives]
         self.directions = spec.directions()
-        self.study = store.arm_study(storage, spec.name, self.name, self.directions)
-        self.study.set_user_attr("method", self.method)
-        self.study.set_user_attr("searcher", spec.arms[index].searcher.model_dump())
-        self.study.set_user_attr("budget", self.budget)
+        self.study = store.arm_study(storage, spec.name, self.name, self.directions,
+                                     self._make_sampler(spec.arms[index].searcher))
+        digest = _arm_digest(spec, index)
+        known = self.study.user_attrs.get("spec_digest")
+        if known is not None and known != digest:
+            raise UserError("spec", f"arm {self.name!r} of study {spec.name!r} already exists in this "
+                            "database with a different setting or search space; use another study name")
+        if known is None:
+            self.study.set_user_attr("spec_digest", digest)
+            self.study.set_user_attr("method", self.method)
+            self.study.set_user_attr("searcher", spec.arms[index].searcher.model_dump())
+            self.study.set_user_attr("budget", self.budget)
+        self._pending: dict[str, optuna.trial.Trial] = {}
+
+    def _make_sampler(self, s: SearcherSpec) -> optuna.samplers.BaseSampler | None:
+        return None
 
     def used(self) -> int:
         return sum(store.counted(t) for t in self.study.get_trials(deepcopy=False))
@@ -79,7 +102,38 @@ class ArmSearcher:
         raise NotImplementedError
 
     def complete(self, trial_id: str, result: dict[str, Any] | None, error: str | None) -> None:
-        raise NotImplementedError
+        self._finish(trial_id, result, error)
+
+    def _start(self, trial_id: str, params: dict[str, Any], attrs: dict[str, Any] | None = None
+               ) -> optuna.trial.Trial:
+        """Claim a trial with ``params`` fixed (the rest sampled) for this launcher."""
+        mine = {**(attrs or {}), leases.LAUNCHER: leases.launcher_id(), "claim": uuid.uuid4().hex}
+        self.study.enqueue_trial(params, user_attrs=mine)
+        while True:
+            trial = self.study.ask(fixed_distributions=self.dists)
+            if trial.user_attrs.get("claim") == mine["claim"]:
+                break
+            # Optuna served an older queued trial (left by a launcher that died between
+            # enqueue and ask): retire it; ours is still in the queue behind it.
+            trial.set_user_attr(store.INTERRUPTED, True)
+            trial.set_user_attr("error", "a queued trial left by a launcher that stopped")
+            self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        self._pending[trial_id] = trial
+        return trial
+
+    def _finish(self, trial_id: str, result: dict[str, Any] | None, error: str | None
+                ) -> list[float] | None:
+        """Record a trial's outcome (idempotent up to the final ``tell``, so it can be retried)."""
+        trial = self._pending[trial_id]
+        values = self._values(result)
+        if values is None:
+            trial.set_user_attr("error", self._record(trial, result, error))
+            self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        else:
+            self._record(trial, result, None)
+            self.study.tell(trial, values)
+        del self._pending[trial_id]
+        return values
 
     def _values(self, result: dict[str, Any] | None) -> list[float] | None:
         if not result or result.get("error"):
@@ -106,71 +160,30 @@ class ArmSearcher:
         return message
 
 
-class OptunaArm(ArmSearcher):
-    """``optuna`` and ``random`` arms: Ray Tune's OptunaSearch on the RDB storage."""
+def _arm_digest(spec: StudySpec, index: int) -> str:
+    """What a trial of arm ``index`` means: launchers sharing the arm must agree on it."""
+    setting = spec.model_dump(mode="json", include={"dataset", "forget", "seeds", "reference_fraction",
+                                                    "recipe", "objectives"})
+    setting.update(model=spec.model_name, arm=spec.arms[index].model_dump(mode="json"))
+    return hashlib.sha256(json.dumps(setting, sort_keys=True).encode()).hexdigest()[:16]
 
-    def __init__(self, spec: StudySpec, index: int, storage: optuna.storages.BaseStorage) -> None:
-        super().__init__(spec, index, storage)
-        s = spec.arms[index].searcher
-        space = distributions(self.space)
-        sampler = _sampler("random" if s.type == "random" else s.sampler, s.seed, s.population,
-                           s.startup_trials)
-        self.search = OptunaSearch(
-            space=space, metric=self.objectives, mode=self.directions, sampler=sampler,
-            study_name=self.study.study_name, storage=storage,
-        )
+
+class OptunaArm(ArmSearcher):
+    """``optuna`` and ``random`` arms: an Optuna sampler (NSGA-II, TPE, GP, random) on the
+    arm's study, by ask/tell."""
+
+    def _make_sampler(self, s: SearcherSpec) -> optuna.samplers.BaseSampler | None:
+        return _sampler("random" if s.type == "random" else s.sampler, s.seed, s.population,
+                        s.startup_trials)
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
         if self.remaining() <= 0:
             return None
-        params = self.search.suggest(trial_id)
-        return {**self.fixed, **params}
-
-    def complete(self, trial_id: str, result: dict[str, Any] | None, error: str | None) -> None:
-        ot = self.search._ot_trials[trial_id]
-        values = self._values(result)
-        if values is None:
-            message = self._record(ot, result, error)
-            ot.set_user_attr("error", message)
-            self.search.on_trial_complete(trial_id, result=None, error=True)
-            return
-        self._record(ot, result, None)
-        self.search.on_trial_complete(trial_id, result={m: v for m, v in zip(self.objectives, values,
-                                                                                strict=True)})
+        trial = self._start(trial_id, {})
+        return {**self.fixed, **trial.params}
 
 
-class _EnqueueingArm(ArmSearcher):
-    """Arms that decide the parameters themselves and record each trial by enqueue + ask."""
-
-    def _start(self, trial_id: str, params: dict[str, Any], dists: dict[str, Any],
-               attrs: dict[str, Any]) -> optuna.trial.Trial:
-        self.study.enqueue_trial(params, user_attrs=attrs)
-        while True:
-            trial = self.study.ask(fixed_distributions=dists)
-            if trial.params == params and all(trial.user_attrs.get(k) == v for k, v in attrs.items()):
-                break
-            # Optuna served an older queued trial (left by a launcher that died between
-            # enqueue and ask): retire it; ours is still in the queue behind it.
-            trial.set_user_attr(store.INTERRUPTED, True)
-            trial.set_user_attr("error", "a queued trial left by a launcher that stopped")
-            self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
-        self._pending[trial_id] = trial
-        return trial
-
-    def _finish(self, trial_id: str, result: dict[str, Any] | None, error: str | None
-                ) -> list[float] | None:
-        trial = self._pending.pop(trial_id)
-        values = self._values(result)
-        if values is None:
-            trial.set_user_attr("error", self._record(trial, result, error))
-            self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
-        else:
-            self._record(trial, result, None)
-            self.study.tell(trial, values)
-        return values
-
-
-class GridArm(_EnqueueingArm):
+class GridArm(ArmSearcher):
     """``grid`` arms: the Cartesian product of the listed values, each point exactly once.
 
     The points still to run are read from the database, so a resumed study runs the
@@ -182,26 +195,23 @@ class GridArm(_EnqueueingArm):
         arm = spec.arms[index]
         self.points = grid_points(arm)[: self.budget]
         self.dists = {k: CategoricalDistribution(list(v)) for k, v in arm.grid.items()}
-        self._pending: dict[str, optuna.trial.Trial] = {}
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
         taken = [t.params for t in self.study.get_trials(deepcopy=False) if store.counted(t)]
         todo = [p for p in self.points if p not in taken]
         if not todo:
             return None
-        self._start(trial_id, todo[0], self.dists, {})
+        self._start(trial_id, todo[0])
         return {**self.fixed, **todo[0]}
 
-    def complete(self, trial_id: str, result: dict[str, Any] | None, error: str | None) -> None:
-        self._finish(trial_id, result, error)
 
-
-class PymooArm(_EnqueueingArm):
+class PymooArm(ArmSearcher):
     """pymoo NSGA-II by ask/tell over a unit-cube encoding of the arm's space.
 
     Each variable is a real in [0, 1]: floats map linearly (or log-linearly), integers
-    are rounded, categoricals index their choices. The algorithm is replayed from the
-    database on resume, so finished individuals are never run again.
+    are rounded, categoricals index their choices. The algorithm is deterministic given
+    its seed and the objective values, so it is replayed from the database: on resume,
+    and by every launcher sharing the arm (each serves the individuals nobody claimed).
     """
 
     def __init__(self, spec: StudySpec, index: int, storage: optuna.storages.BaseStorage) -> None:
@@ -209,16 +219,12 @@ class PymooArm(_EnqueueingArm):
         s = spec.arms[index].searcher
         self.population, self.generations, self.seed = s.population, s.generations, s.seed
         self.names = list(self.space)
-        self.dists = distributions(self.space)
         self.signs = np.array([1.0 if d == "min" else -1.0 for d in self.directions])
-        self._pending: dict[str, optuna.trial.Trial] = {}
-        self._index: dict[str, int] = {}
         self._algo = self._new_algorithm()
         self._gen = 0
         self._pop = None
         self._F: np.ndarray | None = None
-        self._served: set[int] = set()
-        self._replay()
+        self._sync(self.study.get_trials(deepcopy=False))
 
     def _new_algorithm(self):
         from pymoo.algorithms.moo.nsga2 import NSGA2
@@ -241,11 +247,6 @@ class PymooArm(_EnqueueingArm):
             out[name] = min(int(hi), max(int(lo), round(v))) if p.kind == "int" else min(hi, max(lo, v))
         return out
 
-    def _ask(self) -> None:
-        self._pop = self._algo.ask()
-        self._F = np.full((len(self._pop), len(self.objectives)), np.nan)
-        self._served = set()
-
     def _tell(self) -> None:
         from pymoo.core.evaluator import Evaluator
         from pymoo.problems.static import StaticProblem
@@ -256,52 +257,44 @@ class PymooArm(_EnqueueingArm):
         self._gen += 1
         self._pop = None
 
-    def _finished(self) -> dict[tuple[int, int], optuna.trial.FrozenTrial]:
-        done = {}
-        for t in self.study.get_trials(deepcopy=False):
-            if store.counted(t) and t.state != optuna.trial.TrialState.RUNNING and "pymoo" in t.user_attrs:
-                done[tuple(t.user_attrs["pymoo"])] = t
-        return done
-
     def _objective_row(self, t: optuna.trial.FrozenTrial) -> np.ndarray:
         if t.state == optuna.trial.TrialState.COMPLETE:
             return np.array(t.values, dtype=float)
         return np.array([FAIL_PENALTY * s for s in self.signs])  # worst possible in each direction
 
-    def _replay(self) -> None:
-        """Re-run ask/tell deterministically over the generations already in the database."""
-        done = self._finished()
+    def _sync(self, trials: list[optuna.trial.FrozenTrial]) -> set[int]:
+        """Catch the algorithm up with the database; return the current generation's claimed
+        individuals (finished, failed or running, by any launcher)."""
+        claimed: dict[tuple[int, int], optuna.trial.FrozenTrial] = {
+            tuple(t.user_attrs["pymoo"]): t for t in trials if store.counted(t) and "pymoo" in t.user_attrs}
         while self._gen < self.generations:
-            self._ask()
+            if self._pop is None:
+                self._pop = self._algo.ask()
+                self._F = np.full((len(self._pop), len(self.objectives)), np.nan)
             for i in range(len(self._pop)):
-                if (self._gen, i) in done:
-                    self._F[i] = self._objective_row(done[(self._gen, i)])
-                    self._served.add(i)
-            if len(self._served) < len(self._pop):
-                return
+                t = claimed.get((self._gen, i))
+                if t is not None and t.state.is_finished():
+                    self._F[i] = self._objective_row(t)
+            if np.isnan(self._F).any():
+                return {i for (g, i) in claimed if g == self._gen}
             self._tell()
+        return set()
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
-        if self._gen >= self.generations or self._pop is None:
+        claimed = self._sync(self.study.get_trials(deepcopy=False))
+        if self._pop is None:
             return None
-        todo = [i for i in range(len(self._pop)) if i not in self._served]
+        todo = [i for i in range(len(self._pop)) if i not in claimed]
         if not todo:
             return None  # wait for the generation to finish
         i = todo[0]
         params = self.decode(self._pop[i].X)
-        self._start(trial_id, params, self.dists, {"pymoo": [self._gen, i]})
-        self._index[trial_id] = i
-        self._served.add(i)
+        self._start(trial_id, params, {"pymoo": [self._gen, i]})
         return {**self.fixed, **params}
 
     def complete(self, trial_id: str, result: dict[str, Any] | None, error: str | None) -> None:
-        i = self._index.pop(trial_id)
-        values = self._finish(trial_id, result, error)
-        self._F[i] = values if values is not None else [FAIL_PENALTY * s for s in self.signs]
-        if not np.isnan(self._F).any():
-            self._tell()
-            if self._gen < self.generations:
-                self._ask()
+        self._finish(trial_id, result, error)
+        self._sync(self.study.get_trials(deepcopy=False))
 
 
 def make_arm(spec: StudySpec, index: int, storage: optuna.storages.BaseStorage) -> ArmSearcher:
@@ -326,49 +319,107 @@ def _unflatten(flat: dict[str, Any]) -> dict[str, Any]:
 
 
 class StudySearcher(Searcher):
-    """One Tune searcher over all arms: serves them in turn until every budget is used."""
+    """One Tune searcher over all arms: serves them in turn until every budget is claimed.
 
-    def __init__(self, arms: list[ArmSearcher]) -> None:
+    Each claim happens under the study's database lock (see :mod:`paretoul.study.leases`);
+    every database call is retried while the database is unreachable, for up to
+    ``retry_s`` seconds, then the study stops with :class:`~paretoul.study.store.StorageLost`.
+    """
+
+    def __init__(self, arms: list[ArmSearcher], storage: optuna.storages.BaseStorage, study: str,
+                 url: str, retry_s: float) -> None:
         super().__init__()
         self.arms = arms
+        self.storage, self.study_name, self.url, self.retry_s = storage, study, url, retry_s
         self._owner: dict[str, ArmSearcher] = {}
         self._next = 0
         self._deferred: dict[str, tuple[ArmSearcher, dict[str, Any] | None]] = {}
+        self._last_reap = time.monotonic()
+        self._idle_until = 0.0
+        self.reaped = 0
+        self.lost: store.StorageLost | None = None
 
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
         return True
 
+    def _db(self, fn: Any, what: str) -> Any:
+        """``fn()`` retried while the database is away; once it is lost for good, nothing more
+        is attempted (Tune is stopped by :class:`StopWhenLost`; never raise into Tune, which
+        would print tracebacks and call us again)."""
+        if self.lost is not None:
+            return None
+        try:
+            return store.retrying(fn, self.url, self.retry_s, what)
+        except store.StorageLost as e:
+            self.lost = e
+            return None
+
+    def reap(self) -> int:
+        """Mark trials of launchers that are gone as interrupted (under the claim lock)."""
+        with leases.claim_lock(self.storage, self.study_name):
+            n = sum(leases.reap(a.study) for a in self.arms)
+        self._last_reap = time.monotonic()
+        self.reaped += n
+        return n
+
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
+        if time.monotonic() < self._idle_until:  # waiting on other launchers: poll gently
+            return None
+        out = self._db(lambda: self._suggest(trial_id), "claiming a trial")
+        return Searcher.FINISHED if self.lost is not None else out
+
+    def _suggest(self, trial_id: str) -> dict[str, Any] | str | None:
+        if time.monotonic() - self._last_reap > leases.HEARTBEAT_S:
+            self.reap()
         n = len(self.arms)
         waiting = False
-        for k in range(n):
-            arm = self.arms[(self._next + k) % n]
-            params = arm.suggest(trial_id)
-            if params is None:
-                waiting = waiting or arm.remaining() > 0
-                continue
-            self._owner[trial_id] = arm
-            self._next = (self._next + k + 1) % n
-            return {"arm": arm.name, "method": arm.method, "params": params}
+        with leases.claim_lock(self.storage, self.study_name):
+            for k in range(n):
+                arm = self.arms[(self._next + k) % n]
+                params = arm.suggest(trial_id)
+                if params is None:
+                    waiting = waiting or arm.remaining() > 0
+                    continue
+                self._owner[trial_id] = arm
+                self._next = (self._next + k + 1) % n
+                return {"arm": arm.name, "method": arm.method, "params": params}
+        if waiting and not self._owner:  # only other launchers' trials are in flight
+            self._idle_until = time.monotonic() + 1.0
         return None if waiting or self._deferred else Searcher.FINISHED
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
-        arm = self._owner.pop(trial_id, None)
+        arm = self._owner.get(trial_id)
         if arm is None:
             return
         if result is not None:
             result = _unflatten(result)  # Tune hands searchers flattened results
         if error:  # the message arrives right after, through on_trial_error of the callback
             self._deferred[trial_id] = (arm, result)
+            del self._owner[trial_id]
             return
-        arm.complete(trial_id, result, None)
+        self._db(lambda: arm.complete(trial_id, result, None), "recording a trial")
+        del self._owner[trial_id]
 
     def record_error(self, trial_id: str, message: str) -> None:
         """Called by the progress callback with a failed trial's error message."""
-        arm, result = self._deferred.pop(trial_id, (None, None))
+        arm, result = self._deferred.get(trial_id, (None, None))
         if arm is not None:
-            arm.complete(trial_id, result, message)
+            self._db(lambda: arm.complete(trial_id, result, message), "recording a failed trial")
+            del self._deferred[trial_id]
 
     def flush(self) -> None:
         for trial_id in list(self._deferred):
             self.record_error(trial_id, "the trial failed (no message from Ray)")
+
+
+class StopWhenLost(Stopper):
+    """Ends the Tune run (every trial stopped) once the searcher has lost the database."""
+
+    def __init__(self, searcher: StudySearcher) -> None:
+        self.searcher = searcher
+
+    def __call__(self, trial_id: str, result: dict) -> bool:
+        return False
+
+    def stop_all(self) -> bool:
+        return self.searcher.lost is not None

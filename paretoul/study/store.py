@@ -7,17 +7,22 @@ timings, the node it ran on and any error are user attributes.
 
 from __future__ import annotations
 
-import re
+import logging
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import optuna
 
-from paretoul.errors import UserError
+from paretoul import redact
+from paretoul.errors import StudyStopped, UserError
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 
 INTERRUPTED = "interrupted"
+T = TypeVar("T")
+log = logging.getLogger("paretoul")
 
 
 def default_storage_url(study_dir: Path) -> str:
@@ -25,8 +30,9 @@ def default_storage_url(study_dir: Path) -> str:
 
 
 def mask_url(url: str) -> str:
-    """``postgresql://user:secret@host/db`` -> ``postgresql://user:***@host/db``."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+    """``postgresql://user:secret@host/db`` -> ``postgresql://user:***@host/db`` (see
+    :func:`paretoul.redact.mask_url`)."""
+    return redact.mask_url(url)
 
 
 def open_storage(url: str) -> optuna.storages.BaseStorage:
@@ -34,11 +40,21 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
-    try:
-        storage = optuna.storages.RDBStorage(url, **kwargs)
-    except Exception as e:  # sqlalchemy raises many kinds here
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise UserError("storage", f"cannot open {mask_url(url)}: {first}") from None
+    else:  # a server that restarted leaves dead pooled connections: test each before use
+        kwargs["engine_kwargs"] = {"pool_pre_ping": True}
+    from sqlalchemy import exc
+
+    for attempt in range(10):
+        try:
+            storage = optuna.storages.RDBStorage(url, **kwargs)
+            break
+        except (exc.IntegrityError, exc.ProgrammingError):
+            # Another launcher is creating Optuna's tables in this empty database right now.
+            if attempt == 9:
+                raise
+            time.sleep(0.3 * (attempt + 1))
+        except Exception as e:  # sqlalchemy raises many kinds here
+            raise UserError("storage", f"cannot open {mask_url(url)}: {_first_line(e, url)}") from None
     if url.startswith("sqlite"):
         _sqlite_wal(storage)
     return storage
@@ -65,11 +81,11 @@ def arm_study_name(study: str, arm: str) -> str:
 
 
 def arm_study(storage: optuna.storages.BaseStorage, study: str, arm: str,
-              directions: list[str]) -> optuna.Study:
+              directions: list[str], sampler: optuna.samplers.BaseSampler | None = None) -> optuna.Study:
     """The arm's Optuna study (created on first use)."""
     return optuna.create_study(
         storage=storage, study_name=arm_study_name(study, arm), load_if_exists=True,
-        directions=["minimize" if d == "min" else "maximize" for d in directions],
+        directions=["minimize" if d == "min" else "maximize" for d in directions], sampler=sampler,
     )
 
 
@@ -81,15 +97,67 @@ def counted(t: optuna.trial.FrozenTrial) -> bool:
                        optuna.trial.TrialState.WAITING)
 
 
-def mark_interrupted(study: optuna.Study) -> int:
-    """Turn trials left RUNNING (or enqueued and never asked, WAITING) by a launcher that died
-    into FAIL(interrupted); return how many."""
-    n = 0
-    states = (optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.WAITING)
-    for t in study.get_trials(deepcopy=False, states=states):
-        study._storage.set_trial_user_attr(t._trial_id, INTERRUPTED, True)
-        study._storage.set_trial_user_attr(t._trial_id, "error", "interrupted: the launcher stopped "
-                                           "before the trial finished; it will be run again")
-        study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
-        n += 1
-    return n
+def mark_interrupted(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+    """Turn a trial left RUNNING (or enqueued and never asked, WAITING) by a launcher that is
+    gone into FAIL(interrupted): it uses no budget and its parameters are run again."""
+    study._storage.set_trial_user_attr(trial._trial_id, INTERRUPTED, True)
+    study._storage.set_trial_user_attr(trial._trial_id, "error", "interrupted: the launcher stopped "
+                                       "before the trial finished; it will be run again")
+    study._storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
+
+
+class StorageLost(StudyStopped):
+    """The database stopped answering for longer than the study's ``storage_retry_s``."""
+
+
+def _transient(e: BaseException) -> bool:
+    """A lost connection or a full disk: worth retrying; anything else is a bug to surface."""
+    from sqlalchemy import exc
+
+    seen: BaseException | None = e
+    while seen is not None:  # Optuna wraps SQLAlchemy's errors (StorageInternalError)
+        if isinstance(seen, exc.OperationalError | exc.InterfaceError) or (
+                isinstance(seen, exc.DBAPIError) and seen.connection_invalidated):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def retrying(fn: Callable[[], T], url: str, limit_s: float, what: str) -> T:
+    """Call ``fn``; while the database is unreachable, retry with backoff for up to ``limit_s``
+    seconds, logging one line when it goes and one when it is back. Past the limit:
+    :class:`StorageLost` with a one-line message (password masked)."""
+    t0 = time.monotonic()
+    delay = 0.5
+    warned = False
+    while True:
+        try:
+            out = fn()
+        except Exception as e:
+            if not _transient(e):
+                raise
+            first = _first_line(e, url)
+            waited = time.monotonic() - t0
+            state = "full (its disk)" if "disk is full" in first or "No space left" in first \
+                else "unreachable"
+            if waited >= limit_s:
+                raise StorageLost(f"{mask_url(url)} {state} for {waited:.0f} s while {what} "
+                                  f"({first})") from None
+            if not warned:
+                log.warning("storage: %s %s while %s (%s); retrying for up to %.0f s",
+                            mask_url(url), state, what, first, limit_s)
+                warned = True
+            time.sleep(min(delay, max(0.0, limit_s - waited)))
+            delay = min(delay * 2, 5.0)
+            continue
+        if warned:
+            log.warning("storage: %s is back after %.0f s", mask_url(url), time.monotonic() - t0)
+        return out
+
+
+def _first_line(e: BaseException, url: str) -> str:
+    while e.__cause__ is not None:  # the driver's own message is the telling one
+        e = e.__cause__
+    text = str(getattr(e, "orig", None) or e).strip()
+    first = text.splitlines()[0] if text else type(e).__name__
+    return redact.mask_secrets(first.replace(url, mask_url(url)))

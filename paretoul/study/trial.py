@@ -7,7 +7,9 @@ splits and keeps the rebuilt artefacts for later trials (actors are reused).
 
 from __future__ import annotations
 
+import ctypes
 import socket
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +35,8 @@ class SharedSetting:
     recipe: dict[str, Any]
     device: str
     cpus: float
+    timeout_s: float | None = None
+    """Per-trial wall-clock limit (the spec's ``trial_timeout_s``)."""
     states: dict[int, dict[str, dict[str, Any]]] = field(default_factory=dict)
     """seed -> {"original"|"oracle": {"state", "train_seconds", "key"}}."""
 
@@ -67,16 +71,70 @@ def _node() -> str:
         return socket.gethostname()
 
 
+class TrialTimeout(Exception):
+    """Raised inside a trial's thread when it runs past the spec's ``trial_timeout_s``."""
+
+
+class _Watchdog:
+    """Stops the calling thread with :class:`TrialTimeout` once ``limit_s`` has passed.
+
+    The exception is raised asynchronously in the trial's thread
+    (``PyThreadState_SetAsyncExc``): it lands at the next Python instruction, i.e. between
+    two optimiser steps or tensor operations of *any* method, with no cooperation needed.
+    A single native call that never returns to Python (one huge kernel) is not interrupted.
+    """
+
+    def __init__(self, limit_s: float | None) -> None:
+        self.limit_s = limit_s
+        self.fired = False
+        self._lock = threading.Lock()
+        self._done = False
+        self._target = threading.get_ident()
+        self._timer = threading.Timer(limit_s, self._fire) if limit_s else None
+
+    def _fire(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self.fired = True
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._target),
+                                                       ctypes.py_object(TrialTimeout))
+
+    def __enter__(self) -> _Watchdog:
+        if self._timer is not None:
+            self._timer.daemon = True
+            self._timer.start()
+        return self
+
+    def disarm(self) -> None:
+        """Call as the last statement of the guarded block (inside the ``try``)."""
+        with self._lock:
+            self._done = True
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def __exit__(self, *exc: object) -> None:
+        self.disarm()
+
+
 def run_trial(config: dict[str, Any], shared: SharedSetting) -> dict[str, Any]:
-    """Evaluate ``config`` (arm, method, params) on every seed; a method error is a result, not a crash."""
+    """Evaluate ``config`` (arm, method, params) on every seed; a method error or running past
+    the time limit is a result (``error``), not a crash."""
     torch.set_num_threads(max(1, int(shared.cpus)))
     t0 = time.perf_counter()
     out: dict[str, Any] = {"node": _node(), "seeds": shared.seeds, "started_at": time.time()}
     try:
-        runs = [unlearn_and_evaluate(art, config["method"], config["params"])
-                for art in _artefacts(shared)]
+        with _Watchdog(shared.timeout_s) as watchdog:
+            runs = [unlearn_and_evaluate(art, config["method"], config["params"])
+                    for art in _artefacts(shared)]
+            watchdog.disarm()
     except (UnlearningDiverged, UserError) as e:
         out.update(error=f"{type(e).__name__}: {e}", trial_s=time.perf_counter() - t0)
+        return out
+    except TrialTimeout:
+        elapsed = time.perf_counter() - t0
+        out.update(error=f"TrialTimeout: stopped after {elapsed:.1f} s, past trial_timeout_s="
+                   f"{shared.timeout_s:g}", trial_s=elapsed)
         return out
     names = list(runs[0].metrics)
     table = np.array([[r.metrics[n] for n in names] for r in runs], dtype=float)

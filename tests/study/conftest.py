@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -32,6 +33,20 @@ SMALL = {
 }
 
 
+# Three arms of every resumable kind (an Optuna sampler, a grid, pymoo generations): the
+# crash, resume and several-launcher tests check each arm ends with exactly its budget.
+THREE_ARMS = [
+    {"name": "tpe", "method": "raul", "searcher": {"type": "optuna", "sampler": "tpe"},
+     "budget": 5, "fixed": {"epochs": 2}, "search": ["lr"]},
+    {"name": "grid", "method": "scalarized", "searcher": {"type": "grid"},
+     "grid": {"w": [0.0, 0.25, 0.5, 0.75, 1.0]}, "fixed": {"epochs": 2}},
+    {"name": "pymoo", "method": "ft", "searcher": {"type": "pymoo", "population": 2,
+                                                    "generations": 3, "seed": 0},
+     "space": {"epochs": {"low": 2, "high": 4}}},
+]
+THREE_BUDGETS = {"tpe": 5, "grid": 5, "pymoo": 6}
+
+
 def small_spec(tmp_path: Path, **changes) -> Path:
     spec = {**SMALL, **changes}
     path = tmp_path / "spec.yaml"
@@ -49,3 +64,98 @@ def paretoul_cmd(*args: str, cwd: Path, cache: Path, **popen) -> subprocess.Pope
 @pytest.fixture
 def spec_path(tmp_path: Path) -> Path:
     return small_spec(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory):
+    """A PostgreSQL server URL: the one ``.ci/run`` started (``PARETOUL_TEST_POSTGRES``), else a
+    throw-away server started here. Without PostgreSQL the tests skip — except where
+    ``PARETOUL_REQUIRE_POSTGRES=1`` (CI), where that is a failure."""
+    from tests._postgres import PgServer, pg_bin
+
+    url = os.environ.get("PARETOUL_TEST_POSTGRES")
+    if url:
+        yield url
+        return
+    if pg_bin() is None:
+        if os.environ.get("PARETOUL_REQUIRE_POSTGRES") == "1":
+            pytest.fail("PostgreSQL is required here (PARETOUL_REQUIRE_POSTGRES=1) but not installed")
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    import tempfile
+
+    server = PgServer(Path(tempfile.mkdtemp(prefix="paretoul-pg-")))
+    server.start()
+    try:
+        yield server.url()
+    finally:
+        server.stop("immediate")
+        shutil.rmtree(server.root, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server, request) -> str:
+    """A fresh, empty database on the test server."""
+    from tests._postgres import create_database
+
+    name = "t_" + "".join(c if c.isalnum() else "_" for c in request.node.name)[:50].lower()
+    return create_database(postgres_server, name)
+
+
+def arm_trials(url: str) -> dict[str, list]:
+    """``{arm: [FrozenTrial, ...]}`` of every arm study in the database at ``url``."""
+    import optuna
+
+    out = {}
+    for s in optuna.get_all_study_summaries(url):
+        study = optuna.load_study(study_name=s.study_name, storage=url)
+        out[s.study_name.split(":", 1)[1]] = study.get_trials(deepcopy=False)
+    return out
+
+
+def check_exact_budgets(url: str, budgets: dict[str, int]) -> dict[str, list]:
+    """Every arm has exactly its budget of finished trials, nothing RUNNING or lost, each grid
+    point and pymoo individual once, and every FAIL is an interrupted (rerun) trial."""
+    import optuna
+
+    S = optuna.trial.TrialState
+    trials = arm_trials(url)
+    for arm, budget in budgets.items():
+        complete = [t for t in trials[arm] if t.state == S.COMPLETE]
+        assert len(complete) == budget, (arm, len(complete), budget)
+        assert not [t for t in trials[arm] if t.state in (S.RUNNING, S.WAITING)], arm
+        assert all(t.user_attrs.get("interrupted") for t in trials[arm] if t.state == S.FAIL), arm
+        assert len({t.user_attrs["tune_trial_id"] for t in complete}) == budget, arm
+        if "pymoo" in (complete[0].user_attrs if complete else {}):
+            cells = sorted(tuple(t.user_attrs["pymoo"]) for t in complete)
+            assert len(set(cells)) == budget, (arm, cells)
+        else:
+            keys = [tuple(sorted(t.params.items())) for t in complete]
+            assert len(set(keys)) == budget or arm.startswith("tpe") or arm.startswith("raul"), arm
+    return trials
+
+
+def tune_trials(study_dir: Path) -> dict[str, dict]:
+    """Ray Tune's own record of every trial of every run of a study (its experiment state):
+    ``{tune trial id: {"status", "num_failures", "config", "run"}}``."""
+    import json
+
+    out = {}
+    for run in sorted((study_dir / "ray").glob("run-*")):
+        states = sorted(run.glob("experiment_state-*.json"))
+        if not states:
+            continue  # killed before Tune saved anything
+        for meta, runtime in json.loads(states[-1].read_text())["trial_data"]:
+            m, r = json.loads(meta), json.loads(runtime)
+            out[m["trial_id"]] = {"status": m["status"], "num_failures": r["num_failures"],
+                                  "config": m["config"], "run": run.name}
+    return out
+
+
+def ray_processes(since: float) -> list[str]:
+    """Live (non-zombie) Ray processes started after ``since`` (a ``time.time()``)."""
+    from paretoul.study._reaper import _RAY_MARKERS, _procs
+
+    boot = float(Path("/proc/stat").read_text().split("btime ")[1].split()[0])
+    hz = os.sysconf("SC_CLK_TCK")
+    return [f"{pid} {cmd[:80]}" for pid, (_, ticks, cmd) in _procs().items()
+            if boot + int(ticks) / hz >= since - 1 and any(m in cmd for m in _RAY_MARKERS)]

@@ -2,27 +2,43 @@
 
 from __future__ import annotations
 
-import optuna
+import socket
+import subprocess
+import time
 
-from paretoul.study import store
+import optuna
+import pytest
+
+from paretoul.errors import UserError
+from paretoul.study import leases, store
 from paretoul.study.searchers import GridArm
 from paretoul.study.spec import parse_spec
 from tests.study.conftest import SMALL
 
 
-def test_running_and_waiting_trials_become_interrupted(tmp_path) -> None:
+def test_trials_of_a_dead_launcher_become_interrupted_and_a_live_ones_do_not(tmp_path) -> None:
     storage = store.open_storage(f"sqlite:///{tmp_path / 'db.sqlite'}")
     study = store.arm_study(storage, "s", "a", ["min", "min"])
-    study.ask()  # RUNNING
-    study.enqueue_trial({"x": 1.0})  # WAITING, never asked
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    gone = f"{socket.gethostname()}:{dead.pid}:1"
+    study.enqueue_trial({}, user_attrs={leases.LAUNCHER: gone})
+    study.ask()  # RUNNING, claimed by a launcher that has exited
+    study.enqueue_trial({}, user_attrs={leases.LAUNCHER: leases.launcher_id()})
+    mine = study.ask()  # RUNNING, ours: alive
+    study.enqueue_trial({}, user_attrs={leases.LAUNCHER: "elsewhere:1:1"})
+    remote = study.ask()  # another host, heartbeat fresh
+    study.set_user_attr("alive:elsewhere:1:1", time.time())
     done = study.ask()
     study.tell(done, [1.0, 2.0])
-    assert store.mark_interrupted(study) == 1  # the RUNNING one; the queued one was just asked
-    study.enqueue_trial({"x": 2.0})
-    assert store.mark_interrupted(study) == 1  # now the WAITING one
-    states = [t.state for t in study.trials]
-    assert states.count(optuna.trial.TrialState.FAIL) == 2
+    study.enqueue_trial({"x": 1.0}, user_attrs={leases.LAUNCHER: gone})  # WAITING, never asked
+    assert leases.reap(study) == 2  # the dead launcher's RUNNING and WAITING trials
+    states = {t.number: t.state for t in study.trials}
+    assert states[mine.number] == states[remote.number] == optuna.trial.TrialState.RUNNING
     assert all(store.counted(t) is False for t in study.trials if t.state == optuna.trial.TrialState.FAIL)
+    study.set_user_attr("alive:elsewhere:1:1", time.time() - leases.STALE_AFTER_S - 1)
+    assert leases.reap(study) == 1  # the remote launcher's heartbeat went stale
+    assert study.trials[remote.number].user_attrs[store.INTERRUPTED] is True
 
 
 def test_grid_arm_retires_a_stale_queued_trial(tmp_path) -> None:
@@ -37,3 +53,42 @@ def test_grid_arm_retires_a_stale_queued_trial(tmp_path) -> None:
     stale = [t for t in arm.study.trials if t.user_attrs.get(store.INTERRUPTED)]
     assert len(stale) == 1 and stale[0].params == {"w": 1.0}
     assert arm.remaining() == 2  # the stale trial does not use up budget
+
+
+def test_a_different_spec_under_the_same_study_name_is_refused(tmp_path) -> None:
+    storage = store.open_storage(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    GridArm(parse_spec(SMALL), 1, storage)
+    GridArm(parse_spec(SMALL), 1, storage)  # the same spec joins
+    changed = {**SMALL, "arms": [*SMALL["arms"][:1], {**SMALL["arms"][1], "grid": {"w": [0.0, 0.9]}},
+                                 *SMALL["arms"][2:]]}
+    with pytest.raises(UserError, match=r"spec: arm 'sc-grid' of study 'small' already exists"):
+        GridArm(parse_spec(changed), 1, storage)
+
+
+def test_claim_lock_serialises_launchers(tmp_path) -> None:
+    """Two processes claiming through the lock never overlap inside it."""
+    import multiprocessing as mp
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    store.open_storage(url)
+    log = tmp_path / "log"
+    procs = [mp.get_context("spawn").Process(target=_hold_lock, args=(url, str(log), k)) for k in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    events = log.read_text().split()
+    assert len(events) == 2 * 2 * 5
+    for i in range(0, len(events), 2):  # every "in" is followed by the same holder's "out"
+        assert events[i].startswith("in") and events[i + 1] == "out" + events[i][2:]
+
+
+def _hold_lock(url: str, log: str, k: int) -> None:
+    storage = store.open_storage(url)
+    for _ in range(5):
+        with leases.claim_lock(storage, "s"):
+            with open(log, "a") as fh:
+                fh.write(f"in{k} ")
+            time.sleep(0.05)
+            with open(log, "a") as fh:
+                fh.write(f"out{k} ")

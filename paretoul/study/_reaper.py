@@ -1,0 +1,77 @@
+"""Kill the Ray processes of a launcher that died without shutting Ray down.
+
+Ray's own fate-sharing stops most of a local cluster when the driver that started it is
+killed (SIGKILL), but not all: its per-node agents were seen to outlive it as orphans.
+The launcher starts this watcher (``python -m paretoul.study._reaper PID``) in a session
+of its own, holding a pipe to its stdin. The watcher notes every Ray process descended
+from the launcher; when the pipe closes — the launcher shut Ray down, or died — it kills
+those still alive (checked by PID *and* start time, so a reused PID is never hit).
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import sys
+import time
+from pathlib import Path
+
+_RAY_MARKERS = ("ray::", "raylet", "gcs_server", "/ray/", "ray_")
+
+
+def _procs() -> dict[int, tuple[int, str, str]]:
+    """pid -> (ppid, start ticks, command line) for every live process."""
+    out = {}
+    for d in Path("/proc").glob("[0-9]*"):
+        try:
+            stat = (d / "stat").read_text()
+            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if fields[0] != "Z":
+            out[int(d.name)] = (int(fields[1]), fields[19], cmd)
+    return out
+
+
+def _descendants(root: int, procs: dict[int, tuple[int, str, str]]) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in procs.items():
+        children.setdefault(ppid, []).append(pid)
+    found, todo = set(), [root]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            if c not in found:
+                found.add(c)
+                todo.append(c)
+    return found
+
+
+def watch(launcher: int, poll_s: float = 0.5) -> int:
+    """Track ``launcher``'s Ray descendants until stdin closes; kill the survivors."""
+    seen: dict[int, str] = {}  # pid -> start ticks
+    while True:
+        procs = _procs()
+        for pid in _descendants(launcher, procs):
+            _, ticks, cmd = procs[pid]
+            if pid != os.getpid() and any(m in cmd for m in _RAY_MARKERS):
+                seen[pid] = ticks
+        ready, _, _ = select.select([sys.stdin], [], [], poll_s)
+        if ready and not sys.stdin.buffer.read1(4096):
+            break
+    time.sleep(1.0)  # let an orderly ray.shutdown() finish first
+    killed = 0
+    procs = _procs()
+    for pid, ticks in seen.items():
+        if pid in procs and procs[pid][1] == ticks:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except OSError:
+                pass
+    return killed
+
+
+if __name__ == "__main__":
+    watch(int(sys.argv[1]))

@@ -1,0 +1,98 @@
+"""Faults inside trials.
+
+- a worker process is killed (SIGKILL) mid-trial: Tune retries the trial per the spec's
+  ``max_failures``; killed once more than that, it is recorded failed with the reason;
+- a trial runs past the spec's ``trial_timeout_s``: it is stopped, recorded failed with
+  the reason, the searcher is told (Optuna state FAIL) and the study goes on.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import optuna
+import yaml
+
+from paretoul.study import LaunchOptions, launch_study
+from tests.study.conftest import SMALL, arm_trials, paretoul_cmd, small_spec, tune_trials
+
+S = optuna.trial.TrialState
+
+
+def _workers(since: float) -> set[int]:
+    """PIDs of Ray Tune trial actors (``ray::ImplicitFunc``) started after ``since``."""
+    from tests.study.conftest import ray_processes
+
+    return {int(p.split()[0]) for p in ray_processes(since) if "ImplicitFunc" in p}
+
+
+def _running(url: str) -> list:
+    try:
+        return [t for ts in arm_trials(url).values() for t in ts if t.state == S.RUNNING]
+    except Exception:
+        return []
+
+
+def test_killed_worker_is_retried_then_recorded_failed(tmp_path: Path) -> None:
+    # Two long trials, one at a time, one retry each: trial 1's worker is killed once (it is
+    # retried and finishes), trial 2's worker twice (it is recorded failed with the reason).
+    spec = {**SMALL, "name": "killworker", "max_failures": 1, "max_concurrent": 1,
+            "arms": [{"name": "slow", "method": "ft", "searcher": {"type": "grid"},
+                      "grid": {"epochs": [400, 401]}}]}
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    url = f"sqlite:///{tmp_path / 'out' / 'study.db'}"
+    t0 = time.time()
+    proc = paretoul_cmd("study", "launch", "spec.yaml", "--out", "out", "--quiet", cwd=tmp_path,
+                        cache=tmp_path / "cache")
+    killed: list[int] = []
+
+    def kill_next_worker(trial_number: int) -> None:
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None:
+            running = _running(url)
+            fresh = _workers(t0) - set(killed)
+            if running and running[0].number == trial_number and fresh:
+                time.sleep(1.0)  # let it get into the trial
+                pid = min(fresh)
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"no worker of trial {trial_number} to kill")
+
+    kill_next_worker(0)
+    kill_next_worker(1)
+    kill_next_worker(1)
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr
+    first, second = sorted(arm_trials(url)["slow"], key=lambda t: t.number)
+    assert first.state == S.COMPLETE  # retried after the first kill
+    assert second.state == S.FAIL and not second.user_attrs.get("interrupted")
+    reason = second.user_attrs["error"]
+    assert "died" in reason.lower() or "actor" in reason.lower(), reason
+    tune = tune_trials(tmp_path / "out")
+    assert tune[first.user_attrs["tune_trial_id"]]["num_failures"] == 1
+    assert sorted(i["status"] for i in tune.values()) == ["ERROR", "TERMINATED"]
+
+
+def test_a_trial_past_its_time_limit_is_stopped_and_recorded_failed(tmp_path: Path) -> None:
+    arms = [
+        {"name": "slow", "method": "ft", "searcher": {"type": "random", "seed": 0}, "budget": 2,
+         "fixed": {"epochs": 5000}, "search": ["lr"]},
+        {"name": "quick", "method": "ft", "searcher": {"type": "grid"}, "grid": {"epochs": [1, 2]}},
+    ]
+    spec = small_spec(tmp_path, name="timeout", trial_timeout_s=2.0, arms=arms)
+    t0 = time.perf_counter()
+    summary = launch_study(spec, LaunchOptions(out=tmp_path / "out", cache_dir=tmp_path / "cache",
+                                               quiet=True))
+    wall = time.perf_counter() - t0
+    by_arm = {a["arm"]: a for a in summary["arms"]}
+    assert by_arm["slow"]["failed"] == 2 and by_arm["quick"]["finished"] == 2  # the study went on
+    for t in arm_trials(f"sqlite:///{tmp_path / 'out' / 'study.db'}")["slow"]:
+        assert t.state == S.FAIL  # what the sampler sees
+        assert t.user_attrs["error"].startswith("TrialTimeout: stopped after"), t.user_attrs["error"]
+        assert 2.0 <= t.user_attrs["trial_s"] < 10.0
+    assert wall < 120
