@@ -22,7 +22,10 @@ USER, PASSWORD = "paretoul", "s3cret-pw"
 
 def pg_bin() -> Path | None:
     """The directory holding ``initdb`` and ``pg_ctl`` (Debian's layout, or on PATH)."""
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    def version(path: str) -> tuple[int, ...]:
+        return tuple(int(p) for p in Path(path).parts[-3].split(".") if p.isdigit())
+
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=version)
     if found:
         return Path(found[-1]).parent
     initdb = shutil.which("initdb")
@@ -57,6 +60,7 @@ class PgServer:
         self.root.chmod(0o755)
         pwfile = self.root / "pw"
         pwfile.write_text(PASSWORD + "\n")
+        pwfile.chmod(0o600)
         if os.geteuid() == 0:
             pw = pwd.getpwnam("postgres")  # it writes its log and socket here too
             self.data.mkdir(exist_ok=True)

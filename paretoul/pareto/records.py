@@ -116,6 +116,7 @@ def load_study_data(study_dir: str | Path, storage_url: str | None = None) -> St
                 error=t.user_attrs.get("error"),
                 trace=dict(t.user_attrs.get("trace", {})),
             ))
+    store.close(storage)
     meta = runner.read_meta(d)
     return StudyData(spec.name, d, objectives, spec.directions(), records,
                      meta.get("reference", {}), spec)

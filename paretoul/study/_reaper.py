@@ -2,10 +2,12 @@
 
 Ray's own fate-sharing stops most of a local cluster when the driver that started it is
 killed (SIGKILL), but not all: its per-node agents were seen to outlive it as orphans.
-The launcher starts this watcher (``python -m paretoul.study._reaper PID``) in a session
-of its own, holding a pipe to its stdin. The watcher notes every Ray process descended
-from the launcher; when the pipe closes — the launcher shut Ray down, or died — it kills
-those still alive (checked by PID *and* start time, so a reused PID is never hit).
+The launcher starts this watcher (``python -m paretoul.study._reaper PID...``) in a session
+of its own, with the PIDs of the Ray processes it started (Ray's own list), holding a pipe
+to its stdin. The watcher notes those processes and every process descended from them (the
+workers and agents); when the pipe closes — the launcher shut Ray down, or died — it kills
+those still alive (checked by PID *and* start time, so a reused PID is never hit). Nothing
+else the launcher runs (a notebook's other children, say) is ever touched.
 """
 
 from __future__ import annotations
@@ -16,8 +18,6 @@ import signal
 import sys
 import time
 from pathlib import Path
-
-_RAY_MARKERS = ("ray::", "raylet", "gcs_server", "/ray/", "ray_")
 
 
 def _procs() -> dict[int, tuple[int, str, str]]:
@@ -48,15 +48,15 @@ def _descendants(root: int, procs: dict[int, tuple[int, str, str]]) -> set[int]:
     return found
 
 
-def watch(launcher: int, poll_s: float = 0.5) -> int:
-    """Track ``launcher``'s Ray descendants until stdin closes; kill the survivors."""
+def watch(roots: list[int], poll_s: float = 0.5) -> int:
+    """Track ``roots`` and their descendants until stdin closes; kill the survivors."""
     seen: dict[int, str] = {}  # pid -> start ticks
     while True:
         procs = _procs()
-        for pid in _descendants(launcher, procs):
-            _, ticks, cmd = procs[pid]
-            if pid != os.getpid() and any(m in cmd for m in _RAY_MARKERS):
-                seen[pid] = ticks
+        for root in roots:
+            for pid in {root} | _descendants(root, procs):
+                if pid in procs and pid != os.getpid():
+                    seen.setdefault(pid, procs[pid][1])
         ready, _, _ = select.select([sys.stdin], [], [], poll_s)
         if ready and not sys.stdin.buffer.read1(4096):
             break
@@ -73,5 +73,17 @@ def watch(launcher: int, poll_s: float = 0.5) -> int:
     return killed
 
 
+def ray_pids() -> list[int]:
+    """The processes of the local Ray node this process started (Ray's own record)."""
+    try:
+        from ray._private import worker
+
+        node = worker._global_node
+        return [info.process.pid for infos in node.all_processes.values() for info in infos
+                if getattr(info.process, "pid", None)]
+    except Exception:  # a Ray without this record: nothing to watch
+        return []
+
+
 if __name__ == "__main__":
-    watch(int(sys.argv[1]))
+    watch([int(a) for a in sys.argv[1:]])

@@ -3,7 +3,8 @@
 Every trial records the launcher that claimed it (``host:pid:start``). A launcher writes a
 heartbeat into each arm's study every :data:`HEARTBEAT_S` seconds. A RUNNING or queued
 trial is *stale* — its launcher is gone and it will never finish — when its launcher is
-a dead process on this host, or its heartbeat is older than :data:`STALE_AFTER_S`. Stale
+a dead process on this host, or its heartbeat has not changed for :data:`STALE_AFTER_S`
+(plus the study's ``storage_retry_s``) by the observer's clock. Stale
 trials are marked ``interrupted`` (they use no budget) and run again; trials of a live
 launcher are left alone, so ``resume`` is safe while another launcher is working.
 
@@ -15,7 +16,6 @@ the next one is atomic across launchers, so their union honours every budget exa
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
 import fcntl
 import hashlib
 import logging
@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import optuna
 
@@ -49,14 +50,24 @@ def _start_ticks(pid: int) -> str | None:
     return None if fields[0] == "Z" else fields[19]
 
 
+def _host() -> str:
+    """This machine *and* PID namespace: containers sharing a hostname are told apart."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()[:8]
+        pidns = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        boot, pidns = "?", 0
+    return f"{socket.gethostname()}/{boot}/{pidns}"
+
+
 _ME: str | None = None
 
 
 def launcher_id() -> str:
-    """This process as a launcher: ``host:pid:start``."""
+    """This process as a launcher: ``host/boot/pidns:pid:start``."""
     global _ME
     if _ME is None or _ME.split(":")[1] != str(os.getpid()):
-        _ME = f"{socket.gethostname()}:{os.getpid()}:{_start_ticks(os.getpid()) or int(time.time())}"
+        _ME = f"{_host()}:{os.getpid()}:{_start_ticks(os.getpid()) or int(time.time())}"
     return _ME
 
 
@@ -66,32 +77,53 @@ def local_launcher_alive(launcher: str) -> bool | None:
         host, pid, start = launcher.rsplit(":", 2)
     except ValueError:
         return False
-    if host != socket.gethostname():
+    if host != _host():
         return None
     ticks = _start_ticks(int(pid))
     return ticks is not None and ticks == start
 
 
-def is_stale(study: optuna.Study, trial: optuna.trial.FrozenTrial, now: float | None = None) -> bool:
-    """Whether an unfinished trial's launcher is gone (see the module docstring)."""
-    now = time.time() if now is None else now
-    owner = trial.user_attrs.get(LAUNCHER)
-    if owner == launcher_id():
+# (study, launcher) -> (last heartbeat value seen, monotonic time it was first seen). A remote
+# launcher is judged by whether its heartbeat still *changes* by our own clock, so clocks of
+# different hosts never need to agree.
+_SEEN: dict[tuple[str, str], tuple[Any, float]] = {}
+
+
+def _heartbeat_stopped(study: optuna.Study, owner: str, stale_after: float) -> bool:
+    beat = study.user_attrs.get(_ALIVE + owner)
+    if beat == 0:
+        return True  # it ended cleanly: whatever it left unfinished is orphaned
+    key, now = (study.study_name, owner), time.monotonic()
+    last = _SEEN.get(key)
+    if last is None or last[0] != beat:
+        _SEEN[key] = (beat, now)
         return False
+    return now - last[1] > stale_after
+
+
+def is_stale(study: optuna.Study, trial: optuna.trial.FrozenTrial, mine: set[int],
+             stale_after: float = STALE_AFTER_S) -> bool:
+    """Whether an unfinished trial will never be finished by anyone (see the module docstring).
+
+    ``mine``: database ids of this launcher's trials in flight; any other trial claimed by
+    this launcher is an orphan (a claim cut short by a lost connection, an earlier run of
+    this process)."""
+    owner = trial.user_attrs.get(LAUNCHER)
     if owner is None:  # claimed by a paretoul before leases, or never attributed
-        start = trial.datetime_start or _dt.datetime.now()
-        return now - start.timestamp() > STALE_AFTER_S
+        owner = "unattributed"
+    if owner == launcher_id():
+        return trial._trial_id not in mine
     alive = local_launcher_alive(owner)
     if alive is not None:
         return not alive
-    beat = study.user_attrs.get(_ALIVE + owner)
-    return beat is None or beat == 0 or now - float(beat) > STALE_AFTER_S
+    return _heartbeat_stopped(study, owner, stale_after)
 
 
-def reap(study: optuna.Study) -> int:
+def reap(study: optuna.Study, mine: set[int] | None = None, stale_after: float = STALE_AFTER_S) -> int:
     """Mark the stale RUNNING/WAITING trials of ``study`` interrupted; return how many."""
     states = (optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.WAITING)
-    stale = [t for t in study.get_trials(deepcopy=False, states=states) if is_stale(study, t)]
+    stale = [t for t in study.get_trials(deepcopy=False, states=states)
+             if is_stale(study, t, mine or set(), stale_after)]
     for t in stale:
         store.mark_interrupted(study, t)
     return len(stale)
@@ -104,15 +136,19 @@ class Heartbeat:
         self.studies = studies
         self.interval = interval
         self._stop = threading.Event()
+        self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="paretoul-heartbeat", daemon=True)
 
     def beat(self, value: float | None = None) -> None:
         key = _ALIVE + launcher_id()
-        for s in self.studies:
-            try:
-                s.set_user_attr(key, time.time() if value is None else value)
-            except Exception as e:  # the main path reports an unreachable database
-                log.debug("heartbeat: %s", e)
+        with self._lock:  # the final "gone" mark is never overtaken by a late beat
+            if value is None and self._stop.is_set():
+                return
+            for s in self.studies:
+                try:
+                    s.set_user_attr(key, time.time() if value is None else value)
+                except Exception as e:  # the main path reports an unreachable database
+                    log.debug("heartbeat: %s", e)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -162,9 +198,11 @@ def claim_lock(storage: optuna.storages.BaseStorage, name: str) -> Iterator[None
             try:
                 yield
             finally:
-                with contextlib.suppress(Exception):  # a dropped connection released it already
+                try:
                     conn.execute(text(give), {"k": key})
                     conn.commit()
+                except Exception:  # never pool a connection that may still hold the lock:
+                    conn.invalidate()  # closing it releases the lock server-side
         return
     log.warning("storage: no lock for %s databases; run one launcher per study", dialect or "this")
     yield

@@ -170,7 +170,7 @@ def launch_study(spec_path: str | Path | None = None, options: LaunchOptions | N
     study_dir.mkdir(parents=True, exist_ok=True)
     storage_url = opts.storage or spec.storage or store.default_storage_url(study_dir)
     try:
-        store.open_storage(storage_url)  # fail early on a bad or unreachable database
+        store.close(store.open_storage(storage_url))  # fail early on a bad or unreachable database
     except UserError:
         if created:
             shutil.rmtree(study_dir, ignore_errors=True)
@@ -195,7 +195,8 @@ def launch_study(spec_path: str | Path | None = None, options: LaunchOptions | N
             if created:
                 shutil.rmtree(study_dir, ignore_errors=True)
             else:
-                for name in (SPEC_FILE, META_FILE, "study.db", "study.db-wal", "study.db-shm"):
+                for name in (SPEC_FILE, META_FILE, "study.db", "study.db-wal", "study.db-shm",
+                             "study.db.lock"):
                     (study_dir / name).unlink(missing_ok=True)
         raise
 
@@ -272,10 +273,17 @@ def _run(spec: StudySpec, study_dir: Path, storage_url: str, opts: LaunchOptions
             reaper.wait(timeout=30)
 
 
-def _start_reaper() -> subprocess.Popen:
+def _start_reaper() -> subprocess.Popen | None:
     """A watcher that kills the local Ray this launcher started if the launcher dies
     (see :mod:`paretoul.study._reaper`)."""
-    return subprocess.Popen([sys.executable, "-m", "paretoul.study._reaper", str(os.getpid())],
+    from paretoul.study._reaper import ray_pids
+
+    pids = ray_pids()
+    if not pids:
+        log.warning("ray: cannot list the processes of the local Ray; if this launcher is killed, "
+                    "stop them with `ray stop`")
+        return None
+    return subprocess.Popen([sys.executable, "-m", "paretoul.study._reaper", *map(str, pids)],
                             stdin=subprocess.PIPE, start_new_session=True)
 
 
@@ -283,13 +291,21 @@ def _tune(spec: StudySpec, study_dir: Path, storage_url: str, opts: LaunchOption
           shared: SharedSetting, reference: dict[str, Any], t_start: float) -> dict[str, Any]:
     # Never more trials in flight than slots: a searcher asked too far ahead samples blind.
     concurrency = int(opts.max_concurrent or spec.max_concurrent or max(1, _slots(spec, None)))
+    storage = store.open_storage(storage_url)
+    try:
+        return _tune_on(storage, spec, study_dir, storage_url, opts, resume, shared, reference,
+                        t_start, concurrency)
+    finally:
+        store.close(storage)
 
+
+def _tune_on(storage: Any, spec: StudySpec, study_dir: Path, storage_url: str, opts: LaunchOptions,
+             resume: bool, shared: SharedSetting, reference: dict[str, Any], t_start: float,
+             concurrency: int) -> dict[str, Any]:
     from ray import tune
 
     from paretoul.study.searchers import StopWhenLost, StudySearcher, make_arm
     from paretoul.study.trial import trainable
-
-    storage = store.open_storage(storage_url)
 
     def open_arms() -> list[Any]:
         with leases.claim_lock(storage, spec.name):  # another launcher may be creating them
@@ -398,6 +414,18 @@ def study_status(study_dir: str | Path, storage_url: str | None = None) -> dict[
     spec = parse_spec(yaml.safe_load((d / SPEC_FILE).read_text()), str(d / SPEC_FILE))
     url = storage_url or storage_url_of(d, spec, None)
     storage = store.open_storage(url)
+    try:
+        arms = _arm_status(spec, storage)
+    finally:
+        store.close(storage)
+    meta = read_meta(d)
+    return {"study": spec.name, "dir": str(d), "storage": store.mask_url(url),
+            "objectives": dict(zip([o.metric for o in spec.objectives], spec.directions(), strict=True)),
+            "arms": arms, "complete": all(a["finished"] + a["failed"] >= a["budget"] for a in arms),
+            "runs": meta.get("runs", [])}
+
+
+def _arm_status(spec: StudySpec, storage: Any) -> list[dict[str, Any]]:
     objectives = [o.metric for o in spec.objectives]
     directions = spec.directions()
     arms = []
@@ -424,8 +452,4 @@ def study_status(study_dir: str | Path, storage_url: str | None = None) -> dict[
             "running": sum(1 for t in trials if t.state == S.RUNNING),
             "best": best,
         })
-    meta = read_meta(d)
-    return {"study": spec.name, "dir": str(d), "storage": store.mask_url(url),
-            "objectives": dict(zip(objectives, directions, strict=True)), "arms": arms,
-            "complete": all(a["finished"] + a["failed"] >= a["budget"] for a in arms),
-            "runs": meta.get("runs", [])}
+    return arms

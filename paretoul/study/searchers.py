@@ -98,6 +98,15 @@ class ArmSearcher:
     def remaining(self) -> int:
         return self.budget - self.used()
 
+    def unfinished(self) -> bool:
+        """Budget left to claim, or trials in flight elsewhere (another launcher, which may yet
+        die and leave them to us)."""
+        trials = self.study.get_trials(deepcopy=False)
+        mine = self.pending_ids()
+        return (self.budget > sum(store.counted(t) for t in trials) or any(
+            t.state in (optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.WAITING)
+            and t._trial_id not in mine for t in trials))
+
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
         raise NotImplementedError
 
@@ -121,19 +130,31 @@ class ArmSearcher:
         self._pending[trial_id] = trial
         return trial
 
-    def _finish(self, trial_id: str, result: dict[str, Any] | None, error: str | None
-                ) -> list[float] | None:
-        """Record a trial's outcome (idempotent up to the final ``tell``, so it can be retried)."""
-        trial = self._pending[trial_id]
+    def _finish(self, trial_id: str, result: dict[str, Any] | None, error: str | None) -> None:
+        """Record a trial's outcome. Safe to retry after a lost connection: a trial already
+        told (the reply was lost) or retired meanwhile (another launcher took this one for
+        dead; it is run again) is left as the database has it."""
+        trial = self._pending.get(trial_id)
+        if trial is None:
+            return
         values = self._values(result)
-        if values is None:
-            trial.set_user_attr("error", self._record(trial, result, error))
-            self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
-        else:
-            self._record(trial, result, None)
-            self.study.tell(trial, values)
+        try:
+            if values is None:
+                trial.set_user_attr("error", self._record(trial, result, error))
+                self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            else:
+                self._record(trial, result, None)
+                self.study.tell(trial, values)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            pass
+        except ValueError as e:  # Optuna: "Cannot tell a ... trial" — it is finished already
+            if "Cannot tell" not in str(e):
+                raise
         del self._pending[trial_id]
-        return values
+
+    def pending_ids(self) -> set[int]:
+        """Database ids of this launcher's trials in flight."""
+        return {t._trial_id for t in self._pending.values()}
 
     def _values(self, result: dict[str, Any] | None) -> list[float] | None:
         if not result or result.get("error"):
@@ -319,7 +340,8 @@ def _unflatten(flat: dict[str, Any]) -> dict[str, Any]:
 
 
 class StudySearcher(Searcher):
-    """One Tune searcher over all arms: serves them in turn until every budget is claimed.
+    """One Tune searcher over all arms: serves them in turn until every arm's budget is
+    finished — including trials other launchers hold, which are rerun here if they die.
 
     Each claim happens under the study's database lock (see :mod:`paretoul.study.leases`);
     every database call is retried while the database is unreachable, for up to
@@ -338,6 +360,9 @@ class StudySearcher(Searcher):
         self._idle_until = 0.0
         self.reaped = 0
         self.lost: store.StorageLost | None = None
+        # Another launcher's heartbeat may pause while the database is away: never take its
+        # trials for dead before our own retries would have given up.
+        self.stale_after = max(leases.STALE_AFTER_S, retry_s + leases.STALE_AFTER_S)
 
     def set_search_properties(self, metric: str | None, mode: str | None, config: dict, **spec: Any) -> bool:
         return True
@@ -355,9 +380,11 @@ class StudySearcher(Searcher):
             return None
 
     def reap(self) -> int:
-        """Mark trials of launchers that are gone as interrupted (under the claim lock)."""
+        """Mark trials of launchers that are gone as interrupted (under the claim lock) — and
+        this launcher's own that are in flight nowhere (a claim cut short by a lost
+        connection, or a launch of this process that stopped)."""
         with leases.claim_lock(self.storage, self.study_name):
-            n = sum(leases.reap(a.study) for a in self.arms)
+            n = sum(leases.reap(a.study, a.pending_ids(), self.stale_after) for a in self.arms)
         self._last_reap = time.monotonic()
         self.reaped += n
         return n
@@ -365,8 +392,26 @@ class StudySearcher(Searcher):
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
         if time.monotonic() < self._idle_until:  # waiting on other launchers: poll gently
             return None
-        out = self._db(lambda: self._suggest(trial_id), "claiming a trial")
+        attempts = 0
+
+        def claim() -> dict[str, Any] | str | None:
+            nonlocal attempts
+            attempts += 1
+            if attempts > 1:  # the previous attempt may have left a half-made claim behind
+                self.reap()
+            return self._suggest(trial_id)
+
+        out = self._db(claim, "claiming a trial")
         return Searcher.FINISHED if self.lost is not None else out
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Ray Tune pickles its searcher into ``tuner.pkl``: keep the database URL (which may
+        hold a password) and connections out of it. paretoul never restores a Tune run —
+        the database is the study's state — so nothing else is needed there."""
+        return {"study_name": self.study_name}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
 
     def _suggest(self, trial_id: str) -> dict[str, Any] | str | None:
         if time.monotonic() - self._last_reap > leases.HEARTBEAT_S:
@@ -378,13 +423,13 @@ class StudySearcher(Searcher):
                 arm = self.arms[(self._next + k) % n]
                 params = arm.suggest(trial_id)
                 if params is None:
-                    waiting = waiting or arm.remaining() > 0
+                    waiting = waiting or arm.unfinished()
                     continue
                 self._owner[trial_id] = arm
                 self._next = (self._next + k + 1) % n
                 return {"arm": arm.name, "method": arm.method, "params": params}
-        if waiting and not self._owner:  # only other launchers' trials are in flight
-            self._idle_until = time.monotonic() + 1.0
+        if waiting and not self._owner:  # only other launchers' trials are in flight: wait for
+            self._idle_until = time.monotonic() + 1.0  # them (reaped and rerun if they die)
         return None if waiting or self._deferred else Searcher.FINISHED
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:

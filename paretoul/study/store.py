@@ -42,6 +42,9 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
         kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
     else:  # a server that restarted leaves dead pooled connections: test each before use
         kwargs["engine_kwargs"] = {"pool_pre_ping": True}
+        if url.startswith("postgresql"):  # and notice a server that vanished mid-connection
+            kwargs["engine_kwargs"]["connect_args"] = {
+                "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
     from sqlalchemy import exc
 
     for attempt in range(10):
@@ -118,9 +121,17 @@ def _transient(e: BaseException) -> bool:
     while seen is not None:  # Optuna wraps SQLAlchemy's errors (StorageInternalError)
         if isinstance(seen, exc.OperationalError | exc.InterfaceError) or (
                 isinstance(seen, exc.DBAPIError) and seen.connection_invalidated):
-            return True
+            # SQLite reports a broken schema as an OperationalError too: that is no outage
+            return not any(s in str(seen) for s in ("no such table", "no such column", "syntax error"))
         seen = seen.__cause__ or seen.__context__
     return False
+
+
+def close(storage: optuna.storages.BaseStorage) -> None:
+    """Return a storage's database connections (an API caller may open many studies)."""
+    engine = getattr(storage, "engine", None)
+    if engine is not None:
+        engine.dispose()
 
 
 def retrying(fn: Callable[[], T], url: str, limit_s: float, what: str) -> T:

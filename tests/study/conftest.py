@@ -153,9 +153,10 @@ def tune_trials(study_dir: Path) -> dict[str, dict]:
 
 def ray_processes(since: float) -> list[str]:
     """Live (non-zombie) Ray processes started after ``since`` (a ``time.time()``)."""
-    from paretoul.study._reaper import _RAY_MARKERS, _procs
+    from paretoul.study._reaper import _procs
 
     boot = float(Path("/proc/stat").read_text().split("btime ")[1].split()[0])
     hz = os.sysconf("SC_CLK_TCK")
     return [f"{pid} {cmd[:80]}" for pid, (_, ticks, cmd) in _procs().items()
-            if boot + int(ticks) / hz >= since - 1 and any(m in cmd for m in _RAY_MARKERS)]
+            if boot + int(ticks) / hz >= since - 1
+            and any(m in cmd for m in ("ray::", "/raylet ", "/gcs_server ", "site-packages/ray/"))]

@@ -1,5 +1,6 @@
 """Fault injected: the disk holding the study directory (results database, Ray's files)
-fills up mid-study — a small tmpfs mount, then a filler file takes the space left.
+fills up mid-study — a small tmpfs mount, then filler files take the space left, and keep
+taking whatever is freed until the launcher has stopped.
 
 Must hold afterwards: the launcher stops with one clear line (exit 1, no traceback), the
 database stays readable (``study status``), and once space is freed ``study resume``
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -41,21 +43,19 @@ def small_disk(tmp_path: Path):
         subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
-def _fill(path: Path) -> None:
-    """Write until the disk is full."""
-    block = b"\0" * (1 << 20)
-    with open(path, "wb", buffering=0) as fh:
+def _keep_full(disk: Path, stop: threading.Event) -> None:
+    """Fill the disk, and keep it full: whatever space the launcher frees (Ray replaces its
+    files) is taken again at once, like another process hogging the disk."""
+    k = 0
+    while not stop.is_set():
+        k += 1
         try:
-            while True:
-                fh.write(block)
+            with open(disk / f"filler-{k}", "wb", buffering=0) as fh:
+                while True:
+                    fh.write(b"\0" * 4096)
         except OSError:
             pass
-    with open(path, "ab", buffering=0) as fh:  # and the last bytes
-        try:
-            while True:
-                fh.write(b"\0" * 512)
-        except OSError:
-            pass
+        stop.wait(0.02)
 
 
 def test_disk_full_stops_cleanly_and_resume_completes(tmp_path: Path, small_disk: Path) -> None:
@@ -73,9 +73,14 @@ def test_disk_full_stops_cleanly_and_resume_completes(tmp_path: Path, small_disk
             pass
         time.sleep(0.2)
     assert p.poll() is None, p.communicate()[1]
-    filler = small_disk / "filler"
-    _fill(filler)
-    _, stderr = p.communicate(timeout=180)
+    stop = threading.Event()
+    hog = threading.Thread(target=_keep_full, args=(small_disk, stop), daemon=True)
+    hog.start()
+    try:
+        _, stderr = p.communicate(timeout=180)
+    finally:
+        stop.set()
+        hog.join()
     assert p.returncode == 1, stderr
     assert "Traceback" not in stderr, stderr
     last = [ln for ln in stderr.splitlines() if ln.strip()][-1]
@@ -87,7 +92,8 @@ def test_disk_full_stops_cleanly_and_resume_completes(tmp_path: Path, small_disk
     assert s.returncode == 0, err  # the database stays readable on the full disk
     assert "grid" in status
 
-    filler.unlink()
+    for filler in small_disk.glob("filler-*"):
+        filler.unlink()
     r = paretoul_cmd("study", "resume", str(out), "--quiet", cwd=tmp_path, cache=cache)
     _, stderr = r.communicate(timeout=300)
     assert r.returncode == 0, stderr

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 
@@ -21,24 +20,32 @@ def test_trials_of_a_dead_launcher_become_interrupted_and_a_live_ones_do_not(tmp
     study = store.arm_study(storage, "s", "a", ["min", "min"])
     dead = subprocess.Popen(["true"])
     dead.wait()
-    gone = f"{socket.gethostname()}:{dead.pid}:1"
+    gone = f"{leases._host()}:{dead.pid}:1"
     study.enqueue_trial({}, user_attrs={leases.LAUNCHER: gone})
     study.ask()  # RUNNING, claimed by a launcher that has exited
     study.enqueue_trial({}, user_attrs={leases.LAUNCHER: leases.launcher_id()})
-    mine = study.ask()  # RUNNING, ours: alive
+    mine = study.ask()  # RUNNING, ours and in flight
+    study.enqueue_trial({}, user_attrs={leases.LAUNCHER: leases.launcher_id()})
+    orphan = study.ask()  # RUNNING, ours but in flight nowhere (a claim cut short)
     study.enqueue_trial({}, user_attrs={leases.LAUNCHER: "elsewhere:1:1"})
-    remote = study.ask()  # another host, heartbeat fresh
-    study.set_user_attr("alive:elsewhere:1:1", time.time())
+    remote = study.ask()  # another host, heartbeating
+    study.set_user_attr("alive:elsewhere:1:1", 1000.0)
     done = study.ask()
     study.tell(done, [1.0, 2.0])
     study.enqueue_trial({"x": 1.0}, user_attrs={leases.LAUNCHER: gone})  # WAITING, never asked
-    assert leases.reap(study) == 2  # the dead launcher's RUNNING and WAITING trials
+    in_flight = {mine._trial_id}
+    assert leases.reap(study, in_flight, stale_after=0.5) == 3  # dead launcher's two + the orphan
     states = {t.number: t.state for t in study.trials}
     assert states[mine.number] == states[remote.number] == optuna.trial.TrialState.RUNNING
+    assert states[orphan.number] == optuna.trial.TrialState.FAIL
     assert all(store.counted(t) is False for t in study.trials if t.state == optuna.trial.TrialState.FAIL)
-    study.set_user_attr("alive:elsewhere:1:1", time.time() - leases.STALE_AFTER_S - 1)
-    assert leases.reap(study) == 1  # the remote launcher's heartbeat went stale
+    time.sleep(0.6)
+    study.set_user_attr("alive:elsewhere:1:1", 1010.0)  # its heartbeat moved on: alive
+    assert leases.reap(study, in_flight, stale_after=0.5) == 0
+    time.sleep(0.6)
+    assert leases.reap(study, in_flight, stale_after=0.5) == 1  # it stopped changing: gone
     assert study.trials[remote.number].user_attrs[store.INTERRUPTED] is True
+    assert study.trials[mine.number].state == optuna.trial.TrialState.RUNNING
 
 
 def test_grid_arm_retires_a_stale_queued_trial(tmp_path) -> None:
@@ -72,7 +79,9 @@ def test_claim_lock_serialises_launchers(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     store.open_storage(url)
     log = tmp_path / "log"
-    procs = [mp.get_context("spawn").Process(target=_hold_lock, args=(url, str(log), k)) for k in range(2)]
+    ctx = mp.get_context("spawn")
+    barrier = ctx.Barrier(2)
+    procs = [ctx.Process(target=_hold_lock, args=(url, str(log), k, barrier)) for k in range(2)]
     for p in procs:
         p.start()
     for p in procs:
@@ -83,8 +92,9 @@ def test_claim_lock_serialises_launchers(tmp_path) -> None:
         assert events[i].startswith("in") and events[i + 1] == "out" + events[i][2:]
 
 
-def _hold_lock(url: str, log: str, k: int) -> None:
+def _hold_lock(url: str, log: str, k: int, barrier) -> None:
     storage = store.open_storage(url)
+    barrier.wait()  # both start claiming at the same moment
     for _ in range(5):
         with leases.claim_lock(storage, "s"):
             with open(log, "a") as fh:
