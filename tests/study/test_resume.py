@@ -76,6 +76,7 @@ def test_sigkill_three_times_then_resume_runs_each_budget_exactly(tmp_path: Path
         kills.append(_finished(url))
         assert not _wait_for_processes_to_go(t0), f"orphans after kill {k + 1}"
     assert kills[-1] < sum(BUDGETS.values()), kills
+    print(f"finished trials when killed: {kills} of {sum(BUDGETS.values())}")
 
     before_final = _finished(url)
     res = paretoul_cmd("study", "resume", "out", "--quiet", cwd=tmp_path, cache=cache)
