@@ -2,7 +2,7 @@
 
 Ray's own fate-sharing stops most of a local cluster when the driver that started it is
 killed (SIGKILL), but not all: its per-node agents were seen to outlive it as orphans.
-The launcher starts this watcher (``python -m paretoul.study._reaper PID...``) in a session
+The launcher starts this watcher (``python -I .../_reaper.py PID...``: stdin pipe, stdlib only) in a session
 of its own, with the PIDs of the Ray processes it started (Ray's own list), holding a pipe
 to its stdin. The watcher notes those processes and every process descended from them (the
 workers and agents); when the pipe closes — the launcher shut Ray down, or died — it kills
@@ -16,7 +16,6 @@ import os
 import select
 import signal
 import sys
-import time
 from pathlib import Path
 
 
@@ -60,7 +59,7 @@ def watch(roots: list[int], poll_s: float = 0.5) -> int:
         ready, _, _ = select.select([sys.stdin], [], [], poll_s)
         if ready and not sys.stdin.buffer.read1(4096):
             break
-    time.sleep(1.0)  # let an orderly ray.shutdown() finish first
+    # The launcher closes the pipe after ray.shutdown() returned, or died: no need to wait.
     killed = 0
     procs = _procs()
     for pid, ticks in seen.items():

@@ -283,7 +283,9 @@ def _start_reaper() -> subprocess.Popen | None:
         log.warning("ray: cannot list the processes of the local Ray; if this launcher is killed, "
                     "stop them with `ray stop`")
         return None
-    return subprocess.Popen([sys.executable, "-m", "paretoul.study._reaper", *map(str, pids)],
+    # Run as a plain script (stdlib only): ``-m paretoul...`` would import torch for nothing.
+    script = Path(__file__).with_name("_reaper.py")
+    return subprocess.Popen([sys.executable, "-I", str(script), *map(str, pids)],
                             stdin=subprocess.PIPE, start_new_session=True)
 
 
