@@ -8,7 +8,6 @@ import logging
 import os
 import shutil
 import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from paretoul.artefacts import prepare, shipped_states
 from paretoul.errors import StudyStopped, UserError
 from paretoul.metrics import evaluate
 from paretoul.run import library_versions
-from paretoul.study import leases, store
+from paretoul.study import _ray, leases, store
 from paretoul.study.progress import Progress
 from paretoul.study.spec import StudySpec, arm_budget, check_data_root, load_spec, parse_spec
 from paretoul.study.trial import SharedSetting
@@ -64,92 +63,6 @@ def _prepare_shared(spec: StudySpec, cache_dir: str | Path | None, quiet: bool
         print(f"original + oracle for {len(spec.seeds)} seed(s): {hits} of {2 * len(spec.seeds)} "
               "from the cache, the rest trained")
     return shared, reference
-
-
-def _init_ray(address: str | None, spec: StudySpec) -> bool:
-    """Connect to (or start) Ray and check the cluster can run the trials; True if started here."""
-    import ray
-
-    os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
-    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # with verbose=0: no result tables
-    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
-    logging.getLogger("ray.tune.search.optuna.optuna_search").setLevel(logging.ERROR)
-    if ray.is_initialized():
-        _check_resources(spec)
-        return False
-    kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
-                              "configure_logging": True, "logging_level": logging.ERROR}
-    try:
-        if address:
-            ray.init(address=address, **kwargs)
-        else:
-            _bind_loopback()
-            cpus = os.cpu_count() or 1
-            ray.init(num_cpus=cpus, object_store_memory=_object_store_bytes(), **kwargs)
-    except (ConnectionError, RuntimeError, ValueError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise UserError("address", f"cannot connect to Ray at {address or 'a new local cluster'}: "
-                        f"{first}") from None
-    _one_line_ray_logs()
-    try:
-        _check_resources(spec)
-    except UserError:
-        ray.shutdown()
-        raise
-    return True
-
-
-class _NoTraceback(logging.Filter):
-    """Ray's own error logs (e.g. a failed save of Tune's state on a full disk) in one line:
-    the study reports the fault itself, and a user should not read Ray's tracebacks."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and record.exc_info[1] is not None:
-            err = record.exc_info[1]
-            record.msg = f"{record.getMessage().rstrip(': ')}: {type(err).__name__}: {err}"
-            record.args, record.exc_info, record.exc_text = None, None, None
-        return True
-
-
-def _one_line_ray_logs() -> None:
-    for name in ("ray", "ray.tune", "ray.train"):
-        for handler in logging.getLogger(name).handlers:
-            if not any(isinstance(f, _NoTraceback) for f in handler.filters):
-                handler.addFilter(_NoTraceback())
-
-
-def _check_resources(spec: StudySpec) -> None:
-    """A trial asking for more than the cluster has would wait forever: refuse up front."""
-    import ray
-
-    gpus = ray.cluster_resources().get("GPU", 0.0)
-    if spec.resources.gpus > 0 and gpus < spec.resources.gpus:
-        raise UserError("resources.gpus", f"{spec.resources.gpus:g} GPU per trial requested but the "
-                        f"cluster has {gpus:g} GPUs; set resources.gpus: 0 or add GPU nodes")
-    cpus_avail = ray.cluster_resources().get("CPU", 0.0)
-    if spec.resources.cpus > cpus_avail:
-        raise UserError("resources.cpus", f"{spec.resources.cpus:g} CPUs per trial requested but the "
-                        f"cluster has {cpus_avail:g}")
-
-
-def _bind_loopback() -> None:
-    """A local study needs no network: keep the Ray it starts on 127.0.0.1.
-
-    Ray binds a single-node cluster to loopback when ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``
-    (PROTOCOL.md section 7); Ray reads that once at import, so the flag is set here too.
-    """
-    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
-    try:
-        from ray._private import ray_constants
-
-        ray_constants.ENABLE_RAY_CLUSTER = False
-    except (ImportError, AttributeError):  # a Ray without the flag binds as it always does
-        pass
-
-
-def _object_store_bytes() -> int:
-    """A small object store: the artefacts of a study are tens of MB, and hosts may be small."""
-    return 256 * 2**20
 
 
 def _study_dir(spec: StudySpec, out: str | Path | None) -> Path:
@@ -253,8 +166,8 @@ def _run(spec: StudySpec, study_dir: Path, storage_url: str, opts: LaunchOptions
         with ThreadPoolExecutor(1) as pool:
             prepared = pool.submit(_prepare_shared, spec, opts.cache_dir, opts.quiet)
             try:
-                started = _init_ray(opts.address, spec)
-                reaper = _start_reaper() if started else None
+                started = _ray.init_ray(opts.address, spec)
+                reaper = _ray.start_reaper() if started else None
             finally:
                 shared, reference = prepared.result()
         return _tune(spec, study_dir, storage_url, opts, resume, shared, reference, t_start)
@@ -273,26 +186,10 @@ def _run(spec: StudySpec, study_dir: Path, storage_url: str, opts: LaunchOptions
             reaper.wait(timeout=30)
 
 
-def _start_reaper() -> subprocess.Popen | None:
-    """A watcher that kills the local Ray this launcher started if the launcher dies
-    (see :mod:`paretoul.study._reaper`)."""
-    from paretoul.study._reaper import ray_pids
-
-    pids = ray_pids()
-    if not pids:
-        log.warning("ray: cannot list the processes of the local Ray; if this launcher is killed, "
-                    "stop them with `ray stop`")
-        return None
-    # Run as a plain script (stdlib only): ``-m paretoul...`` would import torch for nothing.
-    script = Path(__file__).with_name("_reaper.py")
-    return subprocess.Popen([sys.executable, "-I", str(script), *map(str, pids)],
-                            stdin=subprocess.PIPE, start_new_session=True)
-
-
 def _tune(spec: StudySpec, study_dir: Path, storage_url: str, opts: LaunchOptions, resume: bool,
           shared: SharedSetting, reference: dict[str, Any], t_start: float) -> dict[str, Any]:
     # Never more trials in flight than slots: a searcher asked too far ahead samples blind.
-    concurrency = int(opts.max_concurrent or spec.max_concurrent or max(1, _slots(spec, None)))
+    concurrency = int(opts.max_concurrent or spec.max_concurrent or max(1, _ray.slots(spec, None)))
     storage = store.open_storage(storage_url)
     try:
         return _tune_on(storage, spec, study_dir, storage_url, opts, resume, shared, reference,
@@ -306,8 +203,9 @@ def _tune_on(storage: Any, spec: StudySpec, study_dir: Path, storage_url: str, o
              concurrency: int) -> dict[str, Any]:
     from ray import tune
 
-    from paretoul.study.searchers import StopWhenLost, StudySearcher, make_arm
+    from paretoul.study.searchers import make_arm
     from paretoul.study.trial import trainable
+    from paretoul.study.tune_searcher import StopWhenLost, StudySearcher
 
     def open_arms() -> list[Any]:
         with leases.claim_lock(storage, spec.name):  # another launcher may be creating them
@@ -349,7 +247,7 @@ def _tune_on(storage: Any, spec: StudySpec, study_dir: Path, storage_url: str, o
     meta.setdefault("runs", []).append({
         "name": run_name, "resumed": resume, "interrupted_rerun": interrupted,
         "wall_s": end - t_start, "trials_phase_s": end - t_trials, "trials": progress.done,
-        "trial_compute_s": progress.compute_s, "slots": _slots(spec, concurrency),
+        "trial_compute_s": progress.compute_s, "slots": _ray.slots(spec, concurrency),
     })
     _write_meta(study_dir, meta)
     summary = study_status(study_dir, storage_url=storage_url)
@@ -396,16 +294,6 @@ def _write_report(study_dir: Path, storage_url: str) -> str | None:
         log.warning("report: could not be written (%s: %s); run `paretoul report %s`",
                     type(e).__name__, e, study_dir)
         return None
-
-
-def _slots(spec: StudySpec, concurrency: int | None) -> float:
-    import ray
-
-    cpus = ray.cluster_resources().get("CPU", 1.0)
-    slots = cpus / spec.resources.cpus
-    if spec.resources.gpus:
-        slots = min(slots, ray.cluster_resources().get("GPU", 0.0) / spec.resources.gpus)
-    return float(min(slots, concurrency) if concurrency else slots)
 
 
 def study_status(study_dir: str | Path, storage_url: str | None = None) -> dict[str, Any]:

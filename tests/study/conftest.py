@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -66,30 +67,38 @@ def spec_path(tmp_path: Path) -> Path:
     return small_spec(tmp_path)
 
 
-@pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory):
-    """A PostgreSQL server URL: the one ``.ci/run`` started (``PARETOUL_TEST_POSTGRES``), else a
-    throw-away server started here. Without PostgreSQL the tests skip — except where
-    ``PARETOUL_REQUIRE_POSTGRES=1`` (CI), where that is a failure."""
+@contextlib.contextmanager
+def throwaway_postgres():
+    """Start a PostgreSQL server of our own (stopped and deleted afterwards). Without
+    PostgreSQL the test skips — except where ``PARETOUL_REQUIRE_POSTGRES=1`` (CI): a failure."""
+    import tempfile
+
     from tests._postgres import PgServer, pg_bin
 
-    url = os.environ.get("PARETOUL_TEST_POSTGRES")
-    if url:
-        yield url
-        return
     if pg_bin() is None:
         if os.environ.get("PARETOUL_REQUIRE_POSTGRES") == "1":
             pytest.fail("PostgreSQL is required here (PARETOUL_REQUIRE_POSTGRES=1) but not installed")
         pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
-    import tempfile
-
     server = PgServer(Path(tempfile.mkdtemp(prefix="paretoul-pg-")))
     server.start()
     try:
-        yield server.url()
+        yield server
     finally:
-        server.stop("immediate")
+        with contextlib.suppress(Exception):  # a test may have left it stopped
+            server.stop("immediate")
         shutil.rmtree(server.root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL server URL: the one ``.ci/run`` started (``PARETOUL_TEST_POSTGRES``), else
+    one started here."""
+    url = os.environ.get("PARETOUL_TEST_POSTGRES")
+    if url:
+        yield url
+        return
+    with throwaway_postgres() as server:
+        yield server.url()
 
 
 @pytest.fixture

@@ -11,10 +11,6 @@ Fault injected / what must hold afterwards:
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -22,7 +18,7 @@ import optuna
 import pytest
 import yaml
 
-from tests._postgres import PASSWORD, PgServer, pg_bin
+from tests._postgres import PASSWORD
 from tests.study.conftest import (
     SMALL,
     THREE_ARMS,
@@ -30,6 +26,7 @@ from tests.study.conftest import (
     arm_trials,
     check_exact_budgets,
     paretoul_cmd,
+    throwaway_postgres,
 )
 
 SPEC = {**SMALL, "name": "pg", "max_concurrent": 1, "arms": THREE_ARMS}
@@ -92,18 +89,8 @@ def test_two_launchers_at_once_share_the_work_exactly(tmp_path, postgres_url) ->
 @pytest.fixture
 def own_server():
     """A server this test may stop and start (not the shared one)."""
-    if pg_bin() is None:
-        if os.environ.get("PARETOUL_REQUIRE_POSTGRES") == "1":
-            pytest.fail("PostgreSQL is required here (PARETOUL_REQUIRE_POSTGRES=1) but not installed")
-        pytest.skip("PostgreSQL is not installed")
-    server = PgServer(Path(tempfile.mkdtemp(prefix="paretoul-pg-")))
-    server.start()
-    try:
+    with throwaway_postgres() as server:
         yield server
-    finally:
-        with contextlib.suppress(Exception):  # the test may have left it stopped
-            server.stop("immediate")
-        shutil.rmtree(server.root, ignore_errors=True)
 
 
 def _launch_and_wait(tmp_path: Path, url: str, n: int, **changes):
