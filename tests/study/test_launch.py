@@ -8,8 +8,9 @@ import optuna
 import pytest
 
 from paretoul.cli import main
+from paretoul.metrics import METRICS
 from paretoul.study import LaunchOptions, launch_study, study_status
-from tests.study.conftest import SMALL
+from tests.study.conftest import SMALL, arm_trials, small_spec
 
 
 @pytest.fixture(scope="module")
@@ -83,3 +84,31 @@ def test_launch_into_an_existing_study_is_refused(finished, capsys) -> None:
     out, _ = finished
     assert main(["study", "launch", str(out / "spec.yaml"), "--out", str(out)]) == 2
     assert "resume" in capsys.readouterr().err
+
+
+def test_same_spec_and_seeds_give_identical_metrics_on_cpu(tmp_path) -> None:
+    """Determinism on CPU: the same study launched twice (fresh cache each time, so the
+    original and oracle are retrained too) records bit-identical metrics for every trial."""
+    arms = [
+        {"name": "grid", "method": "scalarized", "searcher": {"type": "grid"},
+         "grid": {"w": [0.25, 0.75]}, "fixed": {"epochs": 1}},
+        {"name": "tpe", "method": "raul", "searcher": {"type": "optuna", "sampler": "tpe", "seed": 3},
+         "budget": 3, "fixed": {"epochs": 1}, "search": ["lr"]},
+    ]
+    spec = small_spec(tmp_path, name="det", seeds=[0, 1], max_concurrent=1, arms=arms)
+    timing = {m for m in METRICS.names() if METRICS.get(m).unit == "s"}  # wall time varies
+    assert timing == {"rte"}
+
+    def untimed(metrics: dict) -> dict:
+        return {k: v for k, v in metrics.items() if k not in timing}
+
+    runs = []
+    for k in range(2):
+        out = tmp_path / f"out{k}"
+        launch_study(spec, LaunchOptions(out=out, cache_dir=tmp_path / f"cache{k}", quiet=True))
+        reference = json.loads((out / "study.json").read_text())["reference"]
+        trials = {(arm, t.number): (t.params, [untimed(m) for m in t.user_attrs["metrics_per_seed"]])
+                  for arm, ts in arm_trials(f"sqlite:///{out / 'study.db'}").items() for t in ts}
+        runs.append(({s: (untimed(r["original"]), untimed(r["oracle"])) for s, r in reference.items()},
+                     trials))
+    assert len(runs[0][1]) == 5 and runs[0] == runs[1]
