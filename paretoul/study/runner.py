@@ -239,8 +239,9 @@ def _tune_on(storage: Any, spec: StudySpec, study_dir: Path, storage_url: str, o
     )
     t_trials = time.perf_counter()
     with leases.Heartbeat([a.study for a in arms]):
-        if store.retrying(lambda: sum(max(a.remaining(), 0) for a in arms), storage_url,
-                          spec.storage_retry_s, "counting trials") > 0:
+        # unfinished: budget left, or trials other launchers hold (rerun here if they die)
+        if store.retrying(lambda: any(a.unfinished() for a in arms), storage_url,
+                          spec.storage_retry_s, "counting trials"):
             _fit(tuner, searcher, study_dir)
         searcher.flush()
     end = time.perf_counter()
