@@ -35,3 +35,26 @@ class StudyStopped(RuntimeError):
 def choice_error(field: str, value: object, allowed: list[str] | tuple[str, ...]) -> UserError:
     """A :class:`UserError` for a name that is not one of ``allowed``."""
     return UserError(field, f"unknown value {value!r}; allowed: {', '.join(sorted(allowed))}")
+
+
+class StudyInterrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM stopped a study before it was complete.
+
+    The trials in flight were stopped and are run again by ``paretoul study resume``; finished
+    ones are safe in the database. The CLI prints one line and exits with 128 + the signal
+    number (130 for SIGINT, 143 for SIGTERM). A ``KeyboardInterrupt``, so that no
+    ``except Exception`` on the way swallows it.
+    """
+
+    def __init__(self, signum: int, study_dir: str = "", finished: int | None = None,
+                 total: int | None = None) -> None:
+        super().__init__(signum)
+        self.signum, self.study_dir, self.finished, self.total = signum, study_dir, finished, total
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+    def __str__(self) -> str:
+        counts = f"; {self.finished} of {self.total} trials finished" if self.finished is not None else ""
+        return f"interrupted{counts}; `paretoul study resume {self.study_dir}` continues"

@@ -2,7 +2,8 @@
 
 Exit codes: 0 ok; 1 a run failed (a method diverged) or a study stopped (database
 lost, disk full; ``study resume`` completes it); 2 bad input
-(one line naming the field); 130 interrupted.
+(one line naming the field); 128 + the signal when interrupted (130 Ctrl-C/SIGINT,
+143 SIGTERM; a study says how far it got and how to resume it).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import sys
 
 from paretoul.cli import analysis, listing, run, study
 from paretoul.cli._common import Parser, setup_logging
-from paretoul.errors import StudyStopped, UnlearningDiverged, UserError
+from paretoul.errors import StudyInterrupted, StudyStopped, UnlearningDiverged, UserError
 
 
 def build_parser() -> Parser:
@@ -40,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     except StudyStopped as e:
         print(f"paretoul: error: study stopped: {e}", file=sys.stderr)
         return 1
+    except StudyInterrupted as e:
+        print(f"paretoul: {e}", file=sys.stderr)
+        return e.exit_code
     except BrokenPipeError:  # e.g. `paretoul study status DIR --json | head`
         return 0
     except KeyboardInterrupt:

@@ -13,6 +13,27 @@ def _storage(p: argparse.ArgumentParser) -> None:
                    help="database URL when not the study's default (or set PARETOUL_STORAGE)")
 
 
+def _rule_options(p: argparse.ArgumentParser, what: str = "") -> None:
+    p.add_argument("--rule", default="knee", help="knee | weights | compromise | constrained | "
+                   f"closest-to-retrain | oracle-free{what}")
+    p.add_argument("--weights", default=None, help="for --rule weights: a,b (importance)")
+    p.add_argument("--p", type=float, default=None,
+                   help="for --rule compromise: the norm (default 2; inf ok)")
+    p.add_argument("--max-retain-drop", type=float, default=None,
+                   help="for --rule constrained: RA and TA at most X points below the original's")
+    p.add_argument("--min-test-acc", type=float, default=None, help="for --rule constrained")
+
+
+def _rule_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """The rule options given, checked against the rule before any study is read."""
+    from paretoul.pareto.choose import check_rule
+
+    kwargs = {"weights": _weights(args.weights), "p": args.p, "max_retain_drop": args.max_retain_drop,
+              "min_test_acc": args.min_test_acc}
+    check_rule(args.rule, **kwargs)
+    return kwargs
+
+
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("front", help="fronts and hypervolume per arm, method, searcher, overall")
     p.add_argument("dir", help="study directory")
@@ -26,13 +47,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=plot)
     p = sub.add_parser("choose", help="choose an operating point by a rule; optionally export it")
     p.add_argument("dir")
-    p.add_argument("--rule", default="knee", help="knee | weights | compromise | constrained | "
-                   "closest-to-retrain | oracle-free")
-    p.add_argument("--weights", default=None, help="for --rule weights: a,b (importance)")
-    p.add_argument("--p", type=float, default=2.0, help="for --rule compromise: the norm (inf ok)")
-    p.add_argument("--max-retain-drop", type=float, default=None,
-                   help="for --rule constrained: RA and TA at most X points below the original's")
-    p.add_argument("--min-test-acc", type=float, default=None, help="for --rule constrained")
+    _rule_options(p)
     p.add_argument("--export", default=None, help="write the chosen model's weights here (+ .json)")
     p.add_argument("--seed", type=int, default=None, help="seed of the exported re-run")
     p.add_argument("--json", action="store_true")
@@ -41,7 +56,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="Markdown + self-contained HTML report with every plot")
     p.add_argument("dir")
     p.add_argument("--out", default=None, help="folder (default <dir>/report)")
-    p.add_argument("--rule", default="knee", help="rule for the highlighted point")
+    _rule_options(p, " (the report's highlighted point)")
     _storage(p)
     p.set_defaults(func=report)
 
@@ -105,11 +120,11 @@ def choose_cmd(args: argparse.Namespace) -> int:
     from paretoul.pareto.export import export_target, export_trial
     from paretoul.pareto.records import load_study_data
 
+    kwargs = _rule_kwargs(args)
     if args.export:
         export_target(args.export)  # a path that escapes or exists fails before the study is read
     data = load_study_data(args.dir, args.storage)
-    c = choose(data, args.rule, weights=_weights(args.weights), p=args.p,
-               max_retain_drop=args.max_retain_drop, min_test_acc=args.min_test_acc)
+    c = choose(data, args.rule, **kwargs)
     out: dict[str, Any] = c.to_dict()
     if args.export:
         out["export"] = export_trial(data, c.record, args.export, seed=args.seed)
@@ -134,6 +149,7 @@ def choose_cmd(args: argparse.Namespace) -> int:
 def report(args: argparse.Namespace) -> int:
     from paretoul.report.build import write_report
 
-    paths = write_report(args.dir, args.out, rule=args.rule, storage_url=args.storage)
+    paths = write_report(args.dir, args.out, rule=args.rule, storage_url=args.storage,
+                         rule_options=_rule_kwargs(args))
     print(f"report: {paths['html']} and {paths['markdown']}")
     return 0

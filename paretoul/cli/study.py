@@ -59,28 +59,36 @@ def _console() -> Console:
 def render_status(summary: dict[str, Any], console: Console) -> None:
     objectives = list(summary["objectives"])
     table = Table(title=f"study {summary['study']}  ({summary['storage']})")
-    for col in ("arm", "method", "searcher", "done", "failed", "running", *[f"best {o}" for o in objectives]):
+    for col in ("arm", "method", "searcher", "done", "failed", "in flight", "front",
+                "trial nearest ideal", *objectives):
         table.add_column(col, justify="left" if col in ("arm", "method", "searcher") else "right")
     for a in summary["arms"]:
-        best = [f"{a['best'][o]:.2f}" if o in a["best"] else "-" for o in objectives]
-        table.add_row(a["arm"], a["method"], a["searcher"], f"{a['finished']}/{a['budget']}",
-                      str(a["failed"]), str(a["running"]), *best)
+        pick = a.get("pick")
+        done = f"{a['finished'] + a['failed']}/{a['budget']}"
+        if a["budget"] < a.get("spec_budget", a["budget"]):
+            done += f" (of {a['spec_budget']}: no untried point left)"
+        table.add_row(a["arm"], a["method"], a["searcher"], done, str(a["failed"]), str(a["running"]),
+                      str(pick["front"]) if pick else "-", f"#{pick['trial']}" if pick else "-",
+                      *([f"{v:.2f}" for v in pick["values"]] if pick else ["-"] * len(objectives)))
     console.print(table)
+    console.print("front = the arm's non-dominated finished trials; the trial shown is the one of "
+                  "them nearest the ideal point (objectives normalised over the arm's trials)")
     runs = summary.get("runs") or []
     if runs:
         r = runs[-1]
         eff = r["trial_compute_s"] / max(r["slots"], 1e-9) / max(r["wall_s"], 1e-9)
-        console.print(f"last run: {r['trials']} trials in {r['wall_s']:.1f} s on {r['slots']:g} slots "
+        how = " (interrupted)" if r.get("stopped_by_signal") else ""
+        console.print(f"last run{how}: {r['trials']} trials in {r['wall_s']:.1f} s on {r['slots']:g} slots "
                       f"(orchestration efficiency {eff:.2f})")
     console.print("complete" if summary["complete"] else "not complete: `paretoul study resume "
                   f"{summary['dir']}` continues it")
 
 
-def launch(args: argparse.Namespace) -> int:
-    from paretoul.study import launch_study
-
-    summary = launch_study(args.spec, _options(args))
-    if not args.quiet:
+def _finished(summary: dict[str, Any], quiet: bool) -> int:
+    if summary.get("already_complete"):
+        print(f"study {summary['study']} in {summary['dir']} is already complete; nothing to do")
+        return 0
+    if not quiet:
         render_status(summary, _console())
         print(f"database: {summary['storage']}")
         if summary.get("report"):
@@ -88,13 +96,16 @@ def launch(args: argparse.Namespace) -> int:
     return 0
 
 
+def launch(args: argparse.Namespace) -> int:
+    from paretoul.study import launch_study
+
+    return _finished(launch_study(args.spec, _options(args)), args.quiet)
+
+
 def resume(args: argparse.Namespace) -> int:
     from paretoul.study import resume_study
 
-    summary = resume_study(args.dir, _options(args))
-    if not args.quiet:
-        render_status(summary, _console())
-    return 0
+    return _finished(resume_study(args.dir, _options(args)), args.quiet)
 
 
 def status(args: argparse.Namespace) -> int:

@@ -18,6 +18,28 @@ from paretoul.pareto.records import StudyData, TrialRecord
 
 RULES = ("knee", "weights", "compromise", "constrained", "closest-to-retrain", "oracle-free")
 ORACLE_FREE = (("ref_gap", "min"), ("ta", "max"))
+OPTIONS = {"weights": "--weights", "p": "--p", "max_retain_drop": "--max-retain-drop",
+           "min_test_acc": "--min-test-acc"}
+USES: dict[str, tuple[str, ...]] = {"weights": ("weights",), "compromise": ("p",),
+                                    "constrained": ("max_retain_drop", "min_test_acc")}
+"""The options each rule takes (the others take none)."""
+
+
+def check_rule(rule: str, **options: Any) -> None:
+    """Refuse an unknown rule, an option the rule does not use, or a missing one it needs —
+    before any study is read. ``options``: the :data:`OPTIONS` given (None = not given)."""
+    if rule not in RULES:
+        raise UserError("rule", f"unknown rule {rule!r}; allowed: {', '.join(RULES)}")
+    given = [k for k, v in options.items() if v is not None]
+    unused = [OPTIONS[k] for k in given if k not in USES.get(rule, ())]
+    if unused:
+        takes = ", ".join(OPTIONS[k] for k in USES.get(rule, ())) or "no options"
+        raise UserError("rule", f"{' and '.join(unused)} is not used by --rule {rule} (it takes {takes})")
+    if rule == "weights" and options.get("weights") is None:
+        raise UserError("weights", "--rule weights needs --weights a,b (importance of each objective)")
+    bounds = (options.get("max_retain_drop"), options.get("min_test_acc"))
+    if rule == "constrained" and bounds == (None, None):
+        raise UserError("rule", "--rule constrained needs --max-retain-drop X or --min-test-acc X")
 
 
 @dataclass
@@ -73,11 +95,11 @@ def asf(N: np.ndarray, weights: np.ndarray) -> int:
     return int(np.argmin(ASF().do(N, 1.0 / np.maximum(w, 1e-12))))
 
 
-def choose(data: StudyData, rule: str, weights: list[float] | None = None, p: float = 2.0,
+def choose(data: StudyData, rule: str, weights: list[float] | None = None, p: float | None = None,
            max_retain_drop: float | None = None, min_test_acc: float | None = None) -> Choice:
-    """Pick one finished trial by ``rule``; bad arguments are one-line UserErrors."""
-    if rule not in RULES:
-        raise UserError("rule", f"unknown rule {rule!r}; allowed: {', '.join(RULES)}")
+    """Pick one finished trial by ``rule``; bad arguments are one-line UserErrors (see
+    :func:`check_rule`). ``p`` defaults to 2 for the compromise rule."""
+    check_rule(rule, weights=weights, p=p, max_retain_drop=max_retain_drop, min_test_acc=min_test_acc)
     done = data.finished()
     if not done:
         raise UserError("study", f"{data.directory} has no finished trial to choose from")
@@ -87,6 +109,10 @@ def choose(data: StudyData, rule: str, weights: list[float] | None = None, p: fl
         return Choice(rule, done[i], f"smallest Avg. Gap to the oracle ({gaps[i]:.2f}) of "
                       f"{len(done)} finished trials", len(done))
     if rule == "oracle-free":
+        missing = sorted({m for r in done for m, _ in ORACLE_FREE if m not in r.metrics})
+        if missing:
+            raise UserError("rule", f"oracle-free needs the oracle-free metrics ({', '.join(missing)} "
+                            "missing): the study holds out no reference set (reference_fraction 0)")
         F = np.array([[r.metrics[m] for m, _ in ORACLE_FREE] for r in done], dtype=float)
         recs, N = _front(done, F, [d for _, d in ORACLE_FREE])
         i = compromise(N, 2.0)
@@ -101,8 +127,6 @@ def choose(data: StudyData, rule: str, weights: list[float] | None = None, p: fl
                        "oracle-based choice")
         return Choice(rule, recs[i], reason, len(recs), details)
     if rule == "constrained":
-        if max_retain_drop is None and min_test_acc is None:
-            raise UserError("rule", "constrained needs --max-retain-drop X or --min-test-acc X")
         original = [data.reference[s]["original"] for s in data.reference]
         if max_retain_drop is not None and not original:
             raise UserError("max-retain-drop", "the study records no original-model metrics to "
@@ -135,6 +159,7 @@ def choose(data: StudyData, rule: str, weights: list[float] | None = None, p: fl
         i, why = knee(N)
         return Choice(rule, recs[i], why, len(recs))
     if rule == "compromise":
+        p = 2.0 if p is None else p
         if not (p >= 1):
             raise UserError("p", f"{p} must be >= 1 (inf allowed)")
         return Choice(rule, recs[compromise(N, p)], f"closest to the ideal point in the {p:g}-norm "

@@ -21,7 +21,7 @@ class TrialRecord:
     method: str
     searcher: str
     number: int
-    state: str  # "complete" | "failed" | "running" | "interrupted"
+    state: str  # "complete" | "failed" | "running" | "interrupted" (retired proposals are left out)
     params: dict[str, Any]
     objectives: tuple[float, ...] | None
     metrics: dict[str, float] = field(default_factory=dict)
@@ -73,9 +73,40 @@ def _state(t: optuna.trial.FrozenTrial) -> str:
     S = optuna.trial.TrialState
     if t.state == S.COMPLETE:
         return "complete"
+    if t.user_attrs.get("retired"):
+        return "retired"
     if t.state == S.FAIL:
         return "interrupted" if t.user_attrs.get("interrupted") else "failed"
     return "running"
+
+
+def _arm_records(spec: Any, i: int, storage: Any) -> list[TrialRecord]:
+    from paretoul.study import store
+
+    arm = spec.arm_name(i)
+    try:
+        study = optuna.load_study(study_name=store.arm_study_name(spec.name, arm), storage=storage)
+    except KeyError:
+        return []
+    records = []
+    for t in study.get_trials(deepcopy=False):
+        state = _state(t)
+        if state == "retired":
+            continue  # a repeated proposal withdrawn unrun: not a trial of the study
+        records.append(TrialRecord(
+            arm=arm, method=spec.arms[i].method, searcher=spec.arms[i].searcher.type,
+            number=t.number, state=state,
+            params=dict(t.user_attrs.get("params_full") or t.params),
+            objectives=tuple(t.values) if state == "complete" and t.values else None,
+            metrics=dict(t.user_attrs.get("metrics", {})),
+            metrics_std=dict(t.user_attrs.get("metrics_std", {})),
+            metrics_per_seed=list(t.user_attrs.get("metrics_per_seed", [])),
+            seeds=list(t.user_attrs.get("seeds", [])),
+            completed_at=t.datetime_complete.timestamp() if t.datetime_complete else None,
+            error=t.user_attrs.get("error"),
+            trace=dict(t.user_attrs.get("trace", {})),
+        ))
+    return records
 
 
 def load_study_data(study_dir: str | Path, storage_url: str | None = None) -> StudyData:
@@ -90,33 +121,15 @@ def load_study_data(study_dir: str | Path, storage_url: str | None = None) -> St
         raise UserError("study", f"{d} holds no study ({runner.SPEC_FILE} missing)")
     spec = parse_spec(yaml.safe_load((d / runner.SPEC_FILE).read_text()), str(d / runner.SPEC_FILE))
     url = storage_url or runner.storage_url_of(d, spec, None)
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-        raise UserError("study", f"{d} holds no results database ({url.removeprefix('sqlite:///')} missing)")
-    storage = store.open_storage(url)
     objectives = [o.metric for o in spec.objectives]
     records: list[TrialRecord] = []
-    for i in range(len(spec.arms)):
-        arm = spec.arm_name(i)
+    if not store.missing_sqlite(url, d):
+        storage = store.open_storage(url)
         try:
-            study = optuna.load_study(study_name=store.arm_study_name(spec.name, arm), storage=storage)
-        except KeyError:
-            continue
-        for t in study.get_trials(deepcopy=False):
-            state = _state(t)
-            records.append(TrialRecord(
-                arm=arm, method=spec.arms[i].method, searcher=spec.arms[i].searcher.type,
-                number=t.number, state=state,
-                params=dict(t.user_attrs.get("params_full") or t.params),
-                objectives=tuple(t.values) if state == "complete" and t.values else None,
-                metrics=dict(t.user_attrs.get("metrics", {})),
-                metrics_std=dict(t.user_attrs.get("metrics_std", {})),
-                metrics_per_seed=list(t.user_attrs.get("metrics_per_seed", [])),
-                seeds=list(t.user_attrs.get("seeds", [])),
-                completed_at=t.datetime_complete.timestamp() if t.datetime_complete else None,
-                error=t.user_attrs.get("error"),
-                trace=dict(t.user_attrs.get("trace", {})),
-            ))
-    store.close(storage)
+            for i in range(len(spec.arms)):
+                records += _arm_records(spec, i, storage)
+        finally:
+            store.close(storage)
     meta = runner.read_meta(d)
     return StudyData(spec.name, d, objectives, spec.directions(), records,
                      meta.get("reference", {}), spec)

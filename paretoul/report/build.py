@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from paretoul.pareto.choose import Choice, choose
+from paretoul.pareto.choose import Choice, check_rule, choose
 from paretoul.pareto.compare import compare_jd_fixed
 from paretoul.pareto.records import StudyData, load_study_data
 from paretoul.pareto.summary import summarise_fronts
@@ -88,6 +88,23 @@ def report_markdown(study: StudyData, plots: dict[str, Path], chosen: Choice | N
     return "\n".join(lines) + "\n"
 
 
+def _no_trial_markdown(study: StudyData) -> str:
+    """The report of a study with no finished trial: what there is, and how to go on."""
+    states: dict[str, int] = {}
+    for r in study.records:
+        states[r.state] = states.get(r.state, 0) + 1
+    errors = sorted({r.error for r in study.records if r.state == "failed" and r.error})
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(states.items())) or "no trial at all"
+    lines = [f"# Study `{study.name}`", "",
+             f"This study has no finished trial yet ({counts}), so it has no front, choice or figure.",
+             "", f"`paretoul study status {study.directory}` shows each arm; "
+             f"`paretoul study resume {study.directory}` runs what is missing."]
+    if errors:
+        lines += ["", "## Why trials failed", ""] + [f"- {mask_secrets(e)}" for e in errors[:10]]
+    lines += ["", "## Settings", "", "```yaml", _settings_yaml(study.spec), "```"]
+    return "\n".join(lines) + "\n"
+
+
 def _settings_yaml(spec: Any) -> str:
     """The spec as YAML, with any database password masked (``storage`` and any other URL)."""
     settings = spec.model_dump(mode="json")
@@ -148,16 +165,24 @@ def _oracle_free(study: StudyData) -> Choice | None:
 
 
 def write_report(study_dir: str | Path, out: str | Path | None = None, rule: str = "knee",
-                 storage_url: str | None = None) -> dict[str, Path]:
-    """Write ``report.md``, a self-contained ``report.html`` and every plot (PNG + SVG)."""
+                 storage_url: str | None = None, rule_options: dict[str, Any] | None = None
+                 ) -> dict[str, Path]:
+    """Write ``report.md``, a self-contained ``report.html`` and every plot (PNG + SVG); the
+    chosen point by ``rule`` with ``rule_options`` (see :func:`~paretoul.pareto.choose.choose`).
+    A study without a finished trial gets a short report that says so."""
+    options = rule_options or {}
+    check_rule(rule, **options)
     study = load_study_data(study_dir, storage_url)
     out_dir = Path(out) if out else Path(study_dir) / "report"
-    chosen = choose(study, rule) if study.finished() else None
-    plots = make_plots(study, out_dir, chosen)
-    comparison = compare_jd_fixed(study) if study.finished() else None
-    fronts = summarise_fronts(study)
-    oracle_free = _oracle_free(study)
-    md = report_markdown(study, plots, chosen, comparison, fronts, oracle_free)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if study.finished():
+        chosen = choose(study, rule, **options)
+        plots = make_plots(study, out_dir, chosen)
+        md = report_markdown(study, plots, chosen, compare_jd_fixed(study), summarise_fronts(study),
+                             _oracle_free(study))
+    else:
+        plots = {}
+        md = _no_trial_markdown(study)
     md += f"\n_Written {time.strftime('%Y-%m-%d %H:%M:%S')} by paretoul._\n"
     (out_dir / "report.md").write_text(md)
     images = {name: base64.b64encode(p.read_bytes()).decode() for name, p in plots.items()}

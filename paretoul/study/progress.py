@@ -7,7 +7,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from ray.tune import Callback
+
+from paretoul.study.arm_front import describe_pick, front_pick
 
 
 def _error_message(trial: Any) -> str:
@@ -27,20 +30,27 @@ def _error_message(trial: Any) -> str:
 
 
 class Progress(Callback):
-    """Prints one line per finished trial (unless quiet) and keeps the counts."""
+    """Prints one line per finished trial (unless quiet) and keeps the counts.
+
+    Counts are the study's, across launches: ``initial`` gives each arm's finished and failed
+    trials (and its finished objective values) already in the database."""
 
     def __init__(self, searcher: Any, budgets: dict[str, int], objectives: dict[str, str],
-                 quiet: bool = False) -> None:
+                 quiet: bool = False, initial: dict[str, dict[str, Any]] | None = None) -> None:
         self.searcher = searcher
         self.objectives = list(objectives)
-        self.directions = objectives
+        self.directions = [objectives[o] for o in self.objectives]
         self.budgets = budgets
         self.quiet = quiet
         self.done = 0
+        """Trials this launch finished or failed."""
         self.failed = 0
         self.compute_s = 0.0
-        self.per_arm: dict[str, list[int]] = {a: [0, 0] for a in budgets}
-        self.best: dict[str, dict[str, float]] = {}
+        initial = initial or {}
+        self.per_arm: dict[str, list[int]] = {
+            a: [initial.get(a, {}).get("finished", 0), initial.get(a, {}).get("failed", 0)] for a in budgets}
+        self.points: dict[str, list[tuple[int, list[float]]]] = {
+            a: list(initial.get(a, {}).get("points", [])) for a in budgets}
         self.running = 0
         self.t0 = time.perf_counter()
 
@@ -55,37 +65,38 @@ class Progress(Callback):
         elapsed = time.perf_counter() - self.t0
         total = sum(self.budgets.values())
         done = sum(a + b for a, b in self.per_arm.values())
-        best = ", ".join(f"{k} {v:.2f}" for k, v in self.best.get(arm, {}).items())
-        sys.stdout.write(f"[{done:>3}/{total}] {elapsed:6.1f}s run {self.running}  {arm:<20} "
-                         f"{ok + bad:>3}/{self.budgets.get(arm, 0):<3} fail {bad}  {what}"
-                         f"{'  | best ' + best if best else ''}\n")
+        pick = describe_pick(front_pick(self.points.get(arm, []), self.directions), self.objectives)
+        sys.stdout.write(f"[{done:>3}/{total}] {elapsed:6.1f}s in flight {self.running}  {arm:<20} "
+                         f"{ok + bad:>3}/{self.budgets.get(arm, 0):<3} failed {bad}  {what}"
+                         f"{'  | ' + pick if pick else ''}\n")
         sys.stdout.flush()
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self.running = max(0, self.running - 1)
         result = trial.last_result or {}
+        if "trial_s" not in result:
+            return  # stopped before it finished (an interrupted study): it will be run again
         arm = trial.config.get("arm", "?")
         self.compute_s += float(result.get("trial_s", 0.0))
         self.done += 1
         counts = self.per_arm.setdefault(arm, [0, 0])
-        if result.get("error"):
+        values = [result.get(k) for k in self.objectives]
+        if result.get("error") or any(v is None or not np.isfinite(v) for v in values):
             counts[1] += 1
             self.failed += 1
-            self._line(trial, f"failed: {result['error'][:80]}")
+            self._line(trial, f"failed: {str(result.get('error', 'an objective is not finite'))[:80]}")
         else:
             counts[0] += 1
-            best = self.best.setdefault(arm, {})
-            for k in self.objectives:
-                if k in result:
-                    better = min if self.directions[k] == "min" else max
-                    best[k] = better(best.get(k, result[k]), result[k])
-            objs = ", ".join(f"{k} {result[k]:.2f}" for k in self.objectives if k in result)
-            self._line(trial, f"{result.get('trial_s', 0):.1f}s  {objs}")
+            number = self.searcher.trial_number(trial.trial_id)
+            self.points.setdefault(arm, []).append((number if number is not None else -1, values))
+            objs = ", ".join(f"{k} {v:.2f}" for k, v in zip(self.objectives, values, strict=True))
+            self._line(trial, f"#{number} {result.get('trial_s', 0):.1f}s  {objs}")
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self.running = max(0, self.running - 1)
         message = _error_message(trial)
-        self.searcher.record_error(trial.trial_id, message[:2000])
+        if not self.searcher.record_error(trial.trial_id, message[:2000]):
+            return  # the study was interrupted: the trial will be run again
         arm = trial.config.get("arm", "?")
         self.per_arm.setdefault(arm, [0, 0])[1] += 1
         self.done += 1

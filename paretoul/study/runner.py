@@ -18,10 +18,12 @@ import optuna
 import yaml
 
 from paretoul.artefacts import prepare, shipped_states
-from paretoul.errors import StudyStopped, UserError
+from paretoul.errors import StudyInterrupted, StudyStopped, UserError
 from paretoul.metrics import evaluate
 from paretoul.run import library_versions
 from paretoul.study import _ray, leases, store
+from paretoul.study.arm_front import front_pick
+from paretoul.study.interrupt import Interrupt
 from paretoul.study.progress import Progress
 from paretoul.study.spec import StudySpec, arm_budget, check_data_root, load_spec, parse_spec
 from paretoul.study.trial import SharedSetting
@@ -158,6 +160,38 @@ def _write_meta(d: Path, meta: dict[str, Any]) -> None:
 
 def _run(spec: StudySpec, study_dir: Path, storage_url: str, opts: LaunchOptions,
          resume: bool = False) -> dict[str, Any]:
+    """Run what the study lacks. A study already complete returns at once (no Ray, nothing
+    written, ``already_complete`` true); SIGINT/SIGTERM raise :class:`StudyInterrupted`."""
+    if _complete_in_db(spec, study_dir, storage_url):
+        summary = study_status(study_dir, storage_url=storage_url)
+        summary["already_complete"] = True
+        return summary
+    try:
+        with Interrupt(opts.quiet) as interrupt:
+            return _run_ray(spec, study_dir, storage_url, opts, resume, interrupt)
+    except StudyInterrupted as e:
+        raise _counted(e, spec, study_dir, storage_url) from None
+
+
+def _complete_in_db(spec: StudySpec, study_dir: Path, storage_url: str) -> bool:
+    if store.missing_sqlite(storage_url, study_dir):
+        return False  # a new study (a launch makes the file)
+    return bool(study_status(study_dir, storage_url=storage_url, spec=spec)["complete"])
+
+
+def _counted(e: StudyInterrupted, spec: StudySpec, study_dir: Path, storage_url: str) -> StudyInterrupted:
+    """``e`` with the study's finished and total trial counts (from the database)."""
+    try:
+        arms = study_status(study_dir, storage_url=storage_url, spec=spec)["arms"]
+        finished = sum(a["finished"] + a["failed"] for a in arms)
+        total = sum(a["budget"] for a in arms)
+    except Exception:  # the counts are a courtesy: the database may be the reason we stopped
+        finished = total = None
+    return StudyInterrupted(e.signum, str(study_dir), finished, total)
+
+
+def _run_ray(spec: StudySpec, study_dir: Path, storage_url: str, opts: LaunchOptions,
+             resume: bool, interrupt: Interrupt) -> dict[str, Any]:
     t_start = time.perf_counter()
     started = False
     reaper: subprocess.Popen | None = None
@@ -167,10 +201,11 @@ def _run(spec: StudySpec, study_dir: Path, storage_url: str, opts: LaunchOptions
             prepared = pool.submit(_prepare_shared, spec, opts.cache_dir, opts.quiet)
             try:
                 started = _ray.init_ray(opts.address, spec)
+                interrupt.arm()
                 reaper = _ray.start_reaper() if started else None
             finally:
                 shared, reference = prepared.result()
-        return _tune(spec, study_dir, storage_url, opts, resume, shared, reference, t_start)
+        return _tune(spec, study_dir, storage_url, opts, resume, shared, reference, t_start, interrupt)
     except OSError as e:
         stopped = _stopped_by(e, study_dir)
         if stopped is None:
@@ -187,20 +222,21 @@ def _run(spec: StudySpec, study_dir: Path, storage_url: str, opts: LaunchOptions
 
 
 def _tune(spec: StudySpec, study_dir: Path, storage_url: str, opts: LaunchOptions, resume: bool,
-          shared: SharedSetting, reference: dict[str, Any], t_start: float) -> dict[str, Any]:
+          shared: SharedSetting, reference: dict[str, Any], t_start: float, interrupt: Interrupt
+          ) -> dict[str, Any]:
     # Never more trials in flight than slots: a searcher asked too far ahead samples blind.
     concurrency = int(opts.max_concurrent or spec.max_concurrent or max(1, _ray.slots(spec, None)))
     storage = store.open_storage(storage_url)
     try:
         return _tune_on(storage, spec, study_dir, storage_url, opts, resume, shared, reference,
-                        t_start, concurrency)
+                        t_start, concurrency, interrupt)
     finally:
         store.close(storage)
 
 
 def _tune_on(storage: Any, spec: StudySpec, study_dir: Path, storage_url: str, opts: LaunchOptions,
              resume: bool, shared: SharedSetting, reference: dict[str, Any], t_start: float,
-             concurrency: int) -> dict[str, Any]:
+             concurrency: int, interrupt: Interrupt) -> dict[str, Any]:
     from ray import tune
 
     from paretoul.study.searchers import make_arm
@@ -218,9 +254,11 @@ def _tune_on(storage: Any, spec: StudySpec, study_dir: Path, storage_url: str, o
     interrupted = store.retrying(searcher.reap, storage_url, spec.storage_retry_s, "reaping")
     meta = read_meta(study_dir)
     meta["reference"] = reference
+    initial = store.retrying(lambda: {a.name: _arm_counts(a.study.get_trials(deepcopy=False))
+                                      for a in arms}, storage_url, spec.storage_retry_s, "counting trials")
     progress = Progress(searcher, {a.name: a.budget for a in arms},
                         dict(zip([o.metric for o in spec.objectives], spec.directions(), strict=True)),
-                        quiet=opts.quiet)
+                        quiet=opts.quiet, initial=initial)
     if not opts.quiet and interrupted:
         print(f"{'resume' if resume else 'launch'}: {interrupted} interrupted trial(s) will be run again")
     run_name = f"run-{len(meta.get('runs', [])) + 1}-{leases.launcher_id().split(':')[1]}"
@@ -242,15 +280,24 @@ def _tune_on(storage: Any, spec: StudySpec, study_dir: Path, storage_url: str, o
         # unfinished: budget left, or trials other launchers hold (rerun here if they die)
         if store.retrying(lambda: any(a.unfinished() for a in arms), storage_url,
                           spec.storage_retry_s, "counting trials"):
-            _fit(tuner, searcher, study_dir)
+            if interrupt.signum is not None:  # a signal while the trials were being set up
+                raise StudyInterrupted(interrupt.signum)
+            interrupt.searcher = searcher
+            try:
+                _fit(tuner, searcher, study_dir)
+            finally:
+                interrupt.searcher = None
         searcher.flush()
     end = time.perf_counter()
     meta.setdefault("runs", []).append({
         "name": run_name, "resumed": resume, "interrupted_rerun": interrupted,
         "wall_s": end - t_start, "trials_phase_s": end - t_trials, "trials": progress.done,
         "trial_compute_s": progress.compute_s, "slots": _ray.slots(spec, concurrency),
+        **({"stopped_by_signal": searcher.interrupted} if searcher.interrupted else {}),
     })
     _write_meta(study_dir, meta)
+    if searcher.interrupted is not None:  # no report: the study is not complete
+        raise StudyInterrupted(searcher.interrupted)
     summary = study_status(study_dir, storage_url=storage_url)
     summary["wall_s"] = end - t_start
     summary["report"] = _write_report(study_dir, storage_url)
@@ -297,18 +344,24 @@ def _write_report(study_dir: Path, storage_url: str) -> str | None:
         return None
 
 
-def study_status(study_dir: str | Path, storage_url: str | None = None) -> dict[str, Any]:
-    """Per arm: budget, finished, failed, running and the best value of each objective."""
+def study_status(study_dir: str | Path, storage_url: str | None = None,
+                 spec: StudySpec | None = None) -> dict[str, Any]:
+    """Per arm: budget, finished, failed, running and one trial of its front (see
+    :func:`~paretoul.study.progress.front_pick`)."""
     d = Path(study_dir)
-    if not (d / SPEC_FILE).is_file():
-        raise UserError("study", f"{d} holds no study ({SPEC_FILE} missing)")
-    spec = parse_spec(yaml.safe_load((d / SPEC_FILE).read_text()), str(d / SPEC_FILE))
+    if spec is None:
+        if not (d / SPEC_FILE).is_file():
+            raise UserError("study", f"{d} holds no study ({SPEC_FILE} missing)")
+        spec = parse_spec(yaml.safe_load((d / SPEC_FILE).read_text()), str(d / SPEC_FILE))
     url = storage_url or storage_url_of(d, spec, None)
-    storage = store.open_storage(url)
-    try:
-        arms = _arm_status(spec, storage)
-    finally:
-        store.close(storage)
+    if store.missing_sqlite(url, d):
+        arms = _arm_status(spec, None)
+    else:
+        storage = store.open_storage(url)
+        try:
+            arms = _arm_status(spec, storage)
+        finally:
+            store.close(storage)
     meta = read_meta(d)
     return {"study": spec.name, "dir": str(d), "storage": store.mask_url(url),
             "objectives": dict(zip([o.metric for o in spec.objectives], spec.directions(), strict=True)),
@@ -316,31 +369,39 @@ def study_status(study_dir: str | Path, storage_url: str | None = None) -> dict[
             "runs": meta.get("runs", [])}
 
 
+def _arm_counts(trials: list[optuna.trial.FrozenTrial]) -> dict[str, Any]:
+    """An arm's finished, failed (for a reason of their own), interrupted, running and retired
+    trials, and ``points``: ``(number, objective values)`` of the finished ones."""
+    S = optuna.trial.TrialState
+    complete = [t for t in trials if t.state == S.COMPLETE]
+    return {
+        "finished": len(complete),
+        "failed": sum(1 for t in trials if t.state == S.FAIL and store.counted(t)),
+        "interrupted": sum(1 for t in trials if t.user_attrs.get(store.INTERRUPTED)),
+        "running": sum(1 for t in trials if t.state in (S.RUNNING, S.WAITING)),
+        "retired": sum(1 for t in trials if t.user_attrs.get(store.RETIRED)),
+        "points": [(t.number, list(t.values)) for t in complete],
+    }
+
+
 def _arm_status(spec: StudySpec, storage: Any) -> list[dict[str, Any]]:
-    objectives = [o.metric for o in spec.objectives]
     directions = spec.directions()
     arms = []
     for i in range(len(spec.arms)):
         name = spec.arm_name(i)
-        try:
-            study = optuna.load_study(study_name=store.arm_study_name(spec.name, name), storage=storage)
-            trials = study.get_trials(deepcopy=False)
-        except KeyError:
-            trials = []
-        S = optuna.trial.TrialState
-        complete = [t for t in trials if t.state == S.COMPLETE]
-        best = {}
-        for j, (m, dname) in enumerate(zip(objectives, directions, strict=True)):
-            vals = [t.values[j] for t in complete]
-            if vals:
-                best[m] = min(vals) if dname == "min" else max(vals)
+        budget = arm_budget(spec, i)
+        trials, attrs = [], {}
+        if storage is not None:
+            try:
+                study = optuna.load_study(study_name=store.arm_study_name(spec.name, name), storage=storage)
+                trials, attrs = study.get_trials(deepcopy=False), study.user_attrs
+            except KeyError:
+                pass
+        counts = _arm_counts(trials)
+        points = counts.pop("points")
         arms.append({
             "arm": name, "method": spec.arms[i].method, "searcher": spec.arms[i].searcher.type,
-            "budget": arm_budget(spec, i),
-            "finished": len(complete),
-            "failed": sum(1 for t in trials if t.state == S.FAIL and not t.user_attrs.get(store.INTERRUPTED)),
-            "interrupted": sum(1 for t in trials if t.user_attrs.get(store.INTERRUPTED)),
-            "running": sum(1 for t in trials if t.state == S.RUNNING),
-            "best": best,
+            "budget": store.effective_budget(attrs, budget), "spec_budget": budget, **counts,
+            "pick": front_pick(points, directions),
         })
     return arms

@@ -4,16 +4,26 @@ Every arm records into its own Optuna study, so the database is the single sourc
 of truth: an arm's remaining budget is read from it, which makes ``resume`` exact.
 
 - ``optuna`` / ``random`` arms ask an Optuna NSGA-II, TPE, GP or random sampler on the
-  arm's study (multi-objective);
+  arm's study (multi-objective). The sampler of an arm's k-th trial is seeded from the arm's
+  seed and k alone (:func:`slot_seed`): what a trial proposes depends on the trials finished
+  before it, never on how many launches came before, so a resumed study continues the search
+  an uninterrupted one would have made instead of replaying its first proposals;
 - ``grid`` arms enumerate the Cartesian product, each point once (resume-exact);
 - ``pymoo`` arms run pymoo's NSGA-II through ask/tell: each generation's population
   is served as parallel trials and told back when all have finished.
+
+No arm runs a parameter set twice: a proposal that repeats a claimed trial is withdrawn
+(``retired``, no budget used) and drawn again; a pymoo individual that decodes to a point
+already claimed takes that trial's result. An arm whose finite space has no untried point
+left ends early (:data:`~paretoul.study.store.SEARCH_DONE`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import logging
 import math
 import uuid
 from typing import Any
@@ -25,10 +35,57 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from paretoul.errors import UserError
 from paretoul.methods import Param
 from paretoul.study import leases, store
-from paretoul.study.spec import SearcherSpec, StudySpec, arm_budget, arm_space, grid_points
+from paretoul.study.spec import StudySpec, arm_budget, arm_space, grid_points
 
 FAIL_PENALTY = 1e6
 """Objective value told to pymoo for a failed trial (pymoo needs a finite number)."""
+RESAMPLE_ATTEMPTS = 8
+"""Proposals of an arm's own sampler (each with its own derived seed) before a repeated
+parameter set is replaced by an untried point drawn at random."""
+log = logging.getLogger("paretoul")
+
+
+def slot_seed(seed: int, slot: int, attempt: int = 0) -> int:
+    """Sampler seed for an arm's ``slot``-th trial (``attempt``-th proposal for it): a function
+    of the arm's seed and the trial's place in the budget only."""
+    return int(np.random.SeedSequence([seed, slot, attempt]).generate_state(1)[0])
+
+
+def param_key(params: dict[str, Any]) -> str:
+    """A parameter set as a hashable, exact key (floats by their shortest exact repr)."""
+    return json.dumps(params, sort_keys=True, default=repr)
+
+
+def _values(d: Any) -> list[Any]:
+    if isinstance(d, CategoricalDistribution):
+        return list(d.choices)
+    return list(range(int(d.low), int(d.high) + 1, int(d.step or 1)))
+
+
+def untried_point(dists: dict[str, Any], taken: set[str] | dict[str, Any], rng: np.random.Generator,
+                  enumerate_up_to: int = 100_000) -> dict[str, Any] | None:
+    """A parameter set not in ``taken`` (keys from :func:`param_key`), drawn at random; None
+    when a finite space has no untried point left."""
+    if all(isinstance(d, IntDistribution | CategoricalDistribution) for d in dists.values()):
+        axes = {n: _values(d) for n, d in dists.items()}
+        if math.prod(len(v) for v in axes.values()) <= enumerate_up_to:
+            points = (dict(zip(axes, combo, strict=True)) for combo in itertools.product(*axes.values()))
+            free = [p for p in points if param_key(p) not in taken]
+            return free[int(rng.integers(len(free)))] if free else None
+
+    def draw(d: Any) -> Any:
+        if isinstance(d, FloatDistribution):
+            if d.log:
+                return float(math.exp(rng.uniform(math.log(d.low), math.log(d.high))))
+            return float(rng.uniform(d.low, d.high))
+        values = _values(d)
+        return values[int(rng.integers(len(values)))]
+
+    for _ in range(1000):
+        p = {n: draw(d) for n, d in dists.items()}
+        if param_key(p) not in taken:
+            return p
+    return None
 
 
 def distributions(space: dict[str, Param]) -> dict[str, Any]:
@@ -67,13 +124,16 @@ class ArmSearcher:
         self.index = index
         self.name = spec.arm_name(index)
         self.method = spec.arms[index].method
+        self.seed = spec.arms[index].searcher.seed
         self.budget = arm_budget(spec, index)
         self.space, self.fixed = arm_space(spec, index)
         self.dists = distributions(self.space)
         self.objectives = [o.metric for o in spec.objectives]
         self.directions = spec.directions()
+        # The study's sampler only fills in parameters enqueued as fixed (grid, pymoo); Optuna
+        # arms set a freshly seeded one before every ask.
         self.study = store.arm_study(storage, spec.name, self.name, self.directions,
-                                     self._make_sampler(spec.arms[index].searcher))
+                                     optuna.samplers.RandomSampler(seed=0))
         digest = _arm_digest(spec, index)
         known = self.study.user_attrs.get("spec_digest")
         if known is not None and known != digest:
@@ -84,10 +144,8 @@ class ArmSearcher:
             self.study.set_user_attr("method", self.method)
             self.study.set_user_attr("searcher", spec.arms[index].searcher.model_dump())
             self.study.set_user_attr("budget", self.budget)
+        self.budget = store.effective_budget(self.study.user_attrs, self.budget)
         self._pending: dict[str, optuna.trial.Trial] = {}
-
-    def _make_sampler(self, s: SearcherSpec) -> optuna.samplers.BaseSampler | None:
-        return None
 
     def used(self) -> int:
         return sum(store.counted(t) for t in self.study.get_trials(deepcopy=False))
@@ -126,6 +184,28 @@ class ArmSearcher:
             self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
         self._pending[trial_id] = trial
         return trial
+
+    def interrupt(self, trial_id: str) -> None:
+        """This launcher's trial stopped unfinished (the study was interrupted): it uses no budget
+        and is run again."""
+        trial = self._pending.pop(trial_id, None)
+        if trial is not None:
+            store.mark_interrupted(self.study, trial)  # type: ignore[arg-type]
+
+    def _retire(self, trial_id: str, reason: str) -> None:
+        """Withdraw this launcher's just-claimed trial unrun (it uses no budget)."""
+        trial = self._pending.pop(trial_id)
+        trial.set_user_attr(store.RETIRED, reason)
+        self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+
+    def _end_search(self, trials: int, why: str) -> None:
+        """The searcher has nothing new to propose: the arm ends at ``trials`` trials."""
+        if self.study.user_attrs.get(store.SEARCH_DONE) is None:
+            self.study.set_user_attr(store.SEARCH_DONE, trials)
+            if trials < self.budget:
+                log.warning("arm %s: %s; it ends after %d of its %d trials", self.name, why, trials,
+                            self.budget)
+        self.budget = min(self.budget, trials)
 
     def _finish(self, trial_id: str, result: dict[str, Any] | None, error: str | None) -> None:
         """Record a trial's outcome. Safe to retry after a lost connection: a trial already
@@ -190,14 +270,39 @@ class OptunaArm(ArmSearcher):
     """``optuna`` and ``random`` arms: an Optuna sampler (NSGA-II, TPE, GP, random) on the
     arm's study, by ask/tell."""
 
-    def _make_sampler(self, s: SearcherSpec) -> optuna.samplers.BaseSampler | None:
-        return _sampler("random" if s.type == "random" else s.sampler, s.seed, s.population,
+    def __init__(self, spec: StudySpec, index: int, storage: optuna.storages.BaseStorage) -> None:
+        super().__init__(spec, index, storage)
+        self._searcher = spec.arms[index].searcher
+
+    def _seeded(self, seed: int) -> optuna.samplers.BaseSampler:
+        """A fresh sampler: Optuna's NSGA-II, TPE, GP and random samplers keep their state in
+        the study (generations, parent caches), apart from their random stream (and GP's
+        warm start from its previous kernel fit: here every fit starts afresh, as after a
+        restart), so a proposal depends only on the arm's seed, the trial's slot and the
+        trials finished before it."""
+        s = self._searcher
+        return _sampler("random" if s.type == "random" else s.sampler, seed, s.population,
                         s.startup_trials)
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
-        if self.remaining() <= 0:
+        trials = self.study.get_trials(deepcopy=False)
+        slot = sum(store.counted(t) for t in trials)
+        if slot >= self.budget:
             return None
-        trial = self._start(trial_id, {})
+        taken = {param_key(t.params): t.number for t in trials if store.counted(t)}
+        for attempt in range(RESAMPLE_ATTEMPTS):
+            self.study.sampler = self._seeded(slot_seed(self.seed, slot, attempt))
+            trial = self._start(trial_id, {})
+            first = taken.get(param_key(trial.params))
+            if first is None:
+                return {**self.fixed, **trial.params}
+            self._retire(trial_id, f"proposed the parameters of trial #{first} again; drew anew")
+        rng = np.random.default_rng(slot_seed(self.seed, slot, RESAMPLE_ATTEMPTS))
+        params = untried_point(self.dists, taken, rng)
+        if params is None:
+            self._end_search(slot, f"its search space has no untried point left ({slot} distinct)")
+            return None
+        trial = self._start(trial_id, params, {"drawn_untried": True})
         return {**self.fixed, **trial.params}
 
 
@@ -281,28 +386,38 @@ class PymooArm(ArmSearcher):
         return np.array([FAIL_PENALTY * s for s in self.signs])  # worst possible in each direction
 
     def _sync(self, trials: list[optuna.trial.FrozenTrial]) -> set[int]:
-        """Catch the algorithm up with the database; return the current generation's claimed
-        individuals (finished, failed or running, by any launcher)."""
+        """Catch the algorithm up with the database; return the current generation's individuals
+        that need no new trial (claimed by any launcher — finished, failed or running — or
+        repeating a point already claimed, whose result they take)."""
         claimed: dict[tuple[int, int], optuna.trial.FrozenTrial] = {
             tuple(t.user_attrs["pymoo"]): t for t in trials if store.counted(t) and "pymoo" in t.user_attrs}
+        first_of: dict[str, optuna.trial.FrozenTrial] = {}  # a point -> the trial claimed for it first
+        for cell in sorted(claimed):
+            first_of.setdefault(param_key(claimed[cell].params), claimed[cell])
         while self._gen < self.generations:
             if self._pop is None:
                 self._pop = self._algo.ask()
                 self._F = np.full((len(self._pop), len(self.objectives)), np.nan)
+            covered = set()
             for i in range(len(self._pop)):
-                t = claimed.get((self._gen, i))
-                if t is not None and t.state.is_finished():
+                t = claimed.get((self._gen, i)) or first_of.get(param_key(self.decode(self._pop[i].X)))
+                if t is None:
+                    continue
+                covered.add(i)
+                if t.state.is_finished():
                     self._F[i] = self._objective_row(t)
             if np.isnan(self._F).any():
-                return {i for (g, i) in claimed if g == self._gen}
+                return covered
             self._tell()
+        if len(claimed) < self.budget:  # some individuals repeated a point: fewer trials
+            self._end_search(len(claimed), "pymoo proposed points it had evaluated before")
         return set()
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
-        claimed = self._sync(self.study.get_trials(deepcopy=False))
+        covered = self._sync(self.study.get_trials(deepcopy=False))
         if self._pop is None:
             return None
-        todo = [i for i in range(len(self._pop)) if i not in claimed]
+        todo = [i for i in range(len(self._pop)) if i not in covered]
         if not todo:
             return None  # wait for the generation to finish
         i = todo[0]

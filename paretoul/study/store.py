@@ -21,12 +21,33 @@ from paretoul.errors import StudyStopped, UserError
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 
 INTERRUPTED = "interrupted"
+"""User attribute of a trial whose launcher stopped before it finished: run again, no budget used."""
+RETIRED = "retired"
+"""User attribute (the reason) of a trial a searcher withdrew before running it — a proposal
+that repeated a parameter set already claimed: it uses no budget and is never run."""
+SEARCH_DONE = "search_done"
+"""Study user attribute: the arm's searcher ended after this many trials, short of its budget
+(every distinct point of a finite space tried; pymoo individuals that repeat a point)."""
 T = TypeVar("T")
 log = logging.getLogger("paretoul")
 
 
 def default_storage_url(study_dir: Path) -> str:
     return f"sqlite:///{(study_dir / 'study.db').resolve()}"
+
+
+def missing_sqlite(url: str, study_dir: Path) -> bool:
+    """Whether ``url`` is the study's own SQLite file and it does not exist yet (a launch that
+    stopped before making it): the study then has no trial. Any other missing SQLite file is
+    a mistake (one line); opening it would create it."""
+    if not url.startswith("sqlite:///"):
+        return False
+    path = Path(url.removeprefix("sqlite:///"))
+    if path.exists():
+        return False
+    if url == default_storage_url(study_dir):
+        return True
+    raise UserError("storage", f"no results database at {path}")
 
 
 def mask_url(url: str) -> str:
@@ -94,10 +115,18 @@ def arm_study(storage: optuna.storages.BaseStorage, study: str, arm: str,
 
 def counted(t: optuna.trial.FrozenTrial) -> bool:
     """Whether a trial uses up budget: finished, failed for a reason of its own, or running."""
+    if t.user_attrs.get(RETIRED):
+        return False
     if t.state == optuna.trial.TrialState.FAIL:
         return not t.user_attrs.get(INTERRUPTED, False)
     return t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING,
                        optuna.trial.TrialState.WAITING)
+
+
+def effective_budget(study_attrs: dict[str, Any], budget: int) -> int:
+    """The arm's budget, or fewer trials where its searcher ended early (:data:`SEARCH_DONE`)."""
+    done = study_attrs.get(SEARCH_DONE)
+    return budget if done is None else min(budget, int(done))
 
 
 def mark_interrupted(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:

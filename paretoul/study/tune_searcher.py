@@ -45,6 +45,10 @@ class StudySearcher(Searcher):
         self.arms = arms
         self.storage, self.study_name, self.url, self.retry_s = storage, study, url, retry_s
         self._owner: dict[str, ArmSearcher] = {}
+        self._numbers: dict[str, int] = {}
+        self.interrupted: int | None = None
+        """The signal that interrupted the study (set by the launcher's handler): trials still in
+        flight are then recorded as interrupted, to be run again, and no new ones are claimed."""
         self._next = 0
         self._deferred: dict[str, tuple[ArmSearcher, dict[str, Any] | None]] = {}
         self._last_reap = time.monotonic()
@@ -80,7 +84,13 @@ class StudySearcher(Searcher):
         self.reaped += n
         return n
 
+    def trial_number(self, trial_id: str) -> int | None:
+        """The arm-study trial number of a Tune trial this launcher claimed."""
+        return self._numbers.get(trial_id)
+
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
+        if self.interrupted is not None:
+            return Searcher.FINISHED
         if time.monotonic() < self._idle_until:  # waiting on other launchers: poll gently
             return None
         attempts = 0
@@ -117,6 +127,7 @@ class StudySearcher(Searcher):
                     waiting = waiting or arm.unfinished()
                     continue
                 self._owner[trial_id] = arm
+                self._numbers[trial_id] = arm._pending[trial_id].number
                 self._next = (self._next + k + 1) % n
                 return {"arm": arm.name, "method": arm.method, "params": params}
         if waiting and not self._owner:  # only other launchers' trials are in flight: wait for
@@ -129,6 +140,11 @@ class StudySearcher(Searcher):
             return
         if result is not None:
             result = _unflatten(result)  # Tune hands searchers flattened results
+        if not error and "trial_s" not in (result or {}):
+            # stopped before it reported (the study was interrupted): run it again later
+            self._db(lambda: arm.interrupt(trial_id), "recording an interrupted trial")
+            del self._owner[trial_id]
+            return
         if error:  # the message arrives right after, through on_trial_error of the callback
             self._deferred[trial_id] = (arm, result)
             del self._owner[trial_id]
@@ -136,20 +152,33 @@ class StudySearcher(Searcher):
         self._db(lambda: arm.complete(trial_id, result, None), "recording a trial")
         del self._owner[trial_id]
 
-    def record_error(self, trial_id: str, message: str) -> None:
-        """Called by the progress callback with a failed trial's error message."""
-        arm, result = self._deferred.get(trial_id, (None, None))
-        if arm is not None:
-            self._db(lambda: arm.complete(trial_id, result, message), "recording a failed trial")
-            del self._deferred[trial_id]
+    def record_error(self, trial_id: str, message: str) -> bool:
+        """Called by the progress callback with a failed trial's error message; returns whether
+        it was recorded as failed (False: the study is being interrupted — a worker that died
+        of the signal too — and the trial is recorded as interrupted, to be run again)."""
+        arm, result = self._deferred.pop(trial_id, (None, None))
+        if arm is None:
+            return True
+        if self.interrupted is not None:
+            self._db(lambda: arm.interrupt(trial_id), "recording an interrupted trial")
+            return False
+        self._db(lambda: arm.complete(trial_id, result, message), "recording a failed trial")
+        return True
 
     def flush(self) -> None:
+        """At the end of the Tune run: record deferred errors; after an interruption, mark the
+        trials Tune stopped (it tells searchers nothing of those) as interrupted."""
         for trial_id in list(self._deferred):
             self.record_error(trial_id, "the trial failed (no message from Ray)")
+        if self.interrupted is not None:
+            for trial_id, arm in list(self._owner.items()):
+                self._db(lambda a=arm, t=trial_id: a.interrupt(t), "recording an interrupted trial")
+                del self._owner[trial_id]
 
 
 class StopWhenLost(Stopper):
-    """Ends the Tune run (every trial stopped) once the searcher has lost the database."""
+    """Ends the Tune run (every trial stopped) once the searcher has lost the database or the
+    study was interrupted (SIGINT, SIGTERM)."""
 
     def __init__(self, searcher: StudySearcher) -> None:
         self.searcher = searcher
@@ -158,4 +187,4 @@ class StopWhenLost(Stopper):
         return False
 
     def stop_all(self) -> bool:
-        return self.searcher.lost is not None
+        return self.searcher.lost is not None or self.searcher.interrupted is not None

@@ -56,7 +56,8 @@ def test_pymoo_arm_served_generations(finished) -> None:
     study = optuna.load_study(study_name="small:ft-pymoo", storage=f"sqlite:///{out / 'study.db'}")
     tags = sorted(tuple(t.user_attrs["pymoo"]) for t in study.trials)
     assert tags == [(0, 0), (0, 1), (1, 0), (1, 1)]
-    assert all(1 <= t.params["epochs"] <= 2 for t in study.trials)
+    assert all(1e-3 <= t.params["lr"] <= 0.1 for t in study.trials)
+    assert len({t.params["lr"] for t in study.trials}) == 4
 
 
 def test_a_diverging_trial_is_recorded_as_failed_and_the_study_goes_on(finished) -> None:

@@ -34,7 +34,7 @@ SPEC = {**SMALL, "name": "killme", "arms": [
     {**THREE_ARMS[0], "budget": 10, "fixed": {"epochs": 12}},
     {**THREE_ARMS[1], "fixed": {"epochs": 12}},
     {**THREE_ARMS[2], "searcher": {**THREE_ARMS[2]["searcher"], "generations": 4},
-     "space": {"epochs": {"low": 12, "high": 16}}}]}
+     "fixed": {"epochs": 14}}]}
 BUDGETS = {**THREE_BUDGETS, "tpe": 10, "pymoo": 8}
 S = optuna.trial.TrialState
 
