@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from paretoul.cache import ArtifactCache
-from paretoul.data import DataBundle, ForgetSpec, Splits, load_dataset, make_splits
+from paretoul.data import DataBundle, ForgetSpec, Splits, check_seed, load_dataset, make_splits
 from paretoul.device import generator, resolve_device
 from paretoul.metrics import EvalContext, Outputs, predict
 from paretoul.models import MODELS, build_model
@@ -203,6 +203,7 @@ def prepare(
     """
     MODELS.get(model)  # fail on an unknown name before loading anything
     ForgetSpec.parse(forget)
+    check_seed(seed)
     if isinstance(recipe, Recipe):
         rec = recipe
     else:

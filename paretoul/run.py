@@ -6,7 +6,7 @@ import datetime as _dt
 import json
 import platform
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from paretoul.artefacts import Artefacts, prepare
-from paretoul.data import DATASETS, ForgetSpec
+from paretoul.data import DATASETS, ForgetSpec, check_seed
 from paretoul.errors import UserError
 from paretoul.methods import UnlearnContext, get_method
 from paretoul.metrics import evaluate, predict
@@ -57,6 +57,7 @@ class RunConfig:
         """Cheap checks of names and values, before any data are loaded."""
         DATASETS.get(self.dataset)
         MODELS.get(self.model)
+        check_seed(self.seed)
         get_method(self.method).config(self.params)
         ForgetSpec.parse(self.forget)
         if not 0.0 <= self.reference_fraction < 1.0:
@@ -117,7 +118,7 @@ def run(
 
     ``overrides`` set :class:`RunConfig` fields, e.g. ``run(method="ga", params={"lr": 1e-3})``.
     """
-    cfg = config or RunConfig()
+    cfg = replace(config) if config is not None else RunConfig()  # the caller's stays as it was
     for k, v in overrides.items():
         if not hasattr(cfg, k):
             raise UserError(k, "unknown run option")

@@ -125,6 +125,10 @@ TABLE: list[tuple[str, str, Any, str]] = [
     ("forget: line break", "doc", _with(("forget", "random:\n1.5")), "forget:"),
     ("seeds duplicate", "doc", _with(("seeds", [0, 0])), "seeds"),
     ("seeds empty", "doc", _with(("seeds", [])), "seeds:"),
+    ("seeds negative", "doc", _with(("seeds", [0, -1])), "seeds[1]: "),
+    ("seeds 2^32", "doc", _with(("seeds", [2**32])), "seeds[0]: "),
+    ("searcher seed negative", "doc", _with(("arms[0].searcher.seed", -1)), "arms[0].searcher.seed: "),
+    ("searcher seed 2^32", "doc", _with(("arms[3].searcher.seed", 2**32)), "arms[3].searcher.seed: "),
     # -- method parameters -------------------------------------------------------------------
     ("fixed: huge integer", "doc", _with(("arms[0].fixed", {"epochs": 10**400})), "arms[0].fixed.epochs:"),
     ("fixed: key with a line break", "doc", _with(("arms[0].fixed", {"x\ny": 1})),
@@ -152,6 +156,8 @@ TABLE: list[tuple[str, str, Any, str]] = [
     ("run: bad --forget", "argv", ["run", "--forget", "blah"], "forget"),
     ("run: --seed not an int", "argv", ["run", "--seed", "x"], "--seed"),
     ("run: --seed a float", "argv", ["run", "--seed", "1.5"], "argument --seed"),
+    ("run: --seed negative", "argv", ["run", "--seed", "-1", "--out", "{tmp}/r"], "seed: -1 is not a seed"),
+    ("run: --seed 2^32", "argv", ["run", "--seed", "4294967296", "--out", "{tmp}/r"], "seed: 4294967296"),
     ("run: unknown --param", "argv", ["run", "--param", "lrr=0.1"], "param.lrr"),
     ("run: non-numeric --param", "argv", ["run", "--param", "lr=abc"], "param.lr"),
     ("run: --param too large", "argv", ["run", "--param", "epochs=1e400"], "param.epochs:"),
@@ -167,6 +173,13 @@ TABLE: list[tuple[str, str, Any, str]] = [
     ("choose: bad rule", "argv", ["choose", "{study}", "--rule", "bestest"], "rule:"),
     ("choose: bad --weights", "argv", ["choose", "{study}", "--rule", "weights", "--weights", "a,b"],
      "weights:"),
+    ("choose: --weights for knee", "argv", ["choose", "{study}", "--rule", "knee", "--weights", "1,2"],
+     "rule: --weights is not used by --rule knee"),
+    ("report: weights without --weights", "argv", ["report", "{study}", "--rule", "weights"],
+     "weights: --rule weights needs --weights"),
+    ("report: constrained without a bound", "argv", ["report", "{study}", "--rule", "constrained"],
+     "rule: --rule constrained needs"),
+    ("report: bad rule", "argv", ["report", "{study}", "--rule", "bestest"], "rule: unknown rule"),
 ]
 
 

@@ -133,6 +133,17 @@ class Splits:
             )
 
 
+SEED_LIMIT = 2**32
+"""Seeds are integers in [0, 2^32): what numpy, torch and Optuna's samplers all accept."""
+
+
+def check_seed(seed: object, field: str = "seed") -> int:
+    """``seed`` as an int, or a one-line :class:`UserError` naming ``field``."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= int(seed) < SEED_LIMIT:
+        raise UserError(field, f"{seed!r} is not a seed: seeds are integers in [0, 2^32)")
+    return int(seed)
+
+
 def _rng(seed: int, purpose: str) -> np.random.Generator:
     # Independent streams per purpose, all derived from the one user seed.
     tag = int.from_bytes(hashlib.sha256(purpose.encode()).digest()[:4], "little")
@@ -152,6 +163,7 @@ def make_splits(
     ``train_y`` are the official train labels. Raises :class:`UserError` for a
     forget spec that cannot be met (too large, empty, unknown class).
     """
+    check_seed(seed)
     spec = forget if isinstance(forget, ForgetSpec) else ForgetSpec.parse(forget)
     y = np.asarray(train_y)
     k = int(num_classes if num_classes is not None else y.max() + 1)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -45,7 +45,7 @@ class SearcherSpec(_Strict):
     type: Literal["optuna", "pymoo", "grid", "random"]
     sampler: Literal["nsga2", "tpe", "gp", "random"] = "nsga2"
     """For ``optuna`` arms."""
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, lt=2**32)
     population: int | None = Field(default=None, ge=2)
     """Individuals per generation: ``pymoo`` arms (required) and Optuna ``nsga2`` (default 50)."""
     startup_trials: int | None = Field(default=None, ge=1)
@@ -102,7 +102,7 @@ class StudySpec(_Strict):
     dataset: str = "digits"
     model: str | None = None
     forget: str = "random:0.1"
-    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    seeds: list[Annotated[int, Field(ge=0, lt=2**32)]] = Field(default_factory=lambda: [0], min_length=1)
     """Every trial is evaluated on each seed (splits, original, oracle and method seed)."""
     reference_fraction: float = Field(default=0.1, ge=0, lt=1)
     data_root: str = "data"

@@ -64,8 +64,9 @@ def _sequences(url: str) -> dict[str, list[str]]:
             for arm, ts in arm_trials(url).items()}
 
 
-def _launch(tmp: Path, cache: Path, *args: str):
-    return paretoul_cmd("study", *args, "--quiet", cwd=tmp, cache=cache, start_new_session=True)
+def _launch(tmp: Path, cache: Path, *args: str, quiet: bool = True):
+    return paretoul_cmd("study", *args, *(["--quiet"] if quiet else []), cwd=tmp, cache=cache,
+                        start_new_session=True)
 
 
 def test_interrupted_study_resumes_into_the_uninterrupted_one(tmp_path: Path) -> None:
@@ -106,9 +107,15 @@ def test_interrupted_study_resumes_into_the_uninterrupted_one(tmp_path: Path) ->
             "a trial in flight was left running instead of interrupted"
         assert not (tmp_path / "out" / "report").exists(), "a report was written for a half-done study"
 
-    final = _launch(tmp_path, cache, "resume", "out")
-    _, err = final.communicate(timeout=400)
+    before_final = _done(url)
+    final = _launch(tmp_path, cache, "resume", "out", quiet=False)
+    out, err = final.communicate(timeout=400)
     assert final.returncode == 0, err
+    # progress counts the study's trials, not this launch's: it goes on from where it was
+    counters = [line[: line.index("]") + 1] for line in out.splitlines() if line.startswith("[")]
+    assert counters[0] == f"[{before_final + 1:>3}/{TOTAL}]", counters
+    assert counters[-1] == f"[{TOTAL:>3}/{TOTAL}]", counters
+    assert "in flight" in out
     check_exact_budgets(url, BUDGETS)
     resumed = _sequences(url)
     assert {arm: len(v) for arm, v in resumed.items()} == BUDGETS
