@@ -8,9 +8,6 @@ from typing import Any
 
 import numpy as np
 import optuna
-import yaml
-
-from paretoul.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -111,25 +108,21 @@ def _arm_records(spec: Any, i: int, storage: Any) -> list[TrialRecord]:
 
 def load_study_data(study_dir: str | Path, storage_url: str | None = None) -> StudyData:
     """Read every trial of every arm of the study in ``study_dir``."""
-    from paretoul.study import runner, store
-    from paretoul.study.spec import parse_spec
+    from paretoul.study import store
+    from paretoul.study.layout import load_study_spec, read_meta, storage_url_of
 
     d = Path(study_dir)
-    if not d.is_dir():
-        raise UserError("study", f"no such study directory: {d}")
-    if not (d / runner.SPEC_FILE).is_file():
-        raise UserError("study", f"{d} holds no study ({runner.SPEC_FILE} missing)")
-    spec = parse_spec(yaml.safe_load((d / runner.SPEC_FILE).read_text()), str(d / runner.SPEC_FILE))
-    url = storage_url or runner.storage_url_of(d, spec, None)
+    spec = load_study_spec(d)
+    url = storage_url or storage_url_of(d, spec, None)
     objectives = [o.metric for o in spec.objectives]
     records: list[TrialRecord] = []
-    if not store.missing_sqlite(url, d):
-        storage = store.open_storage(url)
-        try:
-            for i in range(len(spec.arms)):
-                records += _arm_records(spec, i, storage)
-        finally:
-            store.close(storage)
-    meta = runner.read_meta(d)
+    store.check_database_file(url, d)
+    storage = store.open_storage(url)
+    try:
+        for i in range(len(spec.arms)):
+            records += _arm_records(spec, i, storage)
+    finally:
+        store.close(storage)
+    meta = read_meta(d)
     return StudyData(spec.name, d, objectives, spec.directions(), records,
                      meta.get("reference", {}), spec)

@@ -13,7 +13,7 @@ _EXPORTS = {
     "LaunchOptions": "paretoul.study.runner",
     "launch_study": "paretoul.study.runner",
     "resume_study": "paretoul.study.runner",
-    "study_status": "paretoul.study.runner",
+    "study_status": "paretoul.study.status",
     "StudySpec": "paretoul.study.spec",
     "load_spec": "paretoul.study.spec",
     "parse_spec": "paretoul.study.spec",

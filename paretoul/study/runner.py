@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import errno
-import json
 import logging
-import os
 import shutil
 import subprocess
 import time
@@ -14,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import optuna
 import yaml
 
 from paretoul.artefacts import prepare, shipped_states
@@ -22,15 +19,21 @@ from paretoul.errors import StudyInterrupted, StudyStopped, UserError
 from paretoul.metrics import evaluate
 from paretoul.run import library_versions
 from paretoul.study import _ray, leases, store
-from paretoul.study.arm_front import front_pick
 from paretoul.study.interrupt import Interrupt
+from paretoul.study.layout import (
+    META_FILE,
+    SPEC_FILE,
+    load_study_spec,
+    read_meta,
+    storage_url_of,
+    write_meta,
+)
 from paretoul.study.progress import Progress
-from paretoul.study.spec import StudySpec, arm_budget, check_data_root, load_spec, parse_spec
+from paretoul.study.spec import StudySpec, check_data_root, load_spec
+from paretoul.study.status import arm_counts, study_status
 from paretoul.study.trial import SharedSetting
 
 log = logging.getLogger("paretoul")
-SPEC_FILE = "spec.yaml"
-META_FILE = "study.json"
 
 
 @dataclass
@@ -101,7 +104,7 @@ def launch_study(spec_path: str | Path | None = None, options: LaunchOptions | N
             meta["storage_env"] = "PARETOUL_STORAGE"  # a URL with a password is never written
         else:
             meta["storage_url"] = storage_url
-    _write_meta(study_dir, meta)
+    write_meta(study_dir, meta)
     try:
         return _run(spec, study_dir, storage_url, opts)
     except UserError:
@@ -120,42 +123,9 @@ def resume_study(study_dir: str | Path, options: LaunchOptions | None = None) ->
     """Continue an interrupted study: interrupted trials are run again, finished ones never."""
     opts = options or LaunchOptions()
     d = Path(study_dir)
-    if not (d / SPEC_FILE).is_file():
-        raise UserError("study", f"{d} holds no study ({SPEC_FILE} missing)")
-    spec = parse_spec(yaml.safe_load((d / SPEC_FILE).read_text()), str(d / SPEC_FILE))
+    spec = load_study_spec(d)
     storage_url = storage_url_of(d, spec, opts.storage)
     return _run(spec, d, storage_url, opts, resume=True)
-
-
-def storage_url_of(d: Path, spec: StudySpec, given: str | None) -> str:
-    """The study's database URL: ``given``, else the spec's, else the one it was launched with —
-    from ``$PARETOUL_STORAGE`` if that URL holds a password (never written to disk) — else
-    ``<dir>/study.db``."""
-    if given:
-        return given
-    if spec.storage:
-        return spec.storage
-    meta = read_meta(d)
-    if meta.get("storage_url"):
-        return meta["storage_url"]
-    if meta.get("storage_env"):
-        url = os.environ.get("PARETOUL_STORAGE")
-        if not url:
-            raise UserError("storage", f"this study uses {meta['storage']}; pass --storage URL "
-                            "(or set PARETOUL_STORAGE)")
-        return url
-    return store.default_storage_url(d)
-
-
-def read_meta(d: Path) -> dict[str, Any]:
-    p = d / META_FILE
-    return json.loads(p.read_text()) if p.exists() else {}
-
-
-def _write_meta(d: Path, meta: dict[str, Any]) -> None:
-    tmp = d / (META_FILE + ".tmp")
-    tmp.write_text(json.dumps(meta, indent=1))
-    tmp.replace(d / META_FILE)
 
 
 def _run(spec: StudySpec, study_dir: Path, storage_url: str, opts: LaunchOptions,
@@ -174,8 +144,8 @@ def _run(spec: StudySpec, study_dir: Path, storage_url: str, opts: LaunchOptions
 
 
 def _complete_in_db(spec: StudySpec, study_dir: Path, storage_url: str) -> bool:
-    if store.missing_sqlite(storage_url, study_dir):
-        return False  # a new study (a launch makes the file)
+    if storage_url.startswith("sqlite:///") and not Path(storage_url.removeprefix("sqlite:///")).exists():
+        return False  # nothing recorded yet
     return bool(study_status(study_dir, storage_url=storage_url, spec=spec)["complete"])
 
 
@@ -254,7 +224,7 @@ def _tune_on(storage: Any, spec: StudySpec, study_dir: Path, storage_url: str, o
     interrupted = store.retrying(searcher.reap, storage_url, spec.storage_retry_s, "reaping")
     meta = read_meta(study_dir)
     meta["reference"] = reference
-    initial = store.retrying(lambda: {a.name: _arm_counts(a.study.get_trials(deepcopy=False))
+    initial = store.retrying(lambda: {a.name: arm_counts(a.study.get_trials(deepcopy=False))
                                       for a in arms}, storage_url, spec.storage_retry_s, "counting trials")
     progress = Progress(searcher, {a.name: a.budget for a in arms},
                         dict(zip([o.metric for o in spec.objectives], spec.directions(), strict=True)),
@@ -295,7 +265,7 @@ def _tune_on(storage: Any, spec: StudySpec, study_dir: Path, storage_url: str, o
         "trial_compute_s": progress.compute_s, "slots": _ray.slots(spec, concurrency),
         **({"stopped_by_signal": searcher.interrupted} if searcher.interrupted else {}),
     })
-    _write_meta(study_dir, meta)
+    write_meta(study_dir, meta)
     if searcher.interrupted is not None:  # no report: the study is not complete
         raise StudyInterrupted(searcher.interrupted)
     summary = study_status(study_dir, storage_url=storage_url)
@@ -342,66 +312,3 @@ def _write_report(study_dir: Path, storage_url: str) -> str | None:
         log.warning("report: could not be written (%s: %s); run `paretoul report %s`",
                     type(e).__name__, e, study_dir)
         return None
-
-
-def study_status(study_dir: str | Path, storage_url: str | None = None,
-                 spec: StudySpec | None = None) -> dict[str, Any]:
-    """Per arm: budget, finished, failed, running and one trial of its front (see
-    :func:`~paretoul.study.progress.front_pick`)."""
-    d = Path(study_dir)
-    if spec is None:
-        if not (d / SPEC_FILE).is_file():
-            raise UserError("study", f"{d} holds no study ({SPEC_FILE} missing)")
-        spec = parse_spec(yaml.safe_load((d / SPEC_FILE).read_text()), str(d / SPEC_FILE))
-    url = storage_url or storage_url_of(d, spec, None)
-    if store.missing_sqlite(url, d):
-        arms = _arm_status(spec, None)
-    else:
-        storage = store.open_storage(url)
-        try:
-            arms = _arm_status(spec, storage)
-        finally:
-            store.close(storage)
-    meta = read_meta(d)
-    return {"study": spec.name, "dir": str(d), "storage": store.mask_url(url),
-            "objectives": dict(zip([o.metric for o in spec.objectives], spec.directions(), strict=True)),
-            "arms": arms, "complete": all(a["finished"] + a["failed"] >= a["budget"] for a in arms),
-            "runs": meta.get("runs", [])}
-
-
-def _arm_counts(trials: list[optuna.trial.FrozenTrial]) -> dict[str, Any]:
-    """An arm's finished, failed (for a reason of their own), interrupted, running and retired
-    trials, and ``points``: ``(number, objective values)`` of the finished ones."""
-    S = optuna.trial.TrialState
-    complete = [t for t in trials if t.state == S.COMPLETE]
-    return {
-        "finished": len(complete),
-        "failed": sum(1 for t in trials if t.state == S.FAIL and store.counted(t)),
-        "interrupted": sum(1 for t in trials if t.user_attrs.get(store.INTERRUPTED)),
-        "running": sum(1 for t in trials if t.state in (S.RUNNING, S.WAITING)),
-        "retired": sum(1 for t in trials if t.user_attrs.get(store.RETIRED)),
-        "points": [(t.number, list(t.values)) for t in complete],
-    }
-
-
-def _arm_status(spec: StudySpec, storage: Any) -> list[dict[str, Any]]:
-    directions = spec.directions()
-    arms = []
-    for i in range(len(spec.arms)):
-        name = spec.arm_name(i)
-        budget = arm_budget(spec, i)
-        trials, attrs = [], {}
-        if storage is not None:
-            try:
-                study = optuna.load_study(study_name=store.arm_study_name(spec.name, name), storage=storage)
-                trials, attrs = study.get_trials(deepcopy=False), study.user_attrs
-            except KeyError:
-                pass
-        counts = _arm_counts(trials)
-        points = counts.pop("points")
-        arms.append({
-            "arm": name, "method": spec.arms[i].method, "searcher": spec.arms[i].searcher.type,
-            "budget": store.effective_budget(attrs, budget), "spec_budget": budget, **counts,
-            "pick": front_pick(points, directions),
-        })
-    return arms

@@ -4,8 +4,9 @@ Every arm records into its own Optuna study, so the database is the single sourc
 of truth: an arm's remaining budget is read from it, which makes ``resume`` exact.
 
 - ``optuna`` / ``random`` arms ask an Optuna NSGA-II, TPE, GP or random sampler on the
-  arm's study (multi-objective). The sampler of an arm's k-th trial is seeded from the arm's
-  seed and k alone (:func:`slot_seed`): what a trial proposes depends on the trials finished
+  arm's study (multi-objective). Each trial takes a slot of the budget (the lowest one free:
+  an interrupted trial's slot is taken again) and its sampler is seeded from the arm's seed
+  and the slot alone (:func:`slot_seed`): what a trial proposes depends on the trials finished
   before it, never on how many launches came before, so a resumed study continues the search
   an uninterrupted one would have made instead of replaying its first proposals;
 - ``grid`` arms enumerate the Cartesian product, each point once (resume-exact);
@@ -21,7 +22,6 @@ left ends early (:data:`~paretoul.study.store.SEARCH_DONE`).
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import logging
 import math
@@ -35,6 +35,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from paretoul.errors import UserError
 from paretoul.methods import Param
 from paretoul.study import leases, store
+from paretoul.study.points import param_key, slot_seed, untried_point
 from paretoul.study.spec import StudySpec, arm_budget, arm_space, grid_points
 
 FAIL_PENALTY = 1e6
@@ -43,49 +44,6 @@ RESAMPLE_ATTEMPTS = 8
 """Proposals of an arm's own sampler (each with its own derived seed) before a repeated
 parameter set is replaced by an untried point drawn at random."""
 log = logging.getLogger("paretoul")
-
-
-def slot_seed(seed: int, slot: int, attempt: int = 0) -> int:
-    """Sampler seed for an arm's ``slot``-th trial (``attempt``-th proposal for it): a function
-    of the arm's seed and the trial's place in the budget only."""
-    return int(np.random.SeedSequence([seed, slot, attempt]).generate_state(1)[0])
-
-
-def param_key(params: dict[str, Any]) -> str:
-    """A parameter set as a hashable, exact key (floats by their shortest exact repr)."""
-    return json.dumps(params, sort_keys=True, default=repr)
-
-
-def _values(d: Any) -> list[Any]:
-    if isinstance(d, CategoricalDistribution):
-        return list(d.choices)
-    return list(range(int(d.low), int(d.high) + 1, int(d.step or 1)))
-
-
-def untried_point(dists: dict[str, Any], taken: set[str] | dict[str, Any], rng: np.random.Generator,
-                  enumerate_up_to: int = 100_000) -> dict[str, Any] | None:
-    """A parameter set not in ``taken`` (keys from :func:`param_key`), drawn at random; None
-    when a finite space has no untried point left."""
-    if all(isinstance(d, IntDistribution | CategoricalDistribution) for d in dists.values()):
-        axes = {n: _values(d) for n, d in dists.items()}
-        if math.prod(len(v) for v in axes.values()) <= enumerate_up_to:
-            points = (dict(zip(axes, combo, strict=True)) for combo in itertools.product(*axes.values()))
-            free = [p for p in points if param_key(p) not in taken]
-            return free[int(rng.integers(len(free)))] if free else None
-
-    def draw(d: Any) -> Any:
-        if isinstance(d, FloatDistribution):
-            if d.log:
-                return float(math.exp(rng.uniform(math.log(d.low), math.log(d.high))))
-            return float(rng.uniform(d.low, d.high))
-        values = _values(d)
-        return values[int(rng.integers(len(values)))]
-
-    for _ in range(1000):
-        p = {n: draw(d) for n, d in dists.items()}
-        if param_key(p) not in taken:
-            return p
-    return None
 
 
 def distributions(space: dict[str, Param]) -> dict[str, Any]:
@@ -285,14 +243,17 @@ class OptunaArm(ArmSearcher):
                         s.startup_trials)
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
-        trials = self.study.get_trials(deepcopy=False)
-        slot = sum(store.counted(t) for t in trials)
-        if slot >= self.budget:
+        trials = [t for t in self.study.get_trials(deepcopy=False) if store.counted(t)]
+        if len(trials) >= self.budget:
             return None
-        taken = {param_key(t.params): t.number for t in trials if store.counted(t)}
+        # The lowest slot no counted trial holds: an interrupted trial's slot is claimed again,
+        # with the same seed, as in the run that was not interrupted.
+        held = {t.user_attrs.get("slot", t.number) for t in trials}
+        slot = min(set(range(self.budget)) - held)
+        taken = {param_key(t.params): t.number for t in trials}
         for attempt in range(RESAMPLE_ATTEMPTS):
             self.study.sampler = self._seeded(slot_seed(self.seed, slot, attempt))
-            trial = self._start(trial_id, {})
+            trial = self._start(trial_id, {}, {"slot": slot})
             first = taken.get(param_key(trial.params))
             if first is None:
                 return {**self.fixed, **trial.params}
@@ -300,9 +261,10 @@ class OptunaArm(ArmSearcher):
         rng = np.random.default_rng(slot_seed(self.seed, slot, RESAMPLE_ATTEMPTS))
         params = untried_point(self.dists, taken, rng)
         if params is None:
-            self._end_search(slot, f"its search space has no untried point left ({slot} distinct)")
+            n = len(trials)
+            self._end_search(n, f"its search space has no untried point left ({n} distinct)")
             return None
-        trial = self._start(trial_id, params, {"drawn_untried": True})
+        trial = self._start(trial_id, params, {"slot": slot, "drawn_untried": True})
         return {**self.fixed, **trial.params}
 
 

@@ -36,18 +36,14 @@ def default_storage_url(study_dir: Path) -> str:
     return f"sqlite:///{(study_dir / 'study.db').resolve()}"
 
 
-def missing_sqlite(url: str, study_dir: Path) -> bool:
-    """Whether ``url`` is the study's own SQLite file and it does not exist yet (a launch that
-    stopped before making it): the study then has no trial. Any other missing SQLite file is
-    a mistake (one line); opening it would create it."""
-    if not url.startswith("sqlite:///"):
-        return False
-    path = Path(url.removeprefix("sqlite:///"))
-    if path.exists():
-        return False
-    if url == default_storage_url(study_dir):
-        return True
-    raise UserError("storage", f"no results database at {path}")
+def check_database_file(url: str, study_dir: Path) -> None:
+    """An SQLite URL whose file does not exist is a one-line UserError (opening it would create
+    an empty database and show an empty study; a launch makes the file before anything else)."""
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.exists():
+            where = f"{study_dir} holds" if url == default_storage_url(study_dir) else "there is"
+            raise UserError("study", f"{where} no results database ({path} missing)")
 
 
 def mask_url(url: str) -> str:

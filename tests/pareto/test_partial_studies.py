@@ -30,7 +30,7 @@ ARMS = {
 }
 # name -> (arms in the spec, {arm: trials to run}, {arm: trials left in flight})
 SCENARIOS: dict[str, tuple[list[str], dict[str, int], dict[str, int]]] = {
-    "no-database": (["raul", "sc"], {}, {}),
+    "no-database": (["raul", "sc"], {}, {}),  # its study.db deleted or never copied
     "no-trial": (["raul", "sc"], {"raul": 0}, {}),
     "one-trial": (["raul", "sc"], {"raul": 1}, {}),
     "only-failed": (["raul", "bad"], {"bad": 2}, {}),
@@ -41,7 +41,8 @@ SCENARIOS: dict[str, tuple[list[str], dict[str, int], dict[str, int]]] = {
 
 
 def _make(root: Path, name: str, cache: Path, **spec_keys: Any) -> Path:
-    from paretoul.study.runner import META_FILE, SPEC_FILE, _prepare_shared
+    from paretoul.study.layout import META_FILE, SPEC_FILE
+    from paretoul.study.runner import _prepare_shared
     from paretoul.study.searchers import make_arm
     from paretoul.study.trial import run_trial
 
@@ -51,7 +52,7 @@ def _make(root: Path, name: str, cache: Path, **spec_keys: Any) -> Path:
     d = root / name
     d.mkdir()
     (d / SPEC_FILE).write_text(yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))
-    if name == "no-database":  # a launch stopped before the database was made
+    if name == "no-database":
         (d / META_FILE).write_text(json.dumps({"name": name, "runs": []}))
         return d
     shared, reference = _prepare_shared(spec, cache, True)
@@ -104,6 +105,9 @@ def test_analysis_of_a_partial_study(studies, scenario: str, command: str, capsy
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err
     finished = FINISHED[scenario]
+    if scenario == "no-database":  # a study directory whose database was lost: said in one line
+        assert rc == 2 and len(err.strip().splitlines()) == 1 and "no results database" in err, err
+        return
     if command.startswith("choose") and finished == 0:
         assert rc == 2 and len(err.strip().splitlines()) == 1 and "no finished trial" in err, err
         return

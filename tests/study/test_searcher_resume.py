@@ -19,7 +19,8 @@ import optuna
 import pytest
 
 from paretoul.study import store
-from paretoul.study.searchers import ArmSearcher, make_arm, param_key, untried_point
+from paretoul.study.points import param_key, untried_point
+from paretoul.study.searchers import ArmSearcher, make_arm
 from paretoul.study.spec import parse_spec
 
 S = optuna.trial.TrialState
@@ -117,6 +118,22 @@ def test_killed_and_resumed_arm_explores_what_an_uninterrupted_one_does(tmp_path
     assert len({key for key, _ in slots}) == len(slots), "a parameter set was run twice"
     assert sum(bool(t.user_attrs.get(store.INTERRUPTED)) for t in trials) == in_flight >= 1
     assert slots == reference, f"{kind}: the resumed search diverged from the uninterrupted one"
+
+
+def test_random_search_with_trials_in_flight_resumes_into_the_same_points(tmp_path: Path) -> None:
+    """Several trials in flight: the interrupted one's slot is claimed again, with its seed."""
+    spec = _spec("random")
+    reference = sorted(key for key, _ in _uninterrupted(tmp_path, spec))
+    storage = _storage(tmp_path / "s.db")
+    arm = make_arm(spec, 0, storage)
+    for k in range(3):
+        arm.suggest(f"a{k}")
+    arm.complete("a0", _result(arm._pending["a0"].params), None)
+    arm.complete("a2", _result(arm._pending["a2"].params), None)  # a1 is in flight: killed
+    again = make_arm(spec, 0, storage)
+    _reap(again.study)
+    _drive(again, None, "b")
+    assert sorted(key for key, _ in _slots(again.study)) == reference
 
 
 def test_a_fresh_launcher_does_not_replay_the_first_proposals(tmp_path: Path) -> None:
