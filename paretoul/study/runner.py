@@ -76,7 +76,10 @@ def _study_dir(spec: StudySpec, out: str | Path | None) -> Path:
 
 def launch_study(spec_path: str | Path | None = None, options: LaunchOptions | None = None,
                  spec: StudySpec | None = None) -> dict[str, Any]:
-    """Run every arm of a study on Ray Tune and return its summary (see :func:`study_status`)."""
+    """Run every arm of a study on Ray Tune and return its summary (see :func:`study_status`).
+
+    SIGINT/SIGTERM stop it cleanly: :class:`~paretoul.errors.StudyInterrupted` (a
+    ``KeyboardInterrupt``) says how many trials finished; ``resume_study`` continues it."""
     opts = options or LaunchOptions()
     spec = spec or load_spec(spec_path)  # type: ignore[arg-type]
     check_data_root(spec)  # a missing data folder is refused before Ray starts
@@ -120,7 +123,9 @@ def launch_study(spec_path: str | Path | None = None, options: LaunchOptions | N
 
 
 def resume_study(study_dir: str | Path, options: LaunchOptions | None = None) -> dict[str, Any]:
-    """Continue an interrupted study: interrupted trials are run again, finished ones never."""
+    """Continue an interrupted study: interrupted trials are run again, finished ones never, and
+    the searchers go on where they stopped. A complete study returns at once (no Ray), its
+    summary marked ``already_complete``."""
     opts = options or LaunchOptions()
     d = Path(study_dir)
     spec = load_study_spec(d)
