@@ -6,6 +6,7 @@ import base64
 import html
 import json
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -90,9 +91,7 @@ def report_markdown(study: StudyData, plots: dict[str, Path], chosen: Choice | N
 
 def _no_trial_markdown(study: StudyData) -> str:
     """The report of a study with no finished trial: what there is, and how to go on."""
-    states: dict[str, int] = {}
-    for r in study.records:
-        states[r.state] = states.get(r.state, 0) + 1
+    states = Counter(r.state for r in study.records)
     errors = sorted({r.error for r in study.records if r.state == "failed" and r.error})
     counts = ", ".join(f"{n} {s}" for s, n in sorted(states.items())) or "no trial at all"
     lines = [f"# Study `{study.name}`", "",

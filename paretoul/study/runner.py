@@ -137,10 +137,9 @@ def _run(spec: StudySpec, study_dir: Path, storage_url: str, opts: LaunchOptions
          resume: bool = False) -> dict[str, Any]:
     """Run what the study lacks. A study already complete returns at once (no Ray, nothing
     written, ``already_complete`` true); SIGINT/SIGTERM raise :class:`StudyInterrupted`."""
-    if _complete_in_db(spec, study_dir, storage_url):
-        summary = study_status(study_dir, storage_url=storage_url)
-        summary["already_complete"] = True
-        return summary
+    done = _summary_if_complete(spec, study_dir, storage_url)
+    if done is not None:
+        return {**done, "already_complete": True}
     try:
         with Interrupt(opts.quiet) as interrupt:
             return _run_ray(spec, study_dir, storage_url, opts, resume, interrupt)
@@ -148,10 +147,12 @@ def _run(spec: StudySpec, study_dir: Path, storage_url: str, opts: LaunchOptions
         raise _counted(e, spec, study_dir, storage_url) from None
 
 
-def _complete_in_db(spec: StudySpec, study_dir: Path, storage_url: str) -> bool:
+def _summary_if_complete(spec: StudySpec, study_dir: Path, storage_url: str) -> dict[str, Any] | None:
+    """The study's status if the database says every arm is done, else None."""
     if storage_url.startswith("sqlite:///") and not Path(storage_url.removeprefix("sqlite:///")).exists():
-        return False  # nothing recorded yet
-    return bool(study_status(study_dir, storage_url=storage_url, spec=spec)["complete"])
+        return None  # nothing recorded yet
+    summary = study_status(study_dir, storage_url=storage_url, spec=spec)
+    return summary if summary["complete"] else None
 
 
 def _counted(e: StudyInterrupted, spec: StudySpec, study_dir: Path, storage_url: str) -> StudyInterrupted:
