@@ -19,12 +19,15 @@ from torch import nn
 
 from paretoul.cache import ArtifactCache
 from paretoul.data import DataBundle, ForgetSpec, Splits, check_seed, load_dataset, make_splits
-from paretoul.device import generator, resolve_device
+from paretoul.device import resolve_device
 from paretoul.metrics import EvalContext, Outputs, predict
 from paretoul.models import MODELS, build_model
+from paretoul.streams import stream_seed
 from paretoul.training import Recipe, default_recipe, sgd_train
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
+"""2: the original and the oracle draw their init, batch order and augmentation from their own
+streams (``train:original:*``, ``train:oracle:*``); format 1 shared one generator."""
 
 
 def data_fingerprint(data: DataBundle) -> str:
@@ -73,10 +76,11 @@ class Artefacts:
     def device(self) -> torch.device:
         return self.data.device
 
-    def new_model(self) -> nn.Module:
-        """A freshly initialised model (seeded like the original) on the device."""
+    def new_model(self, init_seed: int) -> nn.Module:
+        """A freshly initialised model of the same architecture on the device, its weights drawn
+        with ``init_seed``."""
         return build_model(
-            self.model_name, self.data.input_shape, self.data.num_classes, seed=self.seed
+            self.model_name, self.data.input_shape, self.data.num_classes, seed=init_seed
         ).to(self.device)
 
     def original_copy(self) -> nn.Module:
@@ -124,12 +128,12 @@ def _trained(
     spec = {**base_spec, "indices": _index_digest(indices), "n": len(indices)}
 
     def build() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        model = build_model(model_name, data.input_shape, data.num_classes, seed=seed).to(data.device)
-        res = sgd_train(model, data, indices, recipe, generator(seed, data.device),
-                        progress=progress, desc=kind)
+        model = build_model(model_name, data.input_shape, data.num_classes,
+                            seed=stream_seed(seed, f"train:{kind}:init")).to(data.device)
+        res = sgd_train(model, data, indices, recipe, seed, f"train:{kind}", progress=progress)
         meta = {
             "train_seconds": res.seconds,
-            "epoch_losses": res.epoch_losses,
+            "epoch_losses": res.trace["loss"],
             "device": str(data.device),
             "torch": torch.__version__,
         }

@@ -1,4 +1,4 @@
-"""Choosing the compute device (cuda > cpu) and seeding."""
+"""Choosing the compute device (cuda > cpu)."""
 
 from __future__ import annotations
 
@@ -21,9 +21,3 @@ def resolve_device(name: str = "auto") -> torch.device:
         raise UserError("device", f"unsupported device {name!r}; allowed: auto, cpu, cuda, cuda:N")
     return dev
 
-
-def generator(seed: int, device: torch.device | str = "cpu") -> torch.Generator:
-    """A torch generator on ``device`` seeded with ``seed``."""
-    g = torch.Generator(device=device)
-    g.manual_seed(seed)
-    return g

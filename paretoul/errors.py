@@ -58,3 +58,12 @@ class StudyInterrupted(KeyboardInterrupt):
     def __str__(self) -> str:
         counts = f"; {self.finished} of {self.total} trials finished" if self.finished is not None else ""
         return f"interrupted{counts}; `paretoul study resume {self.study_dir}` continues"
+
+
+class TrialTimeout(RuntimeError):
+    """A run passed its time limit (a study's ``trial_timeout_s``) and stopped at a step boundary.
+
+    Raised by :func:`paretoul.training.check_deadline`, which the training loop calls at every
+    step and evaluation between metrics: it is raised in paretoul's own code, never injected
+    into a library's.
+    """

@@ -62,18 +62,24 @@ def forget_kl(
     direction: str = "model_to_ref",
     temperature: float = 1.0,
 ) -> torch.Tensor:
-    """Mean KL between the model's softmax (at ``temperature``) and ``p_ref`` (rows per sample).
+    """Mean KL between the model's softmax and ``p_ref`` (rows per sample), both tempered.
 
-    ``model_to_ref`` = KL(p_model || p_ref), bounded by max(-log p_ref) (log K for
-    uniform); ``ref_to_model`` = KL(p_ref || p_model), a soft-label cross-entropy,
-    unbounded.
+    At temperature T the model side is softmax(z / T) and the reference side softmax(log p_ref / T)
+    (p_ref^(1/T), renormalised): tempering both sides as distillation does keeps the minimum where
+    the model's untempered softmax equals p_ref, whatever T; T changes only the path there (a
+    uniform reference is unchanged by tempering). ``model_to_ref`` = KL(p_model || p_ref), bounded
+    by max(-log p_ref) (log K for uniform); ``ref_to_model`` = KL(p_ref || p_model), a soft-label
+    cross-entropy, unbounded.
     """
     log_p = F.log_softmax(logits.float() / temperature, dim=1)
-    log_ref = p_ref.clamp_min(_EPS).log()
+    log_ref = p_ref.float().clamp_min(_EPS).log()
+    if temperature != 1.0:
+        log_ref = F.log_softmax(log_ref / temperature, dim=1)
     if direction == "model_to_ref":
         return (log_p.exp() * (log_p - log_ref)).sum(1).mean()
     if direction == "ref_to_model":
-        return (p_ref * (log_ref - log_p)).sum(1).mean()
+        ref = p_ref.float() if temperature == 1.0 else log_ref.exp()
+        return (ref * (log_ref - log_p)).sum(1).mean()
     raise ValueError(f"unknown KL direction {direction!r}")
 
 

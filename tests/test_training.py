@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 import paretoul
@@ -61,3 +62,87 @@ def test_recipe_validation() -> None:
         paretoul.Recipe(schedule="linear")
     with pytest.raises(paretoul.UserError, match=r"recipe\.epochz"):
         paretoul.Recipe().with_overrides(epochz=3)
+
+
+def _tiny_loop_parts(n: int = 64, bs: int = 8):
+    from paretoul.data.base import DataBundle
+    from paretoul.streams import torch_stream
+    from paretoul.training import OnePass, Source
+
+    x = torch.randn(n, 1, 2, 2, generator=torch.Generator().manual_seed(0))
+    y = torch.randint(0, 3, (n,), generator=torch.Generator().manual_seed(1))
+    data = DataBundle("t", x, y, x[:4], y[:4], 3, False)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 3))
+    sched = OnePass(Source(data, np.arange(n), bs, torch_stream(0, "t")), "retain")
+    return model, sched
+
+
+def test_time_limit_stops_the_loop_at_a_step_boundary() -> None:
+    import time
+
+    import pytest
+
+    from paretoul.errors import TrialTimeout
+    from paretoul.training import Optimiser, time_limit, train_loop, weighted_backward
+
+    model, sched = _tiny_loop_parts()
+    steps_done: list[int] = []
+
+    def losses(m, b, progress):
+        time.sleep(0.05)  # each step takes 50 ms
+        x, y = b["retain"]
+        return {"loss": torch.nn.functional.cross_entropy(m(x), y)}
+
+    def after_step(opt) -> None:
+        steps_done.append(1)
+
+    t0 = time.perf_counter()
+    with time_limit(0.3), pytest.raises(TrialTimeout):
+        train_loop(model, sched, losses, weighted_backward({"loss": 1.0}), 100,
+                   Optimiser(0.1), "t", after_step=after_step)
+    elapsed = time.perf_counter() - t0
+    assert 0.3 <= elapsed < 1.0  # stopped at the first step boundary past the limit
+    assert 4 <= len(steps_done) <= 10  # every begun step finished (optimiser stepped) before
+    # Outside the block there is no limit: the same loop runs to its end.
+    train_loop(model, sched, lambda m, b, p: {"loss": torch.nn.functional.cross_entropy(
+        m(b["retain"][0]), b["retain"][1])}, weighted_backward({"loss": 1.0}), 2, Optimiser(0.1), "t")
+
+
+def test_a_non_finite_loss_stops_the_run_at_the_end_of_its_epoch() -> None:
+    import pytest
+
+    from paretoul.training import Optimiser, train_loop, weighted_backward
+
+    model, sched = _tiny_loop_parts()
+    calls: list[int] = []
+
+    def losses(m, b, progress):
+        calls.append(1)
+        x, y = b["retain"]
+        loss = torch.nn.functional.cross_entropy(m(x), y)
+        return {"loss": loss * (float("nan") if len(calls) == 3 else 1.0)}
+
+    with pytest.raises(paretoul.UnlearningDiverged, match=r"t \(loss\): loss became NaN/inf in epoch 1"):
+        train_loop(model, sched, losses, weighted_backward({"loss": 1.0}), 5, Optimiser(0.1), "t")
+    assert len(calls) == sched.steps(0)  # the flag is read once, at the end of the epoch
+
+    def failing_combine(named):
+        raise ValueError("solver failed")  # e.g. an aggregator's QP on a NaN Jacobian
+
+    calls.clear()
+    with pytest.raises(paretoul.UnlearningDiverged) as e:
+        train_loop(model, sched, lambda m, b, p: {"loss": torch.tensor(float("inf"))},
+                   failing_combine, 5, Optimiser(0.1), "t")
+    assert isinstance(e.value.__cause__, ValueError)
+
+
+def test_original_and_oracle_draw_from_their_own_streams(digits_art) -> None:
+    # Same recipe and seed, different purposes: the oracle does not replay the original's
+    # batch order (PROTOCOL: independent streams), yet each is deterministic.
+    from paretoul.streams import stream_seed, torch_stream
+
+    assert stream_seed(0, "train:original:order") != stream_seed(0, "train:oracle:order")
+    a = torch.randperm(100, generator=torch_stream(0, "train:original:order"))
+    b = torch.randperm(100, generator=torch_stream(0, "train:oracle:order"))
+    assert not torch.equal(a, b)
+    assert torch.equal(a, torch.randperm(100, generator=torch_stream(0, "train:original:order")))

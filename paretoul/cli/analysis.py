@@ -136,9 +136,13 @@ def choose_cmd(args: argparse.Namespace) -> int:
     print(f"chosen by {c.rule}: {r.key} ({r.method}) — {c.reason}")
     print(f"params: {json.dumps(r.params)}")
     std = r.metrics_std
-    print("metrics (mean ± std over seeds " + str(r.seeds) + "):")
+    if len(r.seeds) > 1:
+        print("metrics (mean ± sample std, ddof=1, over seeds " + str(r.seeds) + "):")
+    else:
+        print("metrics (seed " + str(r.seeds) + "):")
     for k in sorted(r.metrics):
-        print(f"  {k:<12} {r.metrics[k]:10.4f} ± {std.get(k, 0.0):.4f}")
+        spread = f" ± {std[k]:.4f}" if k in std and len(r.seeds) > 1 else ""
+        print(f"  {k:<12} {r.metrics[k]:10.4f}{spread}")
     if args.export:
         e = out["export"]
         print(f"exported {e['weights']} and {e['sidecar']} (seed {e['seed']}; re-run matches the "

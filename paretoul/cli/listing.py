@@ -26,7 +26,9 @@ def methods(args: argparse.Namespace) -> int:
             print(f"{name:<13} {get_method(name).summary}")
         return 0
     m = get_method(args.name)
-    console.print(f"[bold]{m.name}[/bold]: {m.summary}")
+    console.print(f"[bold]{m.name}[/bold]: {m.summary}", highlight=False)
+    if m.notes:
+        console.print(m.notes, highlight=False, markup=False)
     table = Table("parameter", "default", "search space", "help")
     space = {p.name: p for p in m.space}
     for key, default in m.config().to_dict().items():

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from paretoul.errors import UserError
+from paretoul.streams import numpy_stream
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,12 @@ class Splits:
         """The train part the original model is trained on: forget ∪ retain."""
         return np.union1d(self.forget, self.retain)
 
+    @property
+    def forgotten_classes(self) -> tuple[int, ...]:
+        """The classes forgotten whole (``class:<ids>``); () for random forgetting."""
+        spec = ForgetSpec.parse(self.forget_spec)
+        return spec.classes if spec.kind == "class" else ()
+
     def sizes(self) -> dict[str, int]:
         return {k: len(getattr(self, k)) for k in ("reference", "forget", "retain", "test")}
 
@@ -144,12 +151,6 @@ def check_seed(seed: object, field: str = "seed") -> int:
     return int(seed)
 
 
-def _rng(seed: int, purpose: str) -> np.random.Generator:
-    # Independent streams per purpose, all derived from the one user seed.
-    tag = int.from_bytes(hashlib.sha256(purpose.encode()).digest()[:4], "little")
-    return np.random.default_rng([seed, tag])
-
-
 def make_splits(
     train_y: np.ndarray,
     n_test: int,
@@ -170,7 +171,7 @@ def make_splits(
     if not 0.0 <= reference_fraction < 1.0:
         raise UserError("reference-fraction", f"{reference_fraction} is outside [0, 1)")
 
-    ref_rng = _rng(seed, "reference")
+    ref_rng = numpy_stream(seed, "reference")
     reference = []
     for c in range(k):
         idx = np.flatnonzero(y == c)
@@ -192,7 +193,7 @@ def make_splits(
             raise UserError(
                 "forget", f"count {n} is not smaller than the train part ({len(part)} samples)"
             )
-        fgt = np.sort(_rng(seed, "forget").choice(part, size=n, replace=False))
+        fgt = np.sort(numpy_stream(seed, "forget").choice(part, size=n, replace=False))
     if len(fgt) == 0:
         raise UserError("forget", f"{spec} selects no samples from the train part")
     retain = np.setdiff1d(part, fgt)

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from paretoul.methods._paired import Batch, Losses, PairedConfig
+from paretoul.methods._sgd import PairedConfig
 from paretoul.methods.base import UnlearnContext
 from paretoul.methods.space import choice_param, float_param, int_param
 from paretoul.objectives import KL_DIRECTIONS, REFERENCES, forget_kl, reference_distribution, retain_ce
+from paretoul.training import Batches, Losses
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,8 @@ class ReferenceObjectivesConfig(PairedConfig):
     kl_direction: str = "model_to_ref"
     """``model_to_ref`` = KL(p_model || p_ref), bounded (default); ``ref_to_model`` unbounded."""
     temperature: float = 1.0
+    """Both sides of the forget KL are tempered: softmax(z / T) against softmax(log p_ref / T),
+    so that at its minimum the model's untempered softmax is p_ref itself, for every T."""
 
     def checks(self) -> list[tuple[str, bool, str]]:
         return [
@@ -38,12 +41,12 @@ REFERENCE_SPACE = (
     int_param("epochs", 1, 10, help="passes over the retain set"),
     choice_param("reference", REFERENCES, help="reference distribution for forget samples"),
     choice_param("kl_direction", KL_DIRECTIONS, help="KL direction (model_to_ref is bounded)"),
-    float_param("temperature", 0.5, 4.0, log=True, help="softmax temperature in the forget KL"),
+    float_param("temperature", 0.5, 4.0, log=True, help="temperature of both sides of the forget KL"),
 )
 
 
 def reference_losses(model: nn.Module, ctx: UnlearnContext, cfg: ReferenceObjectivesConfig) -> Losses:
-    """``losses`` for :func:`run_paired`: {"forget": KL to p_ref, "retain": CE}.
+    """``losses`` for paired batches: {"forget": KL to p_ref, "retain": CE}.
 
     p_ref is computed once, here, from ``model`` — the original, before any update.
     """
@@ -54,8 +57,8 @@ def reference_losses(model: nn.Module, ctx: UnlearnContext, cfg: ReferenceObject
                         "use a reference fraction > 0 or reference=uniform")
     p_ref = reference_distribution(cfg.reference, model, ctx.data, ctx.splits)
 
-    def losses(m: nn.Module, fb: Batch, rb: Batch, progress: float) -> dict[str, torch.Tensor]:
-        (xf, yf), (xr, yr) = fb, rb
+    def losses(m: nn.Module, b: Batches, progress: float) -> dict[str, torch.Tensor]:
+        (xf, yf), (xr, yr) = b["forget"], b["retain"]
         return {
             "forget": forget_kl(m(xf), p_ref[yf], cfg.kl_direction, cfg.temperature),
             "retain": retain_ce(m(xr), yr),

@@ -1,12 +1,24 @@
-"""Hyperparameters shared by the methods that run plain SGD epochs."""
+"""Hyperparameters of the methods that run SGD epochs, and how they drive the one training loop."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
-from paretoul.methods.base import MethodConfig
-from paretoul.training import Recipe
+from torch import nn
+
+from paretoul.methods.base import MethodConfig, UnlearnContext
+from paretoul.training import (
+    AfterStep,
+    BatchSchedule,
+    Combine,
+    Losses,
+    OnePass,
+    Optimiser,
+    Paired,
+    Sequential,
+    train_loop,
+)
 
 
 @dataclass(frozen=True)
@@ -26,13 +38,38 @@ class SGDConfig(MethodConfig):
             ("weight_decay", self.weight_decay >= 0, "must be >= 0"),
         ]
 
-    def recipe(self) -> Recipe:
-        """A constant-lr recipe with these settings (augmentation as the dataset's default)."""
-        return Recipe(
-            epochs=self.epochs,
-            lr=self.lr,
-            batch_size=self.batch_size,
-            momentum=self.momentum,
-            weight_decay=self.weight_decay,
-            schedule="constant",
-        )
+    def optimiser(self) -> Optimiser:
+        """SGD at a constant learning rate (as the reference code's unlearning runs use it)."""
+        return Optimiser(self.lr, self.momentum, self.weight_decay)
+
+
+@dataclass(frozen=True)
+class PairedConfig(SGDConfig):
+    """SGD settings plus the forget batch size (0 = same as ``batch_size``)."""
+
+    forget_batch_size: int = 0
+
+    def checks(self) -> list[tuple[str, bool, str]]:
+        return [*super().checks(), ("forget_batch_size", self.forget_batch_size >= 0, "must be >= 0")]
+
+
+def schedule(kind: str, ctx: UnlearnContext, cfg: SGDConfig, forget_epochs: int | None = None
+             ) -> BatchSchedule:
+    """The batch schedule ``kind`` (``retain``, ``forget``, ``paired`` or ``sequential``) over the
+    context's splits; only the sets the schedule reads are drawn from."""
+    if kind in ("retain", "forget"):
+        return OnePass(ctx.source(kind, cfg.batch_size), kind)
+    forget_bs = getattr(cfg, "forget_batch_size", 0) or cfg.batch_size
+    forget, retain = ctx.source("forget", forget_bs), ctx.source("retain", cfg.batch_size)
+    if kind == "paired":
+        return Paired(forget, retain)
+    if kind == "sequential":
+        return Sequential(forget, retain, forget_epochs)
+    raise ValueError(f"unknown batch schedule {kind!r}")
+
+
+def fit(model: nn.Module, ctx: UnlearnContext, cfg: SGDConfig, batches: BatchSchedule, losses: Losses,
+        combine: Combine, name: str, after_step: AfterStep | None = None) -> dict[str, list[float]]:
+    """Run the training loop for ``cfg.epochs`` with the config's SGD; return the trace."""
+    return train_loop(model, batches, losses, combine, cfg.epochs, cfg.optimiser(), name,
+                      after_step, ctx.progress).trace

@@ -23,7 +23,8 @@ from paretoul.data.base import DataBundle
 from paretoul.data.splits import Splits
 from paretoul.errors import UserError
 from paretoul.methods.space import Param
-from paretoul.training import Recipe
+from paretoul.streams import torch_stream
+from paretoul.training import Recipe, Source
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
@@ -108,21 +109,28 @@ class UnlearnContext:
     splits: Splits
     recipe: Recipe
     seed: int
-    new_model: Callable[[], nn.Module]
-    """A freshly initialised model of the same architecture (seeded), on the device."""
+    new_model: Callable[[int], nn.Module]
+    """``new_model(init_seed)``: a freshly initialised model of the same architecture, on the device."""
     progress: bool = False
 
     @property
     def device(self) -> torch.device:
         return self.data.device
 
-    def generator(self, stream: int = 0) -> torch.Generator:
-        """A generator for the method's randomness, from the seed; ``stream`` keeps
-        independent draws apart (stream 0 orders retain batches in every method, so
-        methods that see the same retain data see the same retain batches)."""
-        g = torch.Generator(device=self.device)
-        g.manual_seed(self.seed + 1_000_003 * stream)
-        return g
+    def stream(self, purpose: str) -> torch.Generator:
+        """A generator for one purpose of the method's randomness (``labels``, ...), from the
+        seed and the tag ``unlearn:<purpose>``: no other draw of the run shares it."""
+        return torch_stream(self.seed, f"unlearn:{purpose}", self.device)
+
+    def source(self, part: str, batch_size: int) -> Source:
+        """Shuffled minibatches of ``part`` (``retain`` or ``forget``), augmented when the dataset
+        is. Order and augmentation come from the streams ``unlearn:order:<part>`` and
+        ``unlearn:augment:<part>``, the same in every method: methods that read the same part
+        with the same batch size see the same batches (common random numbers, so that two
+        methods differ only by their updates), and none replays the oracle's batches."""
+        aug = self.stream(f"augment:{part}") if self.data.augment else None
+        return Source(self.data, getattr(self.splits, part), batch_size,
+                      self.stream(f"order:{part}"), aug)
 
 
 @dataclass
@@ -137,6 +145,9 @@ class Method(ABC):
 
     name: ClassVar[str]
     summary: ClassVar[str]
+    notes: ClassVar[str] = ""
+    """What exactly the method does (batch schedule, labels, what differs from its reference
+    code), shown by ``paretoul methods NAME``."""
     Config: ClassVar[type[MethodConfig]]
     space: ClassVar[tuple[Param, ...]] = ()
 

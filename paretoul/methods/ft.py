@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
+import torch.nn.functional as F
 from torch import nn
 
-from paretoul.methods._sgd import SGDConfig
+from paretoul.methods._sgd import SGDConfig, fit, schedule
 from paretoul.methods.base import Method, UnlearnContext, UnlearnResult, register_method
 from paretoul.methods.space import float_param, int_param
-from paretoul.training import sgd_train
+from paretoul.training import Batches, weighted_backward
 
 
 @dataclass(frozen=True)
@@ -18,10 +20,16 @@ class FTConfig(SGDConfig):
     lr: float = 0.01
 
 
+def retain_ce(m: nn.Module, b: Batches, progress: float) -> dict[str, torch.Tensor]:
+    x, y = b["retain"]
+    return {"loss": F.cross_entropy(m(x).float(), y)}
+
+
 @register_method
 class FineTune(Method):
     name = "ft"
     summary = "fine-tune on the retain set with cross-entropy"
+    notes = "Batch schedule `retain`: each epoch one shuffled pass over the retain set."
     Config = FTConfig
     space = (
         float_param("lr", 1e-3, 1e-1, log=True, help="SGD learning rate"),
@@ -29,6 +37,6 @@ class FineTune(Method):
     )
 
     def unlearn(self, model: nn.Module, ctx: UnlearnContext, config: FTConfig) -> UnlearnResult:
-        res = sgd_train(model, ctx.data, ctx.splits.retain, config.recipe(), ctx.generator(),
-                        progress=ctx.progress, desc="ft")
-        return UnlearnResult(model, {"loss": res.epoch_losses})
+        trace = fit(model, ctx, config, schedule("retain", ctx, config), retain_ce,
+                    weighted_backward({"loss": 1.0}), self.name)
+        return UnlearnResult(model, trace)

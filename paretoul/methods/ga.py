@@ -8,10 +8,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from paretoul.methods._sgd import SGDConfig
+from paretoul.methods._sgd import SGDConfig, fit, schedule
 from paretoul.methods.base import Method, UnlearnContext, UnlearnResult, register_method
 from paretoul.methods.space import float_param, int_param
-from paretoul.training import sgd_train
+from paretoul.training import Batches, weighted_backward
 
 
 @dataclass(frozen=True)
@@ -20,14 +20,17 @@ class GAConfig(SGDConfig):
     lr: float = 1e-3
 
 
-def _ascent(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return -F.cross_entropy(model(x), y)
+def _forget_ce(m: nn.Module, b: Batches, progress: float) -> dict[str, torch.Tensor]:
+    x, y = b["forget"]
+    return {"forget_ce": F.cross_entropy(m(x).float(), y)}
 
 
 @register_method
 class GradientAscent(Method):
     name = "ga"
     summary = "gradient ascent on the forget set (unbounded -CE)"
+    notes = ("Batch schedule `forget`: each epoch one shuffled pass over the forget set. The trace "
+             "records the forget cross-entropy (the quantity being raised).")
     Config = GAConfig
     space = (
         float_param("lr", 1e-5, 1e-2, log=True, help="SGD learning rate"),
@@ -35,7 +38,6 @@ class GradientAscent(Method):
     )
 
     def unlearn(self, model: nn.Module, ctx: UnlearnContext, config: GAConfig) -> UnlearnResult:
-        res = sgd_train(model, ctx.data, ctx.splits.forget, config.recipe(), ctx.generator(),
-                        loss_fn=_ascent, progress=ctx.progress, desc="ga")
-        # The trace records the forget cross-entropy (the quantity being raised).
-        return UnlearnResult(model, {"forget_ce": [-v for v in res.epoch_losses]})
+        trace = fit(model, ctx, config, schedule("forget", ctx, config), _forget_ce,
+                    weighted_backward({"forget_ce": -1.0}), self.name)
+        return UnlearnResult(model, trace)

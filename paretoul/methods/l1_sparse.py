@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from paretoul.methods._paired import Batch, PairedConfig, run_paired, weighted_backward
+from paretoul.methods._sgd import SGDConfig, fit, schedule
 from paretoul.methods.base import Method, UnlearnContext, UnlearnResult, register_method
 from paretoul.methods.space import float_param, int_param
+from paretoul.training import Batches, weighted_backward
 
 
 @dataclass(frozen=True)
-class L1SparseConfig(PairedConfig):
+class L1SparseConfig(SGDConfig):
     epochs: int = 10
     lr: float = 0.01
     alpha: float = 1e-4
-    """Initial L1 weight; it decays linearly to 0 over the run."""
+    """Initial L1 weight; in epoch e (0-based) of E it is alpha * (1 - e / E)."""
 
     def checks(self) -> list[tuple[str, bool, str]]:
         return [*super().checks(), ("alpha", self.alpha >= 0, "must be >= 0")]
@@ -27,7 +29,10 @@ class L1SparseConfig(PairedConfig):
 @register_method
 class L1Sparse(Method):
     name = "l1_sparse"
-    summary = "fine-tune on retain + alpha_t * ||theta||_1, alpha_t decayed linearly to 0"
+    summary = "fine-tune on retain + alpha_e * ||theta||_1, alpha_e decayed linearly to 0"
+    notes = ("Batch schedule `retain` (no forget batch is drawn). As the reference code "
+             "(SalUn's `FT_l1`): the weight is constant within an epoch, alpha * (1 - e / E) in "
+             "epoch e of E, and the penalty is the L1 norm of all parameters.")
     Config = L1SparseConfig
     space = (
         float_param("lr", 1e-3, 1e-1, log=True, help="SGD learning rate"),
@@ -38,10 +43,13 @@ class L1Sparse(Method):
     def unlearn(self, model: nn.Module, ctx: UnlearnContext, config: L1SparseConfig) -> UnlearnResult:
         params = [p for p in model.parameters() if p.requires_grad]
 
-        def losses(m: nn.Module, fb: Batch, rb: Batch, progress: float) -> dict[str, torch.Tensor]:
-            l1 = sum(p.abs().sum() for p in params)
-            return {"retain": F.cross_entropy(m(rb[0]).float(), rb[1]),
-                    "l1": config.alpha * (1.0 - progress) * l1}
+        def losses(m: nn.Module, b: Batches, progress: float) -> dict[str, torch.Tensor]:
+            epoch = math.floor(progress * config.epochs + 1e-9)
+            x, y = b["retain"]
+            return {"retain": F.cross_entropy(m(x).float(), y),
+                    "l1": config.alpha * (1.0 - epoch / config.epochs)
+                    * sum(p.abs().sum() for p in params)}
 
-        combine = weighted_backward({"retain": 1.0, "l1": 1.0})
-        return UnlearnResult(model, run_paired(model, ctx, config, losses, combine, self.name))
+        trace = fit(model, ctx, config, schedule("retain", ctx, config), losses,
+                    weighted_backward({"retain": 1.0, "l1": 1.0}), self.name)
+        return UnlearnResult(model, trace)

@@ -16,10 +16,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from paretoul.jd import JacobianDescent
-from paretoul.methods._paired import Batch, PairedConfig, run_paired
-from paretoul.methods._relabel import wrong_labels
+from paretoul.methods._relabel import random_labels
+from paretoul.methods._sgd import PairedConfig, fit, schedule
 from paretoul.methods.base import Method, UnlearnContext, UnlearnResult, register_method
 from paretoul.methods.space import choice_param, float_param, int_param
+from paretoul.training import Batches
 
 FORGET_LOSSES = ("neg_ce", "random_label")
 _EPS = 1e-8
@@ -42,7 +43,8 @@ class MUNBaConfig(PairedConfig):
     epochs: int = 5
     lr: float = 1e-3
     forget_loss: str = "neg_ce"
-    """``neg_ce`` (raise the forget CE) or ``random_label`` (CE to random wrong labels)."""
+    """``neg_ce`` (raise the forget CE) or ``random_label`` (CE to random labels other than the
+    true one)."""
 
     def checks(self) -> list[tuple[str, bool, str]]:
         return [*super().checks(),
@@ -54,6 +56,8 @@ class MUNBaConfig(PairedConfig):
 class MUNBa(Method):
     name = "munba"
     summary = "Nash bargaining between forget and retain gradients, closed-form weights per step"
+    notes = ("Batch schedule `paired`. The forgetting player's loss is -CE (`neg_ce`) or CE to "
+             "random labels other than the true one (`random_label`).")
     Config = MUNBaConfig
     space = (
         float_param("lr", 1e-4, 1e-1, log=True, help="SGD learning rate"),
@@ -62,16 +66,16 @@ class MUNBa(Method):
     )
 
     def unlearn(self, model: nn.Module, ctx: UnlearnContext, config: MUNBaConfig) -> UnlearnResult:
-        g = ctx.generator(2)
+        g = ctx.stream("labels")
         k = ctx.data.num_classes
 
-        def losses(m: nn.Module, fb: Batch, rb: Batch, progress: float) -> dict[str, torch.Tensor]:
-            (xf, yf), (xr, yr) = fb, rb
+        def losses(m: nn.Module, b: Batches, progress: float) -> dict[str, torch.Tensor]:
+            (xf, yf), (xr, yr) = b["forget"], b["retain"]
             logits_f = m(xf).float()
             if config.forget_loss == "neg_ce":
                 lf = -F.cross_entropy(logits_f, yf)
             else:
-                lf = F.cross_entropy(logits_f, wrong_labels(yf, k, g))
+                lf = F.cross_entropy(logits_f, random_labels(yf, k, g, "other"))
             return {"forget": lf, "retain": F.cross_entropy(m(xr).float(), yr)}
 
         jd = JacobianDescent(list(model.parameters()), NashBargaining2())
@@ -80,4 +84,5 @@ class MUNBa(Method):
             w = jd.step([named["forget"], named["retain"]])
             return {"nash_weight_forget": w[0], "nash_weight_retain": w[1]}
 
-        return UnlearnResult(model, run_paired(model, ctx, config, losses, combine, self.name))
+        return UnlearnResult(model, fit(model, ctx, config, schedule("paired", ctx, config), losses,
+                                        combine, self.name))

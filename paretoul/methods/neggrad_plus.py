@@ -8,9 +8,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from paretoul.methods._paired import Batch, PairedConfig, run_paired, weighted_backward
+from paretoul.methods._sgd import PairedConfig, fit, schedule
 from paretoul.methods.base import Method, UnlearnContext, UnlearnResult, register_method
 from paretoul.methods.space import float_param, int_param
+from paretoul.training import Batches, weighted_backward
 
 
 @dataclass(frozen=True)
@@ -24,16 +25,18 @@ class NegGradPlusConfig(PairedConfig):
         return [*super().checks(), ("alpha", 0.0 <= self.alpha <= 1.0, "must be in [0, 1]")]
 
 
-def ce_losses(m: nn.Module, fb: Batch, rb: Batch, progress: float) -> dict[str, torch.Tensor]:
+def ce_losses(m: nn.Module, b: Batches, progress: float) -> dict[str, torch.Tensor]:
     """Cross-entropy on the forget and on the retain batch."""
-    return {"forget": F.cross_entropy(m(fb[0]).float(), fb[1]),
-            "retain": F.cross_entropy(m(rb[0]).float(), rb[1])}
+    (xf, yf), (xr, yr) = b["forget"], b["retain"]
+    return {"forget": F.cross_entropy(m(xf).float(), yf),
+            "retain": F.cross_entropy(m(xr).float(), yr)}
 
 
 @register_method
 class NegGradPlus(Method):
     name = "neggrad_plus"
     summary = "alpha * CE(retain) - (1 - alpha) * CE(forget), SGD over paired batches"
+    notes = "Batch schedule `paired`: a forget batch beside every retain batch."
     Config = NegGradPlusConfig
     space = (
         float_param("lr", 1e-4, 1e-1, log=True, help="SGD learning rate"),
@@ -43,4 +46,5 @@ class NegGradPlus(Method):
 
     def unlearn(self, model: nn.Module, ctx: UnlearnContext, config: NegGradPlusConfig) -> UnlearnResult:
         combine = weighted_backward({"retain": config.alpha, "forget": -(1.0 - config.alpha)})
-        return UnlearnResult(model, run_paired(model, ctx, config, ce_losses, combine, self.name))
+        return UnlearnResult(model, fit(model, ctx, config, schedule("paired", ctx, config), ce_losses,
+                                        combine, self.name))

@@ -14,12 +14,12 @@ import torch
 from torch import nn
 
 from paretoul.jd import AGGREGATORS, JacobianDescent, make_aggregator
-from paretoul.methods._paired import run_paired
 from paretoul.methods._reference_objectives import (
     REFERENCE_SPACE,
     ReferenceObjectivesConfig,
     reference_losses,
 )
+from paretoul.methods._sgd import fit, schedule
 from paretoul.methods.base import Method, UnlearnContext, UnlearnResult, register_method
 from paretoul.methods.space import choice_param
 
@@ -37,6 +37,15 @@ class RAULConfig(ReferenceObjectivesConfig):
 class RAUL(Method):
     name = "raul"
     summary = "KL to a reference distribution on forget + CE on retain, by Jacobian descent (torchjd)"
+    notes = ("Batch schedule `paired`: a forget batch beside every retain batch. Objectives: "
+             "L_forget = mean over the forget batch of KL(softmax(z / T) || softmax(log p_ref / T)) "
+             "(`kl_direction: model_to_ref`, bounded; `ref_to_model` swaps the two sides), both "
+             "sides tempered by T, so at the minimum the model's untempered softmax on a forget "
+             "sample is p_ref exactly, for every T; L_retain = cross-entropy on the retain batch. "
+             "p_ref is uniform, or the original's mean softmax on the held-out reference set (per "
+             "class or marginal), computed once before unlearning. Each step the two gradients "
+             "form a 2 x P Jacobian that the torchjd `aggregator` turns into the update "
+             "(`aggregator: mean` is the fixed weighting w = 0.5, not Jacobian descent).")
     Config = RAULConfig
     space = (*REFERENCE_SPACE,
              choice_param("aggregator", ("upgrad", "mgda", "dualproj", "pcgrad", "imtlg",
@@ -51,5 +60,5 @@ class RAUL(Method):
             w = jd.step([named["forget"], named["retain"]])
             return {"jd_weight_forget": w[0], "jd_weight_retain": w[1]}
 
-        trace = run_paired(model, ctx, config, losses, combine, self.name)
+        trace = fit(model, ctx, config, schedule("paired", ctx, config), losses, combine, self.name)
         return UnlearnResult(model, trace)

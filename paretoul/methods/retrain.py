@@ -1,4 +1,4 @@
-"""``retrain``: the gold standard — train from scratch on the retain set with the original's recipe."""
+"""``retrain``: an independent retrain — from scratch on the retain set with the original recipe."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from paretoul.methods.base import (
     UnlearnResult,
     register_method,
 )
+from paretoul.streams import stream_seed
 from paretoul.training import sgd_train
 
 
@@ -24,12 +25,16 @@ class RetrainConfig(MethodConfig):
 @register_method
 class Retrain(Method):
     name = "retrain"
-    summary = "retrain from scratch on the retain set with the original recipe (the oracle)"
+    summary = "an independent retrain on the retain set (original recipe): the oracle's noise floor"
+    notes = ("Trains a fresh model on the retain set with the original's recipe, its init, batch "
+             "order and augmentation drawn from streams of its own (`unlearn:retrain:*`), not the "
+             "oracle's. Its gap to the oracle is therefore the retrain-to-retrain noise floor: a "
+             "method's gap below it is indistinguishable from retraining.")
     Config = RetrainConfig
     space = ()
 
     def unlearn(self, model: nn.Module, ctx: UnlearnContext, config: RetrainConfig) -> UnlearnResult:
-        fresh = ctx.new_model()
-        res = sgd_train(fresh, ctx.data, ctx.splits.retain, ctx.recipe, ctx.generator(),
-                        progress=ctx.progress, desc="retrain")
-        return UnlearnResult(fresh, {"loss": res.epoch_losses})
+        fresh = ctx.new_model(stream_seed(ctx.seed, "unlearn:retrain:init"))
+        res = sgd_train(fresh, ctx.data, ctx.splits.retain, ctx.recipe, ctx.seed, "unlearn:retrain",
+                        progress=ctx.progress)
+        return UnlearnResult(fresh, res.trace)

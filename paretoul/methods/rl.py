@@ -1,4 +1,4 @@
-"""``rl``: random labelling — fine-tune on forget samples with random wrong labels plus retain."""
+"""``rl``: random labelling — CE to random labels on forget samples plus CE on retain."""
 
 from __future__ import annotations
 
@@ -6,29 +6,31 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from paretoul.methods._paired import PairedConfig, run_paired, weighted_backward
-from paretoul.methods._relabel import relabel_losses
+from paretoul.methods._relabel import RELABEL_NOTES, RelabelConfig, relabel_losses
+from paretoul.methods._sgd import fit, schedule
 from paretoul.methods.base import Method, UnlearnContext, UnlearnResult, register_method
 from paretoul.methods.space import float_param, int_param
+from paretoul.training import weighted_backward
 
 
 @dataclass(frozen=True)
-class RLConfig(PairedConfig):
-    epochs: int = 10
-    lr: float = 0.01
+class RLConfig(RelabelConfig):
+    """RL's settings: those of every random-label method."""
 
 
 @register_method
 class RandomLabel(Method):
     name = "rl"
-    summary = "CE to random wrong labels on forget + CE on retain (Golatkar et al.; SalUn's RL)"
+    summary = "CE to random labels on forget + CE on retain (Golatkar et al.; SalUn's RL)"
+    notes = RELABEL_NOTES
     Config = RLConfig
     space = (
         float_param("lr", 1e-4, 1e-1, log=True, help="SGD learning rate"),
-        int_param("epochs", 1, 15, help="passes over the retain set"),
+        int_param("epochs", 1, 15, help="epochs (forget pass + retain pass each)"),
     )
 
     def unlearn(self, model: nn.Module, ctx: UnlearnContext, config: RLConfig) -> UnlearnResult:
-        losses = relabel_losses(ctx.data.num_classes, ctx.generator(2))
+        losses = relabel_losses(ctx.data.num_classes, ctx.stream("labels"), config.random_labels)
         combine = weighted_backward({"forget_relabelled": 1.0, "retain": 1.0})
-        return UnlearnResult(model, run_paired(model, ctx, config, losses, combine, self.name))
+        return UnlearnResult(model, fit(model, ctx, config, schedule(config.schedule, ctx, config),
+                                        losses, combine, self.name))

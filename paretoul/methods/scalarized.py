@@ -10,14 +10,15 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from paretoul.methods._paired import run_paired, weighted_backward
 from paretoul.methods._reference_objectives import (
     REFERENCE_SPACE,
     ReferenceObjectivesConfig,
     reference_losses,
 )
+from paretoul.methods._sgd import fit, schedule
 from paretoul.methods.base import Method, UnlearnContext, UnlearnResult, register_method
 from paretoul.methods.space import float_param
+from paretoul.training import weighted_backward
 
 
 @dataclass(frozen=True)
@@ -33,10 +34,14 @@ class ScalarizedConfig(ReferenceObjectivesConfig):
 class Scalarized(Method):
     name = "scalarized"
     summary = "RAUL's objectives under a fixed weight w*L_forget + (1-w)*L_retain (the JD contrast)"
+    notes = ("The objectives, batches (schedule `paired`, the same batches as `raul` for the same "
+             "seed and batch sizes) and optimiser of `raul`; the update is the gradient of "
+             "w * L_forget + (1 - w) * L_retain.")
     Config = ScalarizedConfig
     space = (*REFERENCE_SPACE, float_param("w", 0.0, 1.0, help="weight of the forget objective"))
 
     def unlearn(self, model: nn.Module, ctx: UnlearnContext, config: ScalarizedConfig) -> UnlearnResult:
         losses = reference_losses(model, ctx, config)
         combine = weighted_backward({"forget": config.w, "retain": 1.0 - config.w})
-        return UnlearnResult(model, run_paired(model, ctx, config, losses, combine, self.name))
+        trace = fit(model, ctx, config, schedule("paired", ctx, config), losses, combine, self.name)
+        return UnlearnResult(model, trace)

@@ -16,10 +16,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from paretoul.methods._sgd import SGDConfig
+from paretoul.methods._sgd import SGDConfig, fit, schedule
 from paretoul.methods.base import Method, UnlearnContext, UnlearnResult, register_method
 from paretoul.methods.space import float_param, int_param
-from paretoul.training import autocast, check_finite, epochs_of_batches
+from paretoul.training import Batches, weighted_backward
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,9 @@ def distill_kl(student: torch.Tensor, teacher: torch.Tensor, t: float) -> torch.
 class SCRUB(Method):
     name = "scrub"
     summary = "teacher-student: max KL to the original on forget, min KL + CE on retain"
+    notes = ("Batch schedule `sequential` with forget passes in the first `max_epochs` epochs only: "
+             "each such epoch a max pass over the forget set, then every epoch a min pass over the "
+             "retain set (SCRUB's max/min alternation), one SGD step per batch.")
     Config = SCRUBConfig
     space = (
         float_param("lr", 1e-4, 1e-2, log=True, help="SGD learning rate"),
@@ -66,43 +69,22 @@ class SCRUB(Method):
         teacher = copy.deepcopy(model).eval()
         for p in teacher.parameters():
             p.requires_grad_(False)
-        opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
-                              weight_decay=config.weight_decay)
         t = config.temperature
-        trace: dict[str, list[float]] = {"max_kl": [], "min_loss": []}
-        g_retain, g_forget = ctx.generator(0), ctx.generator(1)
-        aug = ctx.data.augment
 
-        def step(x: torch.Tensor, loss_of: callable) -> torch.Tensor:
-            with autocast(ctx.device):
+        def losses(m: nn.Module, b: Batches, progress: float) -> dict[str, torch.Tensor]:
+            if "forget" in b:  # max step: push the student away from the teacher on forget
+                x, _ = b["forget"]
                 with torch.no_grad():
                     teacher_logits = teacher(x)
-                loss = loss_of(model(x), teacher_logits)
-            check_finite(loss, self.name)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            return loss.detach()
+                return {"max_kl": distill_kl(m(x), teacher_logits, t)}
+            x, y = b["retain"]  # min step: distillation plus cross-entropy on retain
+            with torch.no_grad():
+                teacher_logits = teacher(x)
+            student = m(x)
+            return {"min_loss": config.alpha * distill_kl(student, teacher_logits, t)
+                    + config.gamma * F.cross_entropy(student.float(), y)}
 
-        model.train()
-        for epoch in range(config.epochs):
-            if epoch < config.max_epochs:
-                total = torch.zeros((), device=ctx.device)
-                n = 0
-                for *_, x, _y in epochs_of_batches(ctx.data, ctx.splits.forget, 1,
-                                                   config.batch_size, g_forget, aug):
-                    total += -step(x, lambda s, te: -distill_kl(s, te, t))
-                    n += 1
-                trace["max_kl"].append(float(total) / max(n, 1))
-            total = torch.zeros((), device=ctx.device)
-            n = 0
-            for *_, x, y in epochs_of_batches(ctx.data, ctx.splits.retain, 1, config.batch_size,
-                                              g_retain, aug):
-                total += step(x, lambda s, te, y=y: config.alpha * distill_kl(s, te, t)
-                              + config.gamma * F.cross_entropy(s.float(), y))
-                n += 1
-            trace["min_loss"].append(float(total) / max(n, 1))
-        model.eval()
-        if not trace["max_kl"]:
-            del trace["max_kl"]
+        batches = schedule("sequential", ctx, config, forget_epochs=config.max_epochs)
+        trace = fit(model, ctx, config, batches, losses,
+                    weighted_backward({"max_kl": -1.0, "min_loss": 1.0}), self.name)
         return UnlearnResult(model, trace)

@@ -18,6 +18,7 @@ from paretoul._registry import Registry
 from paretoul.data.splits import Splits
 from paretoul.metrics.membership import membership_auc, mia_efficacy
 from paretoul.metrics.outputs import Outputs
+from paretoul.training.deadline import check_deadline
 
 
 class EvalContext:
@@ -53,19 +54,30 @@ class EvalContext:
         classes = self.train_y[torch.as_tensor(self.splits.forget)].unique()
         return ref[torch.isin(self.train_y[ref], classes)]
 
+    @cached_property
+    def _test_parts(self) -> dict[str, torch.Tensor]:
+        # Class-wise forgetting (PROTOCOL.md section 1, as SalUn): "test" holds the test samples
+        # of the retained classes only (TA, the MIA's non-members, JS on test); the forgotten
+        # classes' test samples are "test_forgotten" (their accuracy is ta_forgotten).
+        test = torch.as_tensor(self.splits.test)
+        gone = torch.isin(self.test_y[test], torch.as_tensor(self.splits.forgotten_classes,
+                                                              dtype=self.test_y.dtype))
+        return {"test": test[~gone], "test_forgotten": test[gone]}
+
     def probs(self, part: str) -> torch.Tensor:
-        """Softmax rows of ``part``: forget, retain, reference, matched_reference or test."""
-        if part == "test":
-            return self.outputs.test[torch.as_tensor(self.splits.test)]
+        """Softmax rows of ``part``: forget, retain, reference, matched_reference, test (the
+        retained classes' test samples under class-wise forgetting) or test_forgotten."""
+        if part in self._test_parts:
+            return self.outputs.test[self._test_parts[part]]
         return self.outputs.train[self._indices(part)]
 
     def labels(self, part: str) -> torch.Tensor:
-        if part == "test":
-            return self.test_y[torch.as_tensor(self.splits.test)]
+        if part in self._test_parts:
+            return self.test_y[self._test_parts[part]]
         return self.train_y[self._indices(part)]
 
     def accuracy(self, part: str) -> float:
-        """Accuracy in percent on ``part`` (forget, retain, reference or test)."""
+        """Accuracy in percent on ``part`` (NaN for an empty part)."""
         return self._accuracy[part]
 
     def confidence(self, part: str) -> np.ndarray:
@@ -76,7 +88,7 @@ class EvalContext:
     @cached_property
     def _accuracy(self) -> dict[str, float]:
         out = {}
-        for part in ("forget", "retain", "reference", "matched_reference", "test"):
+        for part in ("forget", "retain", "reference", "matched_reference", "test", "test_forgotten"):
             p = self.probs(part)
             out[part] = float("nan") if len(p) == 0 else 100.0 * float(
                 (p.argmax(1) == self.labels(part)).double().mean()
@@ -113,6 +125,8 @@ class Metric:
     summary: str
     needs_reference: bool = False
     """Reads the held-out reference set (skipped when the splits have none)."""
+    class_wise: bool = False
+    """Only defined for class-wise forgetting (skipped for random forgetting)."""
 
 
 METRICS: Registry[Metric] = Registry("metric")
@@ -120,13 +134,14 @@ METRICS: Registry[Metric] = Registry("metric")
 
 def register_metric(
     name: str, direction: str, summary: str, unit: str = "%", needs_oracle: bool = False,
-    needs_reference: bool = False,
+    needs_reference: bool = False, class_wise: bool = False,
 ) -> Callable[[Callable[[EvalContext], float]], Callable[[EvalContext], float]]:
     if direction not in ("min", "max", "match"):
         raise ValueError(direction)
 
     def deco(fn: Callable[[EvalContext], float]) -> Callable[[EvalContext], float]:
-        METRICS.add(name, Metric(name, fn, direction, needs_oracle, unit, summary, needs_reference))
+        METRICS.add(name, Metric(name, fn, direction, needs_oracle, unit, summary, needs_reference,
+                                 class_wise))
         return fn
 
     return deco
@@ -148,5 +163,10 @@ def evaluate(ctx: EvalContext, names: list[str] | None = None) -> dict[str, floa
             if names is not None:
                 raise ValueError(f"metric {name!r} needs a non-empty reference set")
             continue
+        if metric.class_wise and not ctx.splits.forgotten_classes:
+            if names is not None:
+                raise ValueError(f"metric {name!r} is defined for class-wise forgetting only")
+            continue
+        check_deadline()  # a run past its time limit stops between metrics (the MIA's SVC fit)
         out[name] = float(metric.fn(ctx))
     return out

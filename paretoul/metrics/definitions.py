@@ -18,13 +18,20 @@ def ra(c: EvalContext) -> float:
     return c.accuracy("retain")
 
 
-@register_metric("ta", "max", "accuracy on the test set (oracle-free utility objective)")
+@register_metric("ta", "max", "accuracy on the test set (oracle-free utility objective); under "
+                 "class-wise forgetting on the retained classes' test samples")
 def ta(c: EvalContext) -> float:
     return c.accuracy("test")
 
 
+@register_metric("ta_forgotten", "match", "class-wise forgetting only: accuracy on the forgotten "
+                 "classes' test samples (about 0 for the oracle)", class_wise=True)
+def ta_forgotten(c: EvalContext) -> float:
+    return c.accuracy("test_forgotten")
+
+
 @register_metric("mia", "match", "MIA-Efficacy: % of forget samples an SVC on confidence calls "
-                 "non-members (trained on retain vs test)")
+                 "non-members (trained on retain vs test; retained-class test under class-wise)")
 def mia(c: EvalContext) -> float:
     return c.mia
 

@@ -91,7 +91,8 @@ def method_table(data: StudyData) -> list[dict[str, Any]]:
         if vals and who in ref:
             rows.append({"method": who, "trial": "-", "n_seeds": len(vals),
                          **{m: float(np.mean([v[m] for v in vals])) for m in TABLE_METRICS},
-                         **{f"{m}_std": float(np.std([v[m] for v in vals])) for m in TABLE_METRICS}})
+                         **({f"{m}_std": float(np.std([v[m] for v in vals], ddof=1))
+                             for m in TABLE_METRICS} if len(vals) > 1 else {})})
     by_method: dict[str, list[TrialRecord]] = {}
     for r in data.finished():
         by_method.setdefault(r.method, []).append(r)

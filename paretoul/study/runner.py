@@ -237,6 +237,11 @@ def _tune_on(storage: Any, spec: StudySpec, study_dir: Path, storage_url: str, o
                         quiet=opts.quiet, initial=initial)
     if not opts.quiet and interrupted:
         print(f"{'resume' if resume else 'launch'}: {interrupted} interrupted trial(s) will be run again")
+    callbacks: list[Any] = [progress]
+    if spec.trial_timeout_s is not None:
+        from paretoul.study.hard_stop import HardStop
+
+        callbacks.append(HardStop(searcher, spec.trial_timeout_s, spec.trial_grace_s))
     run_name = f"run-{len(meta.get('runs', [])) + 1}-{leases.launcher_id().split(':')[1]}"
     resources: dict[str, float] = {"cpu": spec.resources.cpus}
     if spec.resources.gpus:
@@ -248,7 +253,7 @@ def _tune_on(storage: Any, spec: StudySpec, study_dir: Path, storage_url: str, o
         run_config=tune.RunConfig(
             name=run_name, storage_path=str((study_dir / "ray").resolve()),
             failure_config=tune.FailureConfig(max_failures=spec.max_failures),
-            verbose=0, callbacks=[progress], log_to_file=False, stop=StopWhenLost(searcher),
+            verbose=0, callbacks=callbacks, log_to_file=False, stop=StopWhenLost(searcher),
         ),
     )
     t_trials = time.perf_counter()

@@ -123,7 +123,11 @@ class StudySpec(_Strict):
     max_failures: int = Field(default=0, ge=0)
     """Retries of a trial whose worker died (a Python error in a method is not retried)."""
     trial_timeout_s: float | None = Field(default=None, gt=0)
-    """Wall-clock limit of one trial (all seeds); a trial past it is stopped and recorded failed."""
+    """Wall-clock limit of one trial (all seeds); a trial past it stops at its next training step
+    (or between metrics) and is recorded failed."""
+    trial_grace_s: float = Field(default=30.0, gt=0)
+    """With ``trial_timeout_s``: a trial still running this long past its limit (stuck where it
+    cannot check it, e.g. in one native call) has its worker ended by the driver."""
     storage_retry_s: float = Field(default=300.0, ge=0)
     """How long the launcher keeps retrying a database that stopped answering before it stops
     the study (trials in flight are then rerun by ``study resume``)."""

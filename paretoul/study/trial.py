@@ -7,9 +7,8 @@ splits and keeps the rebuilt artefacts for later trials (actors are reused).
 
 from __future__ import annotations
 
-import ctypes
+import os
 import socket
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,9 +17,9 @@ import numpy as np
 import torch
 
 from paretoul.artefacts import Artefacts, from_states
-from paretoul.errors import UnlearningDiverged, UserError
+from paretoul.errors import TrialTimeout, UnlearningDiverged, UserError
 from paretoul.run import unlearn_and_evaluate
-from paretoul.training import Recipe
+from paretoul.training import Recipe, check_deadline, time_limit
 
 
 @dataclass
@@ -71,63 +70,25 @@ def _node() -> str:
         return socket.gethostname()
 
 
-class TrialTimeout(Exception):
-    """Raised inside a trial's thread when it runs past the spec's ``trial_timeout_s``."""
-
-
-class _Watchdog:
-    """Stops the calling thread with :class:`TrialTimeout` once ``limit_s`` has passed.
-
-    The exception is raised asynchronously in the trial's thread
-    (``PyThreadState_SetAsyncExc``): it lands at the next Python instruction, i.e. between
-    two optimiser steps or tensor operations of *any* method, with no cooperation needed.
-    A single native call that never returns to Python (one huge kernel) is not interrupted.
-    """
-
-    def __init__(self, limit_s: float | None) -> None:
-        self.limit_s = limit_s
-        self.fired = False
-        self._lock = threading.Lock()
-        self._done = False
-        self._target = threading.get_ident()
-        self._timer = threading.Timer(limit_s, self._fire) if limit_s else None
-
-    def _fire(self) -> None:
-        with self._lock:
-            if self._done:
-                return
-            self.fired = True
-            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._target),
-                                                       ctypes.py_object(TrialTimeout))
-
-    def __enter__(self) -> _Watchdog:
-        if self._timer is not None:
-            self._timer.daemon = True
-            self._timer.start()
-        return self
-
-    def disarm(self) -> None:
-        """Call as the last statement of the guarded block (inside the ``try``)."""
-        with self._lock:
-            self._done = True
-        if self._timer is not None:
-            self._timer.cancel()
-
-    def __exit__(self, *exc: object) -> None:
-        self.disarm()
-
-
 def run_trial(config: dict[str, Any], shared: SharedSetting) -> dict[str, Any]:
     """Evaluate ``config`` (arm, method, params) on every seed; a method error or running past
-    the time limit is a result (``error``), not a crash."""
+    the time limit is a result (``error``), not a crash.
+
+    The time limit is cooperative: the training loop checks it at every step and evaluation
+    between metrics, so a trial past ``trial_timeout_s`` stops at a step boundary in paretoul's
+    own code (its worker stays sound for the next trial). A trial that never gets back to
+    Python is ended from the driver (see :mod:`paretoul.study.hard_stop`).
+    """
     torch.set_num_threads(max(1, int(shared.cpus)))
     t0 = time.perf_counter()
-    out: dict[str, Any] = {"node": _node(), "seeds": shared.seeds, "started_at": time.time()}
+    out: dict[str, Any] = {"node": _node(), "pid": os.getpid(), "seeds": shared.seeds,
+                           "started_at": time.time()}
     try:
-        with _Watchdog(shared.timeout_s) as watchdog:
-            runs = [unlearn_and_evaluate(art, config["method"], config["params"])
-                    for art in _artefacts(shared)]
-            watchdog.disarm()
+        with time_limit(shared.timeout_s):
+            runs = []
+            for art in _artefacts(shared):
+                check_deadline()
+                runs.append(unlearn_and_evaluate(art, config["method"], config["params"]))
     except (UnlearningDiverged, UserError) as e:
         out.update(error=f"{type(e).__name__}: {e}", trial_s=time.perf_counter() - t0)
         return out
@@ -142,7 +103,7 @@ def run_trial(config: dict[str, Any], shared: SharedSetting) -> dict[str, Any]:
     out.update(mean)  # objectives are read from the top level
     out.update(
         metrics=mean,
-        metrics_std=dict(zip(names, table.std(0).tolist(), strict=True)),
+        metrics_std=seed_std(names, table),
         metrics_per_seed=[r.metrics for r in runs],
         params_full=runs[0].params,
         trace=_compact(runs[0].trace),
@@ -150,6 +111,14 @@ def run_trial(config: dict[str, Any], shared: SharedSetting) -> dict[str, Any]:
         trial_s=time.perf_counter() - t0,
     )
     return out  # the searcher fails a trial whose objectives are missing or not finite
+
+
+def seed_std(names: list[str], table: np.ndarray) -> dict[str, float]:
+    """Sample standard deviation (ddof=1) over seeds (rows) of each metric; absent with one seed
+    (a spread over one seed is not defined)."""
+    if len(table) < 2:
+        return {}
+    return dict(zip(names, table.std(0, ddof=1).tolist(), strict=True))
 
 
 def _compact(trace: dict[str, list[float]], limit: int = 400) -> dict[str, list[float]]:

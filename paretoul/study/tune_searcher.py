@@ -55,6 +55,7 @@ class StudySearcher(Searcher):
         self._idle_until = 0.0
         self.reaped = 0
         self.lost: store.StorageLost | None = None
+        self._hard_stops: dict[str, str] = {}
         # Another launcher's heartbeat may pause while the database is away: never take its
         # trials for dead before our own retries would have given up.
         self.stale_after = max(leases.STALE_AFTER_S, retry_s + leases.STALE_AFTER_S)
@@ -152,6 +153,11 @@ class StudySearcher(Searcher):
         self._db(lambda: arm.complete(trial_id, result, None), "recording a trial")
         del self._owner[trial_id]
 
+    def hard_stopped(self, trial_id: str, reason: str) -> None:
+        """The driver is ending this trial's worker (:mod:`paretoul.study.hard_stop`): record
+        ``reason`` when its error arrives, instead of Ray's message about a dead actor."""
+        self._hard_stops[trial_id] = reason
+
     def record_error(self, trial_id: str, message: str) -> bool:
         """Called by the progress callback with a failed trial's error message; returns whether
         it was recorded as failed (False: the study is being interrupted — a worker that died
@@ -159,6 +165,7 @@ class StudySearcher(Searcher):
         arm, result = self._deferred.pop(trial_id, (None, None))
         if arm is None:
             return True
+        message = self._hard_stops.pop(trial_id, message)
         if self.interrupted is not None:
             self._db(lambda: arm.interrupt(trial_id), "recording an interrupted trial")
             return False

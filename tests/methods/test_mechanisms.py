@@ -156,3 +156,20 @@ def test_kl_bound_is_the_largest_possible_kl() -> None:
     assert bound == pytest.approx(-math.log(0.01), rel=1e-5)
     worst = forget_kl(torch.tensor([[-20.0, 20.0]]), p_ref[1:2]).item()
     assert worst <= bound + 1e-6 and worst > 4.5
+
+
+@pytest.mark.parametrize("temperature", [0.5, 2.0, 4.0])
+@pytest.mark.parametrize("direction", ["model_to_ref", "ref_to_model"])
+def test_tempered_forget_kl_is_minimised_where_the_model_softmax_is_p_ref(
+        temperature: float, direction: str) -> None:
+    # Both sides are tempered, so the evaluated (untempered) distribution at the minimum is p_ref
+    # itself, not p_ref^T (the mistake of tempering the model side only).
+    p_ref = torch.tensor([[0.7, 0.2, 0.1], [0.05, 0.15, 0.8]])
+    assert forget_kl(p_ref.log(), p_ref, direction, temperature).item() == pytest.approx(0, abs=1e-6)
+    logits = torch.zeros(2, 3, requires_grad=True)
+    opt = torch.optim.SGD([logits], lr=2.0)
+    for _ in range(3000):
+        opt.zero_grad()
+        forget_kl(logits, p_ref, direction, temperature).backward()
+        opt.step()
+    assert torch.allclose(torch.softmax(logits.detach(), 1), p_ref, atol=2e-3)

@@ -136,3 +136,56 @@ def test_reference_metrics_are_skipped_without_a_reference_set() -> None:
     assert all(np.isfinite(v) for v in m.values())
     with pytest.raises(ValueError, match="reference set"):
         evaluate(ctx, ["ref_gap"])
+
+
+def _classwise(test_pred: list[int], train_pred: list[int] | None = None):
+    """Class-wise forgetting of class 1 on K=4 classes: train ids 0..39 (label i % 4), the
+    forget set = the train part's class-1 samples, test ids 0..19 (label i % 4)."""
+    train_y = torch.tensor([i % K for i in range(40)])
+    test_y = torch.tensor([i % K for i in range(20)])
+    forget = np.array([i for i in range(40) if i % K == 1 and i >= 8])
+    reference = np.arange(0, 8)
+    retain = np.array([i for i in range(8, 40) if i % K != 1])
+    splits = Splits(reference=reference, forget=forget, retain=retain, test=np.arange(20),
+                    seed=0, forget_spec="class:1", reference_fraction=0.2)
+    train_pred = train_pred if train_pred is not None else train_y.tolist()
+    return EvalContext(Outputs(_onehot(train_pred), _onehot(test_pred)), train_y, test_y, splits)
+
+
+def test_class_wise_ta_ta_forgotten_and_the_mia_non_members() -> None:
+    test_y = [i % K for i in range(20)]
+    # An oracle-like model: every retained-class test sample right, every class-1 one wrong.
+    oracle_like = [y if y != 1 else 2 for y in test_y]
+    ctx = _classwise(oracle_like)
+    assert ctx.splits.forgotten_classes == (1,)
+    m = evaluate(ctx)
+    assert m["ta"] == pytest.approx(100.0)  # 15 retained-class test samples, all right
+    assert m["ta_forgotten"] == pytest.approx(0.0)  # 5 forgotten-class test samples, all wrong
+    assert len(ctx.labels("test")) == 15 and 1 not in ctx.labels("test").tolist()
+    assert ctx.labels("test_forgotten").tolist() == [1] * 5
+    # The MIA's non-members are the retained-class test samples only.
+    assert len(ctx.confidence("test")) == 15
+    # One retained-class test sample wrong: TA over the 15 retained-class samples, not all 20.
+    one_wrong = list(oracle_like)
+    one_wrong[0] = 3
+    assert evaluate(_classwise(one_wrong))["ta"] == pytest.approx(100.0 * 14 / 15)
+    # A model that still knows class 1 on the test set.
+    assert evaluate(_classwise(test_y))["ta_forgotten"] == pytest.approx(100.0)
+
+
+def test_class_wise_retain_gap_uses_the_retained_class_ta() -> None:
+    test_y = [i % K for i in range(20)]
+    oracle = _classwise([y if y != 1 else 2 for y in test_y])
+    oracle.oracle = oracle
+    remembers = _classwise(test_y)  # right on class 1 too: TA (retained classes) is the same
+    remembers.oracle = oracle
+    m = evaluate(remembers)
+    assert m["retain_gap"] == pytest.approx(0.0)
+    assert m["ta_forgotten"] == pytest.approx(100.0)
+
+
+def test_random_forgetting_has_no_ta_forgotten() -> None:
+    m = evaluate(_ctx((7, 9, 18, 15)))
+    assert "ta_forgotten" not in m
+    with pytest.raises(ValueError, match="class-wise"):
+        evaluate(_ctx((7, 9, 18, 15)), ["ta_forgotten"])
