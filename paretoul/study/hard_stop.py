@@ -9,6 +9,7 @@ searcher records it failed with a ``TrialTimeout`` reason instead of Ray's.
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Any
 
@@ -32,6 +33,11 @@ class HardStop(Callback):
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self._started.pop(trial.trial_id, None)
+
+    def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        if trial.trial_id in self.stopped:  # should not happen: max_failures was set to 0
+            sys.stderr.write(f"paretoul: warning: Ray Tune is retrying hard-stopped trial "
+                             f"{trial.trial_id}; its result will be ignored\n")
 
     def on_step_begin(self, iteration: int, trials: list, **info: Any) -> None:
         now = time.monotonic()

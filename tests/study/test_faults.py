@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -78,7 +79,9 @@ def test_killed_worker_is_retried_then_recorded_failed(tmp_path: Path) -> None:
     assert sorted(i["status"] for i in tune.values()) == ["ERROR", "TERMINATED"]
 
 
-def test_a_trial_past_its_time_limit_is_stopped_and_recorded_failed(tmp_path: Path) -> None:
+def test_a_trial_past_its_time_limit_stops_at_a_step_and_its_worker_runs_the_next(tmp_path: Path) -> None:
+    # One trial at a time, so every trial runs in the same reused actor: the two slow trials stop
+    # themselves at a training step past the limit, and the quick ones after them still finish.
     arms = [
         {"name": "slow", "method": "ft", "searcher": {"type": "random", "seed": 0}, "budget": 2,
          "fixed": {"epochs": 5000}, "search": ["lr"]},
@@ -86,15 +89,62 @@ def test_a_trial_past_its_time_limit_is_stopped_and_recorded_failed(tmp_path: Pa
     ]
     # 8 s: the quick arm's first trial on a fresh worker also rebuilds the data (counted in
     # the limit), which took over 2 s on a slow 2-core machine
-    spec = small_spec(tmp_path, name="timeout", trial_timeout_s=8.0, arms=arms)
+    spec = small_spec(tmp_path, name="timeout", trial_timeout_s=8.0, max_concurrent=1, arms=arms)
     t0 = time.perf_counter()
     summary = launch_study(spec, LaunchOptions(out=tmp_path / "out", cache_dir=tmp_path / "cache",
                                                quiet=True))
     wall = time.perf_counter() - t0
     by_arm = {a["arm"]: a for a in summary["arms"]}
     assert by_arm["slow"]["failed"] == 2 and by_arm["quick"]["finished"] == 2  # the study went on
-    for t in arm_trials(f"sqlite:///{tmp_path / 'out' / 'study.db'}")["slow"]:
+    trials = arm_trials(f"sqlite:///{tmp_path / 'out' / 'study.db'}")
+    for t in trials["slow"]:
         assert t.state == S.FAIL  # what the sampler sees
         assert t.user_attrs["error"].startswith("TrialTimeout: stopped after"), t.user_attrs["error"]
-        assert 8.0 <= t.user_attrs["trial_s"] < 16.0
+        assert 8.0 <= t.user_attrs["trial_s"] < 10.0  # the next step boundary, not much later
+    quick = [t for t in trials["quick"] if t.state == S.COMPLETE]
+    assert len(quick) == 2
+    assert len({t.user_attrs["pid"] for t in trials["slow"] + quick}) == 1  # one actor for all
     assert wall < 120
+
+
+def test_a_trial_stuck_past_its_grace_has_its_worker_ended_and_is_not_retried(tmp_path: Path) -> None:
+    # A worker that never gets back to Python (here: stopped with SIGSTOP, as a hung native call)
+    # cannot check its deadline: the driver ends it trial_grace_s past the limit. Tune does not
+    # retry it (max_failures would), it is recorded failed with the reason, the study goes on.
+    spec = {**SMALL, "name": "stuck", "max_failures": 1, "max_concurrent": 1,
+            "trial_timeout_s": 4.0, "trial_grace_s": 3.0,
+            "arms": [{"name": "stuck", "method": "ft", "searcher": {"type": "grid"},
+                      "grid": {"epochs": [5000]}},
+                     {"name": "after", "method": "ft", "searcher": {"type": "grid"},
+                      "grid": {"epochs": [1]}}]}
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
+    url = f"sqlite:///{tmp_path / 'out' / 'study.db'}"
+    t0 = time.time()
+    proc = paretoul_cmd("study", "launch", "spec.yaml", "--out", "out", "--quiet", cwd=tmp_path,
+                        cache=tmp_path / "cache")
+    stopped = None
+    deadline = time.time() + 120
+    while stopped is None and time.time() < deadline and proc.poll() is None:
+        running = _running(url)
+        workers = _workers(t0)
+        if running and workers:
+            time.sleep(1.0)  # into the trial
+            stopped = min(workers)
+            os.kill(stopped, signal.SIGSTOP)
+        time.sleep(0.2)
+    assert stopped is not None, "no worker to stop"
+    try:
+        _, stderr = proc.communicate(timeout=180)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(stopped, signal.SIGKILL)
+    assert proc.returncode == 0, stderr
+    trials = arm_trials(url)
+    (stuck,) = trials["stuck"]
+    assert stuck.state == S.FAIL
+    assert stuck.user_attrs["error"].startswith("TrialTimeout: stopped hard after"), stuck.user_attrs
+    assert "3 s past trial_timeout_s=4" in stuck.user_attrs["error"]
+    assert [t.state for t in trials["after"]] == [S.COMPLETE]
+    # Tune's own failure line for the ended actor, once; no retry of it (max_failures would)
+    assert stderr.count("Trial task failed") == 1, stderr
+    assert "retrying hard-stopped" not in stderr
