@@ -240,7 +240,7 @@ def arm_space(spec: StudySpec, i: int) -> tuple[dict[str, Param], dict[str, Any]
                             f"{key!r} is not in {arm.method}'s search space; allowed: "
                             f"{', '.join(sorted(declared)) or '(none)'}")
     if arm.searcher.type == "grid":
-        if not arm.grid:
+        if not arm.grid and method.space:  # a method without knobs (retrain): its one point
             raise UserError(f"{where}.grid", "a grid arm needs grid: {param: [values, ...]}")
         for key, values in arm.grid.items():
             if key not in fields:
