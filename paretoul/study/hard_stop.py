@@ -38,6 +38,8 @@ class HardStop(Callback):
         if trial.trial_id in self.stopped:  # should not happen: max_failures was set to 0
             sys.stderr.write(f"paretoul: warning: Ray Tune is retrying hard-stopped trial "
                              f"{trial.trial_id}; its result will be ignored\n")
+        else:  # a retry after its worker died (max_failures): its clock starts again
+            self._started[trial.trial_id] = time.monotonic()
 
     def on_step_begin(self, iteration: int, trials: list, **info: Any) -> None:
         now = time.monotonic()
