@@ -35,6 +35,11 @@ def _rule_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("compare", help="Jacobian descent vs fixed weights: each matched comparison")
+    p.add_argument("dir")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    _storage(p)
+    p.set_defaults(func=compare)
     p = sub.add_parser("front", help="fronts and hypervolume per arm, method, searcher, overall")
     p.add_argument("dir", help="study directory")
     _storage(p)
@@ -61,14 +66,42 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=report)
 
 
+def compare(args: argparse.Namespace) -> int:
+    from paretoul.pareto.compare import compare_study
+    from paretoul.pareto.records import load_study_data
+
+    result = compare_study(load_study_data(args.dir, args.storage))
+    if args.json:
+        json.dump(result, sys.stdout, indent=2, default=float)
+        sys.stdout.write("\n")
+        return 0
+    for line in comparison_lines(result):
+        print(line)
+    return 0
+
+
+def comparison_lines(result: dict) -> list[str]:
+    """The comparisons as text: how the arms were paired, then each comparison's sentence."""
+    from paretoul.pareto.compare import pairing_lines, reference_text
+
+    head, *left_out = pairing_lines(result)
+    lines = [head, *(f"  {line}" for line in left_out)]
+    for c in result["comparisons"]:
+        lines.append(c["verdict"])
+        if "normalisation" in c:
+            lines.append(f"  HV normalised over this comparison's two sides only (gap objectives "
+                         f"from 0); reference point {reference_text(c)}")
+    return lines
+
+
 def front(args: argparse.Namespace) -> int:
-    from paretoul.pareto.compare import compare_jd_fixed
+    from paretoul.pareto.compare import compare_study
     from paretoul.pareto.records import load_study_data
     from paretoul.pareto.summary import summarise_fronts
 
     data = load_study_data(args.dir, args.storage)
     summary = summarise_fronts(data)
-    summary["jd_vs_fixed"] = compare_jd_fixed(data) if data.finished() else None
+    summary["comparisons"] = compare_study(data)
     if args.json:
         json.dump(summary, sys.stdout, indent=2, default=float)
         sys.stdout.write("\n")
@@ -82,8 +115,8 @@ def front(args: argparse.Namespace) -> int:
         pts = "; ".join(", ".join(f"{v:.2f}" for v in p["objectives"].values()) for p in a["front"])
         print(f"  {arm:<22} HV {a['hv']:.3f}  front ({len(a['front'])}): {pts}")
     print(f"  {'overall':<22} HV {summary['overall']['hv']:.3f}")
-    if summary["jd_vs_fixed"]:
-        print(summary["jd_vs_fixed"]["verdict"])
+    for line in comparison_lines(summary["comparisons"]):
+        print(line)
     return 0
 
 

@@ -127,6 +127,9 @@ class Metric:
     """Reads the held-out reference set (skipped when the splits have none)."""
     class_wise: bool = False
     """Only defined for class-wise forgetting (skipped for random forgetting)."""
+    ideal: float | None = None
+    """The best value the metric can take (0 for a gap), where there is one: a comparison's
+    normalisation starts there instead of at the best trial."""
 
 
 METRICS: Registry[Metric] = Registry("metric")
@@ -134,14 +137,14 @@ METRICS: Registry[Metric] = Registry("metric")
 
 def register_metric(
     name: str, direction: str, summary: str, unit: str = "%", needs_oracle: bool = False,
-    needs_reference: bool = False, class_wise: bool = False,
+    needs_reference: bool = False, class_wise: bool = False, ideal: float | None = None,
 ) -> Callable[[Callable[[EvalContext], float]], Callable[[EvalContext], float]]:
     if direction not in ("min", "max", "match"):
         raise ValueError(direction)
 
     def deco(fn: Callable[[EvalContext], float]) -> Callable[[EvalContext], float]:
         METRICS.add(name, Metric(name, fn, direction, needs_oracle, unit, summary, needs_reference,
-                                 class_wise))
+                                 class_wise, ideal))
         return fn
 
     return deco

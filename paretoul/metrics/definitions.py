@@ -48,37 +48,37 @@ def _gaps(c: EvalContext, names: tuple[str, ...]) -> float:
 
 
 @register_metric("avg_gap", "min", "mean |metric - oracle's| over UA, RA, TA, MIA",
-                 needs_oracle=True)
+                 needs_oracle=True, ideal=0.0)
 def avg_gap(c: EvalContext) -> float:
     return _gaps(c, ("ua", "ra", "ta", "mia"))
 
 
 @register_metric("forget_gap", "min", "forget-quality objective: mean(|UA - UA_r|, |MIA - MIA_r|)",
-                 needs_oracle=True)
+                 needs_oracle=True, ideal=0.0)
 def forget_gap(c: EvalContext) -> float:
     return _gaps(c, ("ua", "mia"))
 
 
 @register_metric("retain_gap", "min", "retain-utility objective: mean(|RA - RA_r|, |TA - TA_r|)",
-                 needs_oracle=True)
+                 needs_oracle=True, ideal=0.0)
 def retain_gap(c: EvalContext) -> float:
     return _gaps(c, ("ra", "ta"))
 
 
 @register_metric("js_forget", "min", "mean Jensen-Shannon divergence to the oracle's softmax on "
-                 "the forget set (nats)", unit="nats", needs_oracle=True)
+                 "the forget set (nats)", unit="nats", needs_oracle=True, ideal=0.0)
 def js_forget(c: EvalContext) -> float:
     return mean_js(c.probs("forget"), c.require_oracle().probs("forget"))
 
 
 @register_metric("js_test", "min", "mean Jensen-Shannon divergence to the oracle's softmax on "
-                 "the test set (nats)", unit="nats", needs_oracle=True)
+                 "the test set (nats)", unit="nats", needs_oracle=True, ideal=0.0)
 def js_test(c: EvalContext) -> float:
     return mean_js(c.probs("test"), c.require_oracle().probs("test"))
 
 
 @register_metric("ref_acc_gap", "min", "oracle-free: |accuracy on forget - accuracy on the "
-                 "held-out reference samples of the same classes|", needs_reference=True)
+                 "held-out reference samples of the same classes|", needs_reference=True, ideal=0.0)
 def ref_acc_gap(c: EvalContext) -> float:
     return abs(c.accuracy("forget") - c.accuracy("matched_reference"))
 
@@ -91,6 +91,6 @@ def ref_mia_auc(c: EvalContext) -> float:
 
 
 @register_metric("ref_gap", "min", "oracle-free forget objective: mean(ref_acc_gap, "
-                 "100 * |ref_mia_auc - 0.5|)", needs_reference=True)
+                 "100 * |ref_mia_auc - 0.5|)", needs_reference=True, ideal=0.0)
 def ref_gap(c: EvalContext) -> float:
     return float(np.mean([ref_acc_gap(c), 100.0 * abs(c.ref_auc - 0.5)]))

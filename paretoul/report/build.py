@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from paretoul.pareto.choose import Choice, check_rule, choose
-from paretoul.pareto.compare import compare_jd_fixed
+from paretoul.pareto.compare import MIN_SEEDS, compare_study, pairing_lines, reference_text
 from paretoul.pareto.records import StudyData, load_study_data
 from paretoul.pareto.summary import summarise_fronts
 from paretoul.redact import mask_secrets, mask_url
@@ -21,14 +21,16 @@ from paretoul.report import data as D
 from paretoul.report import plots as P
 
 
-def make_plots(study: StudyData, out: Path, chosen: Choice | None = None) -> dict[str, Path]:
-    """Draw every plot the study has data for; return name -> PNG path."""
+def make_plots(study: StudyData, out: Path, chosen: Choice | None = None,
+               comparisons: dict[str, Any] | None = None) -> dict[str, Path]:
+    """Draw every plot the study has data for; return name -> PNG path (``comparisons``:
+    :func:`compare_study`'s result, computed when not given)."""
     made: dict[str, Path] = {}
     if study.finished():
         made["pareto_scatter"] = P.draw_scatter(D.scatter_data(study, chosen), out)[0]
         made["hv_history"] = P.draw_hv_history(D.hv_history_data(study), out)[0]
         made["method_bars"] = P.draw_method_bars(D.method_table(study), out)[0]
-    jd = D.jd_vs_fixed_data(study)
+    jd = D.jd_vs_fixed_data(study, comparisons or compare_study(study))
     if jd:
         made["jd_vs_fixed"] = P.draw_jd_vs_fixed(jd, out)[0]
     w = D.jd_weights_data(study)
@@ -41,6 +43,35 @@ _HEADERS = {"ua": "UA", "ra": "RA", "ta": "TA", "ta_forgotten": "TA (forgotten)"
             "avg_gap": "Avg. Gap", "rte": "RTE s"}
 
 
+def comparison_markdown(result: dict[str, Any]) -> list[str]:
+    """The JD-vs-fixed section: how arms were paired, then each comparison's sentence and figures."""
+    head, *left_out = pairing_lines(result)
+    out = [head + ".", *(f"- {line}" for line in left_out)]
+    for c in result["comparisons"]:
+        out += ["", f"### {c['name']}", "", c["verdict"]]
+        if "full_budget" not in c:
+            continue
+        out += ["", f"Each side's HV is over its own front, objectives normalised over this "
+                f"comparison's two sides only (gap objectives from their ideal 0), reference point "
+                f"{reference_text(c)} (objective units); per seed, each side has one front; the "
+                f"interval is a paired bootstrap over the {c['seeds']} seeds the trials were "
+                f"searched and measured on; a winner needs at least {MIN_SEEDS} seeds. "
+                f"Decided on: {c['decided_on']}.", "",
+                "| budget | JD trials | fixed trials | HV JD | HV fixed | per-seed HV difference | "
+                "95% CI | ε+ JD→fixed | ε+ fixed→JD |", "|---|---|---|---|---|---|---|---|---|"]
+        for label, f in (("full", c["full_budget"]), ("equal", c["equal_budget"])):
+            if f is None:
+                continue
+            iv = f["interval"]
+            ci = f"[{iv['hv_difference_95'][0]:+.3f}, {iv['hv_difference_95'][1]:+.3f}]" if iv else "-"
+            out.append(f"| {label} | {f['trials']['jd']} | {f['trials']['fixed']} | "
+                       f"{f['hv']['jd']:.3f} | {f['hv']['fixed']:.3f} | {f['hv_difference']:+.3f} | "
+                       f"{ci} | {f['epsilon_jd_to_fixed']:.3f} | {f['epsilon_fixed_to_jd']:.3f} |")
+    if not result["comparisons"]:
+        out += ["", "No matched pair of `raul` and `scalarized` arms to compare."]
+    return out
+
+
 def _fmt(row: dict[str, Any], m: str) -> str:
     v, s = row.get(m), row.get(f"{m}_std", 0.0)
     if v is None or v != v:
@@ -49,7 +80,7 @@ def _fmt(row: dict[str, Any], m: str) -> str:
 
 
 def report_markdown(study: StudyData, plots: dict[str, Path], chosen: Choice | None,
-                    comparison: dict[str, Any] | None, fronts: dict[str, Any],
+                    comparisons: dict[str, Any], fronts: dict[str, Any],
                     oracle_free: Choice | None = None) -> str:
     lines = [f"# Study `{study.name}`", "",
              f"{len(study.finished())} finished trials, "
@@ -82,11 +113,7 @@ def report_markdown(study: StudyData, plots: dict[str, Path], chosen: Choice | N
         name = f"{row['method']} (noise floor)" if row.get("noise_floor") else row["method"]
         lines.append(f"| {name} | {row['trial']} | " + " | ".join(_fmt(row, m) for m in cols) + " |")
     lines += ["", "## Jacobian descent vs fixed weights", ""]
-    lines.append(comparison["verdict"] if comparison else
-                 "The study has no `raul` and `scalarized` arms to compare.")
-    if comparison:
-        lines += ["", f"Additive epsilon: JD→fixed {comparison['epsilon_jd_to_fixed']:.3f}, "
-                  f"fixed→JD {comparison['epsilon_fixed_to_jd']:.3f} (smaller is better for the first)."]
+    lines += comparison_markdown(comparisons)
     lines += ["", "## Fronts and hypervolume", "",
               "Objectives normalised over all finished trials; reference point "
               f"{fronts['normalisation']['reference_point']} (normalised "
@@ -196,8 +223,9 @@ def write_report(study_dir: str | Path, out: str | Path | None = None, rule: str
     out_dir.mkdir(parents=True, exist_ok=True)
     if study.finished():
         chosen = choose(study, rule, **options)
-        plots = make_plots(study, out_dir, chosen)
-        md = report_markdown(study, plots, chosen, compare_jd_fixed(study), summarise_fronts(study),
+        comparisons = compare_study(study)
+        plots = make_plots(study, out_dir, chosen, comparisons)
+        md = report_markdown(study, plots, chosen, comparisons, summarise_fronts(study),
                              _oracle_free(study))
     else:
         plots = {}

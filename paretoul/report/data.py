@@ -64,15 +64,18 @@ def hv_history_data(data: StudyData) -> dict[str, list[list[float]]]:
     return {k: [[n, hv] for n, hv in hv_history(rs, norm)] for k, rs in groups.items()}
 
 
-def jd_vs_fixed_data(data: StudyData) -> dict[str, Any] | None:
-    """The weight grid's points labelled by w, and the Jacobian-descent points and front."""
-    fixed = [r for r in data.finished() if r.method == "scalarized"]
-    jd = [r for r in data.finished() if r.method == "raul"]
+def jd_vs_fixed_data(data: StudyData, comparisons: dict[str, Any]) -> dict[str, Any] | None:
+    """The first comparison's fixed-weight points labelled by w, and its JD points and front."""
+    if not comparisons["comparisons"]:
+        return None
+    first = comparisons["comparisons"][0]
+    fixed = [r for r in data.finished() if r.arm in first["sides"]["fixed"]]
+    jd = [r for r in data.finished() if r.arm in first["sides"]["jd"]]
     if not fixed or not jd:
         return None
     jd_pts = np.array([r.objectives for r in jd])
     return {
-        "objectives": data.objectives,
+        "objectives": data.objectives, "name": first["name"],
         "fixed": [{"w": r.params.get("w"), "point": list(r.objectives), "arm": r.arm} for r in fixed],
         "jd": [{"point": list(r.objectives), "arm": r.arm,
                 "reference": r.params.get("reference")} for r in jd],

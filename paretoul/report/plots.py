@@ -96,7 +96,7 @@ def draw_jd_vs_fixed(d: dict[str, Any], out: Path) -> list[Path]:
     _nonnegative_axes(ax, {"arms": {"all": {"points": [p["point"] for p in fx + d["jd"]]}}})
     ax.set_xlabel(d["objectives"][0])
     ax.set_ylabel(d["objectives"][1])
-    ax.set_title("Jacobian descent vs fixed weightings")
+    ax.set_title(f"Jacobian descent vs fixed weightings: {d.get('name', '')}", fontsize=10)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return _save(fig, out, "jd_vs_fixed")

@@ -19,6 +19,7 @@ from paretoul.errors import UserError
 from paretoul.methods import METHODS, Param, get_method
 from paretoul.metrics import METRICS
 from paretoul.models import MODELS
+from paretoul.study.comparisons import ArmSetting, Pairing, check_pairing
 
 SAMPLERS = ("nsga2", "tpe", "gp", "random")
 SEARCHERS = ("optuna", "pymoo", "grid", "random")
@@ -85,6 +86,25 @@ class Arm(_Strict):
         return v
 
 
+class Comparison(_Strict):
+    """A declared Jacobian-descent vs fixed-weight comparison: each side an arm name or a list."""
+
+    name: str | None = None
+    jd: list[str]
+    fixed: list[str]
+
+    @field_validator("jd", "fixed", mode="before")
+    @classmethod
+    def _side(cls, v: Any) -> list[str]:
+        names = [v] if isinstance(v, str) else v
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+            raise ValueError("must be an arm name or a non-empty list of arm names")
+        return names
+
+    def sides(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        return tuple(self.jd), tuple(self.fixed)
+
+
 class Resources(_Strict):
     cpus: float = Field(default=1.0, gt=0)
     gpus: float = Field(default=0.0, ge=0)
@@ -128,6 +148,8 @@ class StudySpec(_Strict):
     trial_grace_s: float = Field(default=30.0, gt=0)
     """With ``trial_timeout_s``: a trial still running this long past its limit (stuck where it
     cannot check it, e.g. in one native call) has its worker ended by the driver."""
+    comparisons: list[Comparison] | None = None
+    """Declared JD-vs-fixed comparisons (checked matched at load); None: paired automatically."""
     storage_retry_s: float = Field(default=300.0, ge=0)
     """How long the launcher keeps retrying a database that stopped answering before it stops
     the study (trials in flight are then rerun by ``study resume``)."""
@@ -344,6 +366,37 @@ def validate(spec: StudySpec) -> None:
     for i in range(len(spec.arms)):
         arm_space(spec, i)
         arm_budget(spec, i)
+    if spec.comparisons is not None:
+        settings = arm_settings(spec)
+        for j, pairing in enumerate(declared_pairings(spec)):
+            problem = check_pairing(pairing, settings)
+            if problem:
+                raise UserError(f"comparisons[{j}].{problem[0]}", problem[1])
+
+
+def arm_settings(spec: StudySpec) -> dict[str, ArmSetting]:
+    """What every parameter of every arm is held at (fixed, searched range, or grid values)."""
+    out = {}
+    for i, arm in enumerate(spec.arms):
+        searched, fixed = arm_space(spec, i)
+        method = get_method(arm.method)
+        values: dict[str, tuple[str, Any]] = {
+            k: ("fixed", v) for k, v in method.config(fixed).to_dict().items()}
+        for k, p in searched.items():
+            values[k] = ("searched", (p.kind, p.low, p.high, p.log, tuple(p.choices or ())))
+        for k, vs in arm.grid.items():
+            values[k] = ("grid", tuple(method.config({**fixed, k: v}).to_dict()[k] for v in vs))
+        out[spec.arm_name(i)] = ArmSetting(spec.arm_name(i), arm.method, values)
+    return out
+
+
+def declared_pairings(spec: StudySpec) -> list[Pairing]:
+    """The spec's comparisons as :class:`Pairing` values (named ``JD vs FIXED`` by default)."""
+    out = []
+    for c in spec.comparisons or []:
+        jd, fixed = c.sides()
+        out.append(Pairing(c.name or f"{' + '.join(jd)} vs {' + '.join(fixed)}", jd, fixed))
+    return out
 
 
 def check_data_root(spec: StudySpec) -> None:

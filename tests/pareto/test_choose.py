@@ -1,4 +1,4 @@
-"""Each choose rule on a front whose answer is known, and the JD-vs-fixed verdict."""
+"""Each choose rule on a front whose answer is known (the JD-vs-fixed verdict: test_compare.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import pytest
 
 from paretoul import UserError
 from paretoul.pareto.choose import choose
-from paretoul.pareto.compare import compare_jd_fixed, verdict
 from paretoul.pareto.records import StudyData, TrialRecord
 
 
@@ -70,30 +69,6 @@ def test_single_trial_and_fallback() -> None:
     d = _data([(1.0, 2.0)])
     c = choose(d, "knee")
     assert c.record.number == 0 and "fell back" in c.reason
-
-
-def test_jd_vs_fixed_on_constructed_fronts() -> None:
-    jd = [(0.0, 1.0), (0.5, 0.5), (1.0, 0.0)]
-    fixed = [(0.2, 1.2), (0.7, 0.7), (1.2, 0.2), (0.0, 2.0)]
-    recs = [_record(i, f, r, method="raul", arm="jd") for i, (f, r) in enumerate(jd)]
-    recs += [_record(i, f, r, method="scalarized", arm="fw") for i, (f, r) in enumerate(fixed)]
-    d = StudyData("t", Path("."), ["forget_gap", "retain_gap"], ["min", "min"], recs, {}, None)
-    c = compare_jd_fixed(d)
-    assert c["fixed_dominated_by_jd"] == [4, 4]
-    assert c["jd_dominated_by_fixed"] == [0, 3]
-    assert c["hv_jd"] > c["hv_fixed"]
-    # (0, 2) ties JD's (0, 1) on forget_gap, so JD needs no shift (eps 0); fixed needs one
-    assert c["epsilon_jd_to_fixed"] == 0 < c["epsilon_fixed_to_jd"]
-    assert "no winner is claimed" in c["verdict"]  # one seed: no interval
-
-
-def test_verdict_never_overclaims() -> None:
-    base = {"fixed_dominated_by_jd": [9, 11], "jd_dominated_by_fixed": [0, 12], "hv_jd": 0.71,
-            "hv_fixed": 0.64, "hv_difference": 0.07}
-    assert "neither front" in verdict({**base, "ci": {"hv_difference_95": [-0.01, 0.15], "seeds": 5}})
-    assert "Jacobian descent's front is better" in verdict(
-        {**base, "ci": {"hv_difference_95": [0.02, 0.12], "seeds": 5}})
-    assert verdict(base | {"ci": None}).endswith("no winner is claimed).")
 
 
 def test_constrained_needs_the_original_to_measure_a_drop() -> None:

@@ -10,14 +10,18 @@ import torch
 
 from paretoul.cli import main
 from paretoul.study import LaunchOptions, launch_study
-from tests.study.conftest import small_spec
+from tests.study.conftest import SMALL, small_spec
+
+# the scalarized twin of SMALL's raul arm (same lr space, same epochs): paired automatically
+MATCH = {"name": "sc-match", "method": "scalarized", "searcher": {"type": "random", "seed": 0},
+         "budget": 2, "fixed": {"epochs": 1}, "search": ["w", "lr"]}
 
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("an")
-    launch_study(small_spec(tmp, seeds=[0, 1]), LaunchOptions(out=tmp / "out", cache_dir=tmp / "cache",
-                                                              quiet=True))
+    launch_study(small_spec(tmp, seeds=[0, 1], arms=[*SMALL["arms"], MATCH]),
+                 LaunchOptions(out=tmp / "out", cache_dir=tmp / "cache", quiet=True))
     return tmp / "out", tmp / "cache"
 
 
@@ -39,9 +43,29 @@ def test_front_json(study, capsys) -> None:
     assert data["trials"]["failed"] == 2  # the diverging arm
     assert set(data["arms"]) >= {"raul-nsga2", "sc-grid", "ft-pymoo", "ga-random"}
     assert 0 < data["overall"]["hv"] <= 1.1 ** 2
-    assert data["jd_vs_fixed"]["ci"]["seeds"] == 2
+    comparisons = data["comparisons"]
+    assert comparisons["pairing"]["made"] == ["raul-nsga2 vs sc-match"]
+    assert "sc-grid" in comparisons["pairing"]["left_out"]
+    (c,) = comparisons["comparisons"]
+    assert c["seeds"] == 2 and c["winner"] is None and "too few seeds" in c["verdict"]
     assert main(["front", str(out)]) == 0
-    assert "HV" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "HV" in text and "paired automatically where arms match: raul-nsga2 vs sc-match" in text
+
+
+def test_compare_prints_each_comparison_and_its_json(study, capsys) -> None:
+    out, _ = study
+    assert main(["compare", str(out), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    (c,) = data["comparisons"]
+    assert c["sides"] == {"jd": ["raul-nsga2"], "fixed": ["sc-match"]}
+    assert c["full_budget"]["trials"] == {"jd": 4, "fixed": 2}
+    assert c["equal_budget"]["trials"] == {"jd": 2, "fixed": 2}
+    assert len(c["full_budget"]["hv_difference_per_seed"]) == 2
+    assert main(["compare", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "left out sc-grid: arms 'raul-nsga2' and 'sc-grid' differ in lr" in text
+    assert "reference point forget_gap" in text
 
 
 @pytest.mark.parametrize("argv", [["--rule", "knee"], ["--rule", "compromise", "--p", "1"],

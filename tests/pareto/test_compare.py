@@ -1,0 +1,175 @@
+"""Matched JD-vs-fixed comparisons on constructed studies whose answers are known."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from paretoul import UserError
+from paretoul.pareto.compare import MIN_SEEDS, compare_study
+from paretoul.pareto.indicators import hypervolume
+from paretoul.pareto.records import StudyData, TrialRecord
+from paretoul.study.spec import parse_spec
+
+OBJ = ["forget_gap", "retain_gap"]
+
+
+def _spec(n_seeds: int, comparisons=True, extra_arms=()):
+    arms = [
+        {"name": "jd", "method": "raul", "searcher": {"type": "optuna", "seed": 0}, "budget": 6,
+         "fixed": {"reference": "uniform", "aggregator": "upgrad", "epochs": 8}, "search": ["lr"]},
+        {"name": "fw", "method": "scalarized", "searcher": {"type": "optuna", "seed": 0}, "budget": 6,
+         "fixed": {"reference": "uniform", "epochs": 8}, "search": ["w", "lr"]},
+        *extra_arms,
+    ]
+    spec = {"name": "c", "dataset": "digits", "seeds": list(range(n_seeds)), "arms": arms}
+    if comparisons:
+        spec["comparisons"] = [{"name": "pair", "jd": "jd", "fixed": "fw"}]
+    return parse_spec(spec)
+
+
+def _record(arm: str, method: str, i: int, per_seed: list[tuple[float, float]], t: float) -> TrialRecord:
+    per = [{"forget_gap": f, "retain_gap": r} for f, r in per_seed]
+    mean = tuple(float(np.mean([p[o] for p in per])) for o in OBJ)
+    return TrialRecord(arm, method, "optuna", i, "complete", {"i": i}, mean,
+                       dict(zip(OBJ, mean, strict=True)), {}, per, list(range(len(per))), t)
+
+
+def _front(shift: float, n_seeds: int, rng: np.random.Generator, n: int = 4, noise: float = 0.02):
+    """n points on the line f + r = 1 + shift, per seed with a little noise."""
+    pts = []
+    for k in range(n):
+        f = k / (n - 1)
+        pts.append([(f + shift + rng.normal(0, noise), 1 - f + shift + rng.normal(0, noise))
+                    for _ in range(n_seeds)])
+    return pts
+
+
+def _study(jd_pts, fw_pts, n_seeds, comparisons=True, extra=(), extra_arms=()) -> StudyData:
+    recs = [_record("jd", "raul", i, p, 10.0 + i) for i, p in enumerate(jd_pts)]
+    recs += [_record("fw", "scalarized", i, p, 10.5 + i) for i, p in enumerate(fw_pts)]
+    recs += list(extra)
+    return StudyData("c", Path("."), OBJ, ["min", "min"], recs, {},
+                     _spec(n_seeds, comparisons, extra_arms))
+
+
+def _one(d: StudyData) -> dict:
+    (c,) = compare_study(d)["comparisons"]
+    return c
+
+
+def test_one_side_dominating_the_other_is_named_the_winner() -> None:
+    rng = np.random.default_rng(0)
+    c = _one(_study(_front(0.0, 6, rng), _front(0.3, 6, rng), 6))
+    f = c["full_budget"]
+    assert c["winner"] == "jd" and c["equal_budget"] is None
+    assert f["fixed_dominated_by_jd"] == [4, 4] and f["jd_dominated_by_fixed"] == [0, 4]
+    assert all(d > 0 for d in f["hv_difference_per_seed"]) and len(f["hv_difference_per_seed"]) == 6
+    lo, hi = f["interval"]["hv_difference_95"]
+    assert 0 < lo <= f["hv_difference"] <= hi
+    assert "Jacobian descent's front is better" in c["verdict"]
+    assert "paired bootstrap" in c["verdict"] and "over 6 seeds" in c["verdict"]
+    # and the other way round
+    c2 = _one(_study(_front(0.3, 6, rng), _front(0.0, 6, rng), 6))
+    assert c2["winner"] == "fixed" and "the fixed-weight front is better" in c2["verdict"]
+
+
+def test_two_identical_sides_have_no_winner() -> None:
+    pts = _front(0.0, 6, np.random.default_rng(1))
+    c = _one(_study(pts, pts, 6))
+    assert c["winner"] is None
+    assert c["full_budget"]["hv_difference_per_seed"] == [0.0] * 6
+    assert "neither front is shown to be better" in c["verdict"]
+
+
+def test_two_seeds_never_name_a_winner_and_list_the_differences() -> None:
+    rng = np.random.default_rng(2)
+    c = _one(_study(_front(0.0, 2, rng), _front(0.3, 2, rng), 2))
+    assert c["winner"] is None and c["seeds"] == 2 < MIN_SEEDS
+    diffs = c["full_budget"]["hv_difference_per_seed"]
+    assert all(f"{d:+.3f}" in c["verdict"] for d in diffs)
+    assert "too few seeds (fewer than 5) to name a winner" in c["verdict"]
+    assert "95% CI" not in c["verdict"]
+
+
+def test_an_unrelated_arm_moves_no_figure_of_the_comparison() -> None:
+    rng = np.random.default_rng(3)
+    jd, fw = _front(0.0, 5, rng), _front(0.1, 5, rng)
+    ga_arm = {"name": "ga", "method": "ga", "searcher": {"type": "grid"}, "grid": {"lr": [0.001]}}
+    ga = _record("ga", "ga", 0, [(3.0, 80.0)] * 5, 20.0)  # a huge retain gap
+    alone = _one(_study(jd, fw, 5, extra_arms=[ga_arm]))
+    with_ga = _one(_study(jd, fw, 5, extra=[ga], extra_arms=[ga_arm]))
+    assert alone == with_ga  # every figure, the normalisation and the sentence
+
+
+def test_unequal_budgets_are_also_compared_at_equal_counts() -> None:
+    rng = np.random.default_rng(4)
+    jd = _front(0.0, 5, rng, n=6)
+    fw = _front(0.0, 5, rng, n=3)
+    d = _study(jd, fw, 5)
+    c = _one(d)
+    assert c["full_budget"]["trials"] == {"jd": 6, "fixed": 3}
+    assert c["equal_budget"]["trials"] == {"jd": 3, "fixed": 3}
+    assert c["decided_on"] == "equal budget (the first 3 trials of each side)"
+    assert "at equal budget, the first 3 of each" in c["verdict"]
+    # the equal-budget JD HV is that of its first 3 trials in completion order
+    from paretoul.pareto.compare import _sides, comparison_normalisation
+
+    s_jd, s_fw = _sides(d, ("jd",), ("fw",))
+    norm = comparison_normalisation(d, s_jd, s_fw, 5)
+    first3 = np.array([r.objectives for r in s_jd.trials[:3]])
+    assert c["equal_budget"]["hv"]["jd"] == pytest.approx(hypervolume(norm(first3), norm.reference))
+
+
+def test_normalisation_starts_gap_objectives_at_their_ideal_zero() -> None:
+    rng = np.random.default_rng(5)
+    c = _one(_study(_front(2.0, 5, rng), _front(2.5, 5, rng), 5))
+    ranges = c["normalisation"]["objectives"]
+    assert ranges["forget_gap"]["range"][0] == 0.0 and ranges["retain_gap"]["range"][0] == 0.0
+    ref = c["normalisation"]["reference_point"]
+    assert ref[0] == pytest.approx(1.1 * ranges["forget_gap"]["range"][1])
+
+
+def test_without_declared_comparisons_matched_arms_are_paired_and_the_rest_explained() -> None:
+    rng = np.random.default_rng(6)
+    other = {"name": "fw-grid", "method": "scalarized", "searcher": {"type": "grid"},
+             "grid": {"w": [0.5]}, "fixed": {"reference": "uniform", "epochs": 8, "lr": 0.03}}
+    d = _study(_front(0.0, 5, rng), _front(0.1, 5, rng), 5, comparisons=False, extra_arms=[other])
+    result = compare_study(d)
+    assert result["pairing"]["declared"] is False
+    assert result["pairing"]["made"] == ["jd vs fw"]
+    assert "differ in lr: searched float" in result["pairing"]["left_out"]["fw-grid"]
+
+
+def _spec_error(comparison: dict, **jd_fixed) -> str:
+    arms = [
+        {"name": "jd", "method": "raul", "searcher": {"type": "optuna"}, "budget": 2,
+         "fixed": {"reference": "uniform", "aggregator": "upgrad", **jd_fixed}, "search": ["lr"]},
+        {"name": "fw", "method": "scalarized", "searcher": {"type": "optuna"}, "budget": 2,
+         "fixed": {"reference": "uniform"}, "search": ["w", "lr"]},
+        {"name": "mean", "method": "raul", "searcher": {"type": "optuna"}, "budget": 2,
+         "fixed": {"reference": "uniform", "aggregator": "mean"}, "search": ["lr"]},
+        {"name": "emp", "method": "scalarized", "searcher": {"type": "optuna"}, "budget": 2,
+         "fixed": {"reference": "empirical-class"}, "search": ["w", "lr"]},
+    ]
+    with pytest.raises(UserError) as e:
+        parse_spec({"name": "x", "arms": arms, "comparisons": [comparison]})
+    assert "\n" not in str(e.value)
+    return str(e.value)
+
+
+def test_a_mean_aggregator_is_refused_as_the_jd_side() -> None:
+    msg = _spec_error({"jd": "mean", "fixed": "fw"})
+    assert msg.startswith("comparisons[0].jd: arm 'mean' can use aggregator: mean")
+
+
+def test_mismatched_references_and_parameters_are_refused() -> None:
+    assert _spec_error({"jd": "jd", "fixed": "emp"}) == (
+        "comparisons[0].fixed: arms 'jd' and 'emp' differ in reference: fixed 'uniform' vs fixed "
+        "'empirical-class'")
+    assert "differ in temperature: fixed 2.0 vs fixed 1.0" in _spec_error(
+        {"jd": "jd", "fixed": "fw"}, temperature=2.0)
+    assert "no arm named 'nope'" in _spec_error({"jd": "jd", "fixed": "nope"})
+    assert "is a scalarized arm, not raul" in _spec_error({"jd": "fw", "fixed": "emp"})
