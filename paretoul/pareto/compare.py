@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from paretoul.metrics import METRICS
-from paretoul.pareto.fronts import as_minimisation, normalise
+from paretoul.pareto.fronts import as_minimisation
 from paretoul.pareto.indicators import (
     additive_epsilon,
     dominated_share,
@@ -30,7 +30,7 @@ from paretoul.pareto.indicators import (
     hypervolume,
 )
 from paretoul.pareto.records import StudyData, TrialRecord
-from paretoul.pareto.summary import REFERENCE_PAD, Normalisation
+from paretoul.pareto.summary import Normalisation, normalisation
 from paretoul.study.comparisons import auto_pairs
 from paretoul.study.spec import arm_settings, declared_pairings
 
@@ -84,13 +84,7 @@ def comparison_normalisation(data: StudyData, jd: Side, fixed: Side, n_seeds: in
         if ideal is not None:
             low[k] = min(low[k], ideal if d == "min" else -ideal)
     high = np.where(high - low > 0, high, low + 1.0)
-    hv_reference = getattr(data.spec, "hv_reference", None) if data.spec is not None else None
-    if hv_reference is not None:
-        ref = normalise(as_minimisation(np.array([hv_reference], dtype=float), data.directions),
-                        low, high)[0]
-    else:
-        ref = np.full(len(data.objectives), REFERENCE_PAD)
-    return Normalisation(data.directions, low, high, ref)
+    return normalisation(data.directions, low, high, getattr(data.spec, "hv_reference", None))
 
 
 def _figures(data: StudyData, jd: Side, fixed: Side, norm: Normalisation, n_seeds: int,

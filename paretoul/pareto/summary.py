@@ -53,12 +53,19 @@ def study_normalisation(data: StudyData, hv_reference: list[float] | None = None
     F = data.matrix()
     G = as_minimisation(F, data.directions) if len(F) else np.zeros((1, len(data.objectives)))
     low, high = normaliser(G)
+    return normalisation(data.directions, low, high, hv_reference)
+
+
+def normalisation(directions: list[str], low: np.ndarray, high: np.ndarray,
+                  hv_reference: list[float] | None) -> Normalisation:
+    """The :class:`Normalisation` of a minimisation range, its reference point ``hv_reference``
+    (objective units) or 1.1 in every normalised objective."""
     if hv_reference is not None:
-        ref = normalise(as_minimisation(np.array([hv_reference], dtype=float), data.directions),
+        ref = normalise(as_minimisation(np.array([hv_reference], dtype=float), directions),
                         low, high)[0]
     else:
-        ref = np.full(len(data.objectives), REFERENCE_PAD)
-    return Normalisation(data.directions, low, high, ref)
+        ref = np.full(len(directions), REFERENCE_PAD)
+    return Normalisation(directions, low, high, ref)
 
 
 def front_records(records: list[TrialRecord], norm: Normalisation) -> list[TrialRecord]:
