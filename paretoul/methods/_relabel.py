@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from paretoul.methods._sgd import PairedConfig
-from paretoul.training import Batches
+from paretoul.training import Batches, Losses
 
 LABEL_DRAWS = ("any", "other")
 SCHEDULES = ("sequential", "paired")
@@ -54,7 +54,7 @@ RELABEL_NOTES = (
     "label can be drawn; `other` never draws it.")
 
 
-def relabel_losses(num_classes: int, g: torch.Generator, draw: str):
+def relabel_losses(num_classes: int, g: torch.Generator, draw: str) -> Losses:
     """``losses``: "forget_relabelled" (CE to random labels) and "retain" (CE), for whichever
     of the two batches a step holds."""
 

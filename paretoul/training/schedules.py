@@ -130,6 +130,3 @@ class Sequential(BatchSchedule):
                 yield {"forget": batch}
         for batch in self.retain.one_pass():
             yield {"retain": batch}
-
-
-SCHEDULE_NAMES = ("retain", "forget", "paired", "sequential")
