@@ -24,6 +24,23 @@ def _rule_options(p: argparse.ArgumentParser, what: str = "") -> None:
     p.add_argument("--min-test-acc", type=float, default=None, help="for --rule constrained")
 
 
+def _on(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--on", choices=("search", "validation"), default=None,
+                   help=f"the seeds {what} measured on: the search's, or the held-out ones of "
+                   "`paretoul validate` (default: validation when the study has it)")
+
+
+def _seed_list(text: str | None) -> list[int] | None:
+    from paretoul.errors import UserError
+
+    if text is None:
+        return None
+    try:
+        return [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise UserError("seeds", f"{text!r} is not a comma-separated list of integers") from None
+
+
 def _rule_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """The rule options given, checked against the rule before any study is read."""
     from paretoul.pareto.choose import check_rule
@@ -38,8 +55,20 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("compare", help="Jacobian descent vs fixed weights: each matched comparison")
     p.add_argument("dir")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    _on(p, "the comparisons are")
     _storage(p)
     p.set_defaults(func=compare)
+    p = sub.add_parser("validate", help="re-evaluate the front trials, table rows and chosen point "
+                       "on held-out seeds (recorded apart from the search)")
+    p.add_argument("dir")
+    p.add_argument("--seeds", default=None, help="comma-separated seeds the search never saw, e.g. "
+                   "100,101,102 (they join the study's validation seeds; omit to reuse those)")
+    _rule_options(p, " (whose chosen point is validated)")
+    p.add_argument("--local", action="store_true", help="run in this process, not as Ray tasks")
+    p.add_argument("--address", default=None, help="Ray cluster address (default: a local Ray)")
+    p.add_argument("--json", action="store_true")
+    _storage(p)
+    p.set_defaults(func=validate)
     p = sub.add_parser("front", help="fronts and hypervolume per arm, method, searcher, overall")
     p.add_argument("dir", help="study directory")
     _storage(p)
@@ -56,12 +85,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--export", default=None, help="write the chosen model's weights here (+ .json)")
     p.add_argument("--seed", type=int, default=None, help="seed of the exported re-run")
     p.add_argument("--json", action="store_true")
+    _on(p, "the chosen point's metrics are (it is always selected on the search seeds)")
     _storage(p)
     p.set_defaults(func=choose_cmd)
     p = sub.add_parser("report", help="Markdown + self-contained HTML report with every plot")
     p.add_argument("dir")
     p.add_argument("--out", default=None, help="folder (default <dir>/report)")
     _rule_options(p, " (the report's highlighted point)")
+    _on(p, "the method table, the comparisons and the chosen point are")
     _storage(p)
     p.set_defaults(func=report)
 
@@ -70,13 +101,31 @@ def compare(args: argparse.Namespace) -> int:
     from paretoul.pareto.compare import compare_study
     from paretoul.pareto.records import load_study_data
 
-    result = compare_study(load_study_data(args.dir, args.storage))
+    result = compare_study(load_study_data(args.dir, args.storage), args.on)
     if args.json:
         json.dump(result, sys.stdout, indent=2, default=float)
         sys.stdout.write("\n")
         return 0
     for line in comparison_lines(result):
         print(line)
+    return 0
+
+
+def validate(args: argparse.Namespace) -> int:
+    from paretoul.pareto.validate import validate_study
+
+    result = validate_study(args.dir, _seed_list(args.seeds), rule=args.rule,
+                            rule_options=_rule_kwargs(args), storage=args.storage, local=args.local,
+                            address=args.address, quiet=args.json)
+    if args.json:
+        json.dump(result, sys.stdout, indent=2, default=float)
+        sys.stdout.write("\n")
+        return 0
+    print(f"validation seeds {', '.join(map(str, result['seeds']))}: {len(result['trials'])} trials, "
+          f"{result['evaluations']} evaluations run ({result['failed']} failed), "
+          f"{result['already_recorded']} already recorded; {result['wall_s']:.0f} s")
+    print(f"`paretoul compare {args.dir}` now measures the fronts on these seeds "
+          "(--on search for the search's)")
     return 0
 
 
@@ -87,6 +136,10 @@ def comparison_lines(result: dict) -> list[str]:
     head, *left_out = pairing_lines(result)
     lines = [head, *(f"  {line}" for line in left_out)]
     for c in result["comparisons"]:
+        if c.get("validation_missing"):
+            lines.append(f"  (on the search seeds: {len(c['validation_missing'])} of its front "
+                         f"trials lack validation figures, e.g. {c['validation_missing'][0]}; "
+                         "run `paretoul validate DIR`)")
         lines.append(c["verdict"])
         if "normalisation" in c:
             lines.append(f"  HV normalised over this comparison's two sides only (gap objectives "
@@ -149,7 +202,7 @@ def _weights(text: str | None) -> list[float] | None:
 
 
 def choose_cmd(args: argparse.Namespace) -> int:
-    from paretoul.pareto.choose import choose
+    from paretoul.pareto.choose import choose, measured
     from paretoul.pareto.export import export_target, export_trial
     from paretoul.pareto.records import load_study_data
 
@@ -159,6 +212,10 @@ def choose_cmd(args: argparse.Namespace) -> int:
     data = load_study_data(args.dir, args.storage)
     c = choose(data, args.rule, **kwargs)
     out: dict[str, Any] = c.to_dict()
+    shown = measured(data, c.record, args.on)
+    out["search"] = {"seeds": out.pop("seeds"), "metrics": out.pop("metrics"),
+                     "metrics_std": out.pop("metrics_std")}
+    out.update(shown)
     if args.export:
         out["export"] = export_trial(data, c.record, args.export, seed=args.seed)
     if args.json:
@@ -168,14 +225,15 @@ def choose_cmd(args: argparse.Namespace) -> int:
     r = c.record
     print(f"chosen by {c.rule}: {r.key} ({r.method}) — {c.reason}")
     print(f"params: {json.dumps(r.params)}")
-    std = r.metrics_std
-    if len(r.seeds) > 1:
-        print("metrics (mean ± sample std, ddof=1, over seeds " + str(r.seeds) + "):")
+    std, seeds, metrics = shown["metrics_std"], shown["seeds"], shown["metrics"]
+    print(f"{shown['note']}")
+    if len(seeds) > 1:
+        print(f"metrics on the {shown['on']} seeds (mean ± sample std, ddof=1, over seeds {seeds}):")
     else:
-        print("metrics (seed " + str(r.seeds) + "):")
-    for k in sorted(r.metrics):
-        spread = f" ± {std[k]:.4f}" if k in std and len(r.seeds) > 1 else ""
-        print(f"  {k:<12} {r.metrics[k]:10.4f}{spread}")
+        print(f"metrics on the {shown['on']} seed {seeds}:")
+    for k in sorted(metrics):
+        spread = f" ± {std[k]:.4f}" if k in std and len(seeds) > 1 else ""
+        print(f"  {k:<12} {metrics[k]:10.4f}{spread}")
     if args.export:
         e = out["export"]
         print(f"exported {e['weights']} and {e['sidecar']} (seed {e['seed']}; re-run matches the "
@@ -187,6 +245,6 @@ def report(args: argparse.Namespace) -> int:
     from paretoul.report.build import write_report
 
     paths = write_report(args.dir, args.out, rule=args.rule, storage_url=args.storage,
-                         rule_options=_rule_kwargs(args))
+                         rule_options=_rule_kwargs(args), on=args.on)
     print(f"report: {paths['html']} and {paths['markdown']}")
     return 0

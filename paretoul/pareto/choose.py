@@ -52,9 +52,35 @@ class Choice:
 
     def to_dict(self) -> dict[str, Any]:
         r = self.record
-        return {"rule": self.rule, "reason": self.reason, "arm": r.arm, "method": r.method,
-                "trial": r.number, "params": r.params, "seeds": r.seeds, "metrics": r.metrics,
-                "metrics_std": r.metrics_std, "front_size": self.front_size, **self.details}
+        return {"rule": self.rule, "reason": self.reason, "key": r.key, "arm": r.arm,
+                "replicate": r.replicate, "method": r.method, "trial": r.number, "params": r.params,
+                "seeds": r.seeds, "metrics": r.metrics, "metrics_std": r.metrics_std,
+                "front_size": self.front_size, **self.details}
+
+
+def measured(data: StudyData, record: TrialRecord, on: str | None = None) -> dict[str, Any]:
+    """A chosen trial's figures on ``on``'s seeds (default: validation when the study has it and
+    the trial was validated, else search): ``on``, ``seeds``, ``metrics``, ``metrics_std`` and
+    ``note`` (which seeds it was selected on and measured on, or why validation is missing)."""
+    explicit = on is not None
+    on = data.resolve_on(on)
+    note = f"selected on the search seeds {data.search_seeds}"
+    view = record
+    if on == "validation":
+        view = data.validated(record)  # type: ignore[assignment]
+        if view is None:
+            why = data.missing_validation(record)
+            if explicit:
+                raise UserError("on", f"{why}; run `paretoul validate {data.directory}` (it "
+                                "validates the chosen point of the rule given to it)")
+            view, on = record, "search"
+            note += f"; measured on them too ({why})"
+        else:
+            note += f", measured on the held-out validation seeds {data.validation_seeds}"
+    else:
+        note += ", measured on them too"
+    return {"on": on, "seeds": view.seeds, "metrics": view.metrics, "metrics_std": view.metrics_std,
+            "note": note}
 
 
 def _front(records: list[TrialRecord], F: np.ndarray, directions: list[str]

@@ -11,7 +11,11 @@ match: :mod:`paretoul.study.comparisons`) is measured on its own two sides only:
   mean of the paired per-seed differences, with a paired bootstrap 95% interval over seeds;
 - **equal budgets**: when the sides finished different numbers of trials, every figure is also
   given for the first n trials of each (completion order), and the verdict uses those;
-- a **winner** is named only with at least :data:`MIN_SEEDS` seeds and an interval excluding 0.
+- a **winner** is named only with at least :data:`MIN_SEEDS` seeds and an interval excluding 0;
+- **replicates** (an arm's independent search runs): each run has its own front; a side's HV is
+  the mean over its runs, and the interval resamples runs as well as seeds;
+- **held-out seeds** (``on="validation"``): the fronts the search delivered (selected on its
+  seeds) measured on seeds it never saw (``paretoul validate``).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from paretoul.metrics import METRICS
-from paretoul.pareto.fronts import as_minimisation
+from paretoul.pareto.fronts import as_minimisation, non_dominated
 from paretoul.pareto.indicators import (
     additive_epsilon,
     dominated_share,
@@ -41,19 +45,38 @@ N_BOOT = 2000
 
 @dataclass
 class Side:
-    """One side of a comparison: its arms and their finished trials in completion order."""
+    """One side of a comparison: its arms, and per search run (replicate) the finished trials in
+    completion order."""
 
     arms: tuple[str, ...]
-    trials: list[TrialRecord]
+    runs: list[list[TrialRecord]]
+
+    @property
+    def trials(self) -> list[TrialRecord]:
+        return [r for run in self.runs for r in run]
 
     def first(self, n: int) -> Side:
-        return Side(self.arms, self.trials[:n])
+        return Side(self.arms, [run[:n] for run in self.runs])
+
+    def fronts(self, directions: list[str]) -> Side:
+        """Each run's non-dominated trials (by the search's seed-mean objectives): what the
+        search delivered."""
+        def front(run: list[TrialRecord]) -> list[TrialRecord]:
+            if not run:
+                return []
+            idx = non_dominated(np.array([r.objectives for r in run], dtype=float), directions)
+            return [run[i] for i in idx]
+
+        return Side(self.arms, [front(run) for run in self.runs])
 
 
 def _sides(data: StudyData, jd: tuple[str, ...], fixed: tuple[str, ...]) -> tuple[Side, Side]:
     def side(arms: tuple[str, ...]) -> Side:
         done = [r for r in data.finished() if r.arm in arms]
-        return Side(arms, sorted(done, key=lambda r: (r.completed_at or 0.0, r.arm, r.number)))
+        replicates = sorted({r.replicate for r in done}) or [0]
+        runs = [sorted((r for r in done if r.replicate == k),
+                       key=lambda r: (r.completed_at or 0.0, r.arm, r.number)) for k in replicates]
+        return Side(arms, runs)
 
     return side(jd), side(fixed)
 
@@ -87,34 +110,66 @@ def comparison_normalisation(data: StudyData, jd: Side, fixed: Side, n_seeds: in
     return normalisation(data.directions, low, high, getattr(data.spec, "hv_reference", None))
 
 
+def _hv_table(side: Side, data: StudyData, norm: Normalisation, n_seeds: int
+              ) -> tuple[list[float], np.ndarray]:
+    """Per run: HV of its seed-mean front; per (run, seed): HV of that seed's front."""
+    mean_hv, per = [], np.zeros((len(side.runs), n_seeds))
+    for k, run in enumerate(side.runs):
+        mean_hv.append(hypervolume(norm(np.array([r.objectives for r in run], dtype=float)),
+                                   norm.reference) if run else 0.0)
+        values = _per_seed(run, data.objectives, n_seeds)
+        per[k] = [hypervolume(norm(values[i]), norm.reference) if run else 0.0
+                  for i in range(n_seeds)]
+    return mean_hv, per
+
+
+def _interval(hv_a: np.ndarray, hv_b: np.ndarray, rng_seed: int) -> tuple[float, float]:
+    """Bootstrap 95% interval of the mean per-seed HV difference: seeds resampled paired (both
+    sides were measured on the same seeds) and, with replicates, each side's search runs
+    resampled independently (a run of one side has no partner on the other)."""
+    rng = np.random.default_rng(rng_seed)
+    (ra, n_seeds), rb = hv_a.shape, len(hv_b)
+    s = rng.integers(0, n_seeds, (N_BOOT, n_seeds))
+    a = rng.integers(0, ra, (N_BOOT, ra))
+    b = rng.integers(0, rb, (N_BOOT, rb))
+    boot = (hv_a[a[:, :, None], s[:, None, :]].mean(axis=(1, 2))
+            - hv_b[b[:, :, None], s[:, None, :]].mean(axis=(1, 2)))
+    lo, hi = np.quantile(boot, [0.025, 0.975])
+    return float(lo), float(hi)
+
+
 def _figures(data: StudyData, jd: Side, fixed: Side, norm: Normalisation, n_seeds: int,
              rng_seed: int = 0) -> dict[str, Any]:
-    """HV of both sides (seed-mean fronts and per seed), dominance, epsilon, paired interval."""
-    obj = data.objectives
+    """HV of both sides (seed-mean fronts and per seed; with replicates, the mean over search
+    runs), dominance and epsilon (trials pooled over runs), and the bootstrap interval."""
     A = norm(np.array([r.objectives for r in jd.trials], dtype=float))
     B = norm(np.array([r.objectives for r in fixed.trials], dtype=float))
-    pa, pb = _per_seed(jd.trials, obj, n_seeds), _per_seed(fixed.trials, obj, n_seeds)
-    hv_a = [hypervolume(norm(pa[i]), norm.reference) for i in range(n_seeds)]
-    hv_b = [hypervolume(norm(pb[i]), norm.reference) for i in range(n_seeds)]
-    diffs = np.array(hv_a) - np.array(hv_b)
+    hv_a, per_a = _hv_table(jd, data, norm, n_seeds)
+    hv_b, per_b = _hv_table(fixed, data, norm, n_seeds)
+    diffs = per_a.mean(axis=0) - per_b.mean(axis=0)
     b_dom, n_b = dominated_share(A, B)
     a_dom, n_a = dominated_share(B, A)
     out: dict[str, Any] = {
         "trials": {"jd": n_a, "fixed": n_b},
-        "hv": {"jd": hypervolume(A, norm.reference), "fixed": hypervolume(B, norm.reference)},
-        "hv_per_seed": {"jd": hv_a, "fixed": hv_b},
+        "hv": {"jd": float(np.mean(hv_a)), "fixed": float(np.mean(hv_b))},
+        "hv_per_seed": {"jd": per_a.mean(axis=0).tolist(), "fixed": per_b.mean(axis=0).tolist()},
         "hv_difference_per_seed": diffs.tolist(),
         "hv_difference": float(diffs.mean()),
         "fixed_dominated_by_jd": [b_dom, n_b], "jd_dominated_by_fixed": [a_dom, n_a],
         "epsilon_jd_to_fixed": additive_epsilon(front_points(A), front_points(B)),
         "epsilon_fixed_to_jd": additive_epsilon(front_points(B), front_points(A)),
     }
+    replicates = len(jd.runs)
+    if replicates > 1:
+        out["hv_per_replicate"] = {"jd": hv_a, "fixed": hv_b}
+        out["trials_per_replicate"] = {"jd": [len(r) for r in jd.runs],
+                                       "fixed": [len(r) for r in fixed.runs]}
     if n_seeds >= 2:
-        rng = np.random.default_rng(rng_seed)
-        boot = diffs[rng.integers(0, n_seeds, (N_BOOT, n_seeds))].mean(axis=1)
-        lo, hi = np.quantile(boot, [0.025, 0.975])
-        out["interval"] = {"hv_difference_95": [float(lo), float(hi)], "seeds": n_seeds,
-                           "resamples": N_BOOT, "method": "paired bootstrap over seeds"}
+        lo, hi = _interval(per_a, per_b, rng_seed)
+        method = "paired bootstrap over seeds" + (
+            f", with each side's {replicates} search runs resampled" if replicates > 1 else "")
+        out["interval"] = {"hv_difference_95": [lo, hi], "seeds": n_seeds, "replicates": replicates,
+                           "resamples": N_BOOT, "method": method}
     else:
         out["interval"] = None
         out["no_interval"] = "one seed: no interval"
@@ -133,25 +188,97 @@ def _winner(fig: dict[str, Any], n_seeds: int) -> tuple[str | None, str]:
     return None, "the interval contains 0, so neither front is shown to be better"
 
 
+def seeds_text(seeds: list[int]) -> str:
+    """``0-7`` for a run of consecutive seeds, else ``0, 3, 9``."""
+    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[0] + len(seeds))):
+        return f"{seeds[0]}-{seeds[-1]}"
+    return ", ".join(map(str, seeds))
+
+
+def measured_on(data: StudyData, on: str) -> str:
+    """Which seeds a figure used, in words."""
+    search = f"search seeds {seeds_text(data.search_seeds)}"
+    if on == "search":
+        return f"selected and measured on the {search}"
+    return (f"selected on the {search}, measured on the held-out validation seeds "
+            f"{seeds_text(data.validation_seeds)}")
+
+
+def _validated(data: StudyData, side: Side) -> tuple[Side, list[str]]:
+    """``side`` as measured on the validation seeds; the reasons of trials lacking them."""
+    missing = []
+    runs = []
+    for run in side.runs:
+        view = []
+        for r in run:
+            v = data.validated(r)
+            if v is None:
+                missing.append(data.missing_validation(r))
+            else:
+                view.append(v)
+        runs.append(view)
+    return Side(side.arms, runs), missing
+
+
 def compare_pair(data: StudyData, name: str, jd_arms: tuple[str, ...], fixed_arms: tuple[str, ...],
-                 declared: bool = True) -> dict[str, Any]:
-    """Every figure of one comparison (see the module docstring), and its plain sentence."""
+                 declared: bool = True, on: str | None = None) -> dict[str, Any]:
+    """Every figure of one comparison (see the module docstring), and its plain sentence.
+
+    ``on="validation"``: each search run's front (and, at equal budget, the front of its first
+    n trials), selected on the search seeds, measured on the validation seeds. The default
+    ``on`` is validation when the study has it and every such trial was validated, else search
+    (the result says which, and why)."""
+    explicit = on is not None
+    on = data.resolve_on(on)
     jd, fixed = _sides(data, jd_arms, fixed_arms)
     out: dict[str, Any] = {"name": name, "declared": declared,
                            "sides": {"jd": list(jd_arms), "fixed": list(fixed_arms)}}
     if not jd.trials or not fixed.trials:
-        out.update(winner=None, verdict=f"{name}: a side has no finished trial yet; nothing to compare.")
+        out.update(winner=None, on=on, verdict=f"{name}: a side has no finished trial yet; nothing "
+                   "to compare.")
         return out
-    n_seeds = min(max(len(r.metrics_per_seed), 1) for r in jd.trials + fixed.trials)
-    norm = comparison_normalisation(data, jd, fixed, n_seeds)
+    n = min(len(run) for run in jd.runs + fixed.runs)
+    equal = len({len(run) for run in jd.runs + fixed.runs}) > 1
+    budgets = {"full": (jd, fixed), "equal": (jd.first(n), fixed.first(n)) if equal else None}
+    if on == "validation":
+        views: dict[str, tuple[Side, Side] | None] = {}
+        missing: list[str] = []
+        for label, pair in budgets.items():
+            if pair is None:
+                views[label] = None
+                continue
+            (a, miss_a), (b, miss_b) = (_validated(data, s.fronts(data.directions)) for s in pair)
+            views[label] = (a, b)
+            missing += [m for m in miss_a + miss_b if m not in missing]
+        if missing:
+            if explicit:
+                from paretoul.errors import UserError
+
+                raise UserError("on", f"comparison {name!r}: {len(missing)} front trial(s) lack "
+                                f"validation figures ({missing[0]}); run `paretoul validate "
+                                f"{data.directory}`")
+            out["validation_missing"] = missing
+            on = "search"
+        else:
+            budgets = views
+    n_seeds = (len(data.validation_seeds) if on == "validation"
+               else min(max(len(r.metrics_per_seed), 1) for r in jd.trials + fixed.trials))
+    full_jd, full_fixed = budgets["full"]  # type: ignore[misc]
+    eq = budgets["equal"]
+    norm = comparison_normalisation(data, Side(jd.arms, full_jd.runs + (eq[0].runs if eq else [])),
+                                    Side(fixed.arms, full_fixed.runs + (eq[1].runs if eq else [])),
+                                    n_seeds)
+    out["on"] = on
+    out["measured_on"] = measured_on(data, on)
+    out["seed_list"] = data.seeds_on(on)
+    out["replicates"] = len(jd.runs)
     out["normalisation"] = norm.describe(data.objectives)
     out["seeds"] = n_seeds
-    out["full_budget"] = _figures(data, jd, fixed, norm, n_seeds)
-    n = min(len(jd.trials), len(fixed.trials))
-    equal = len(jd.trials) != len(fixed.trials)
-    out["equal_budget"] = _figures(data, jd.first(n), fixed.first(n), norm, n_seeds) if equal else None
+    out["full_budget"] = _figures(data, full_jd, full_fixed, norm, n_seeds)
+    out["equal_budget"] = _figures(data, eq[0], eq[1], norm, n_seeds) if eq else None
     decisive = out["equal_budget"] if equal else out["full_budget"]
-    out["decided_on"] = f"equal budget (the first {n} trials of each side)" if equal else "full budget"
+    each = "search run" if len(jd.runs) > 1 else "side"
+    out["decided_on"] = f"equal budget (the first {n} trials of each {each})" if equal else "full budget"
     out["winner"], because = _winner(decisive, n_seeds)
     out["verdict"] = _sentence(name, out, decisive, because, n if equal else None)
     return out
@@ -159,38 +286,63 @@ def compare_pair(data: StudyData, name: str, jd_arms: tuple[str, ...], fixed_arm
 
 def _sentence(name: str, c: dict[str, Any], f: dict[str, Any], because: str, n: int | None) -> str:
     full = c["full_budget"]["trials"]
-    head = (f"{name} ({full['jd']} JD vs {full['fixed']} fixed-weight trials"
-            + (f"; at equal budget, the first {n} of each" if n is not None else "") + "): ")
+    runs = c["replicates"]
+    delivered = "front " if c["on"] == "validation" else ""
+    head = (f"{name} ({full['jd']} JD vs {full['fixed']} fixed-weight {delivered}trials"
+            + (f" from {runs} search runs per side" if runs > 1 else "")
+            + (f"; at equal budget, the first {n} of each" + (" run" if runs > 1 else "")
+               if n is not None else "")
+            + f"; {c['measured_on']}): ")
     bd, nb = f["fixed_dominated_by_jd"]
     ad, na = f["jd_dominated_by_fixed"]
+    mean_of = " (mean over search runs)" if runs > 1 else ""
     text = (head + f"Jacobian descent's trials dominate {bd} of {nb} fixed-weight trials, which "
-            f"dominate {ad} of {na} Jacobian-descent trials; HV {f['hv']['jd']:.3f} (JD) vs "
-            f"{f['hv']['fixed']:.3f} (fixed)")
+            f"dominate {ad} of {na} Jacobian-descent trials; HV{mean_of} {f['hv']['jd']:.3f} (JD) "
+            f"vs {f['hv']['fixed']:.3f} (fixed)")
     iv = f.get("interval")
     if iv is not None and c["seeds"] >= MIN_SEEDS:
         lo, hi = iv["hv_difference_95"]
         text += (f"; per-seed HV difference {f['hv_difference']:+.3f} [95% CI {lo:+.3f}, {hi:+.3f}] "
-                 f"over {c['seeds']} seeds (paired bootstrap)")
+                 f"over {c['seeds']} seeds ({iv['method']})")
     else:
         diffs = ", ".join(f"{d:+.3f}" for d in f["hv_difference_per_seed"])
         text += f"; per-seed HV differences {diffs} over {c['seeds']} seed(s)"
     return text + f": {because}."
 
 
-def compare_study(data: StudyData) -> dict[str, Any]:
+def compare_study(data: StudyData, on: str | None = None) -> dict[str, Any]:
     """All comparisons of a study: the declared ones, or the automatic pairs (saying which pairs
-    were made and which arms were left out, and why)."""
+    were made and which arms were left out, and why), measured on ``on``'s seeds (see
+    :func:`compare_pair`)."""
     if data.spec is None:
         return {"comparisons": [], "pairing": {"declared": False, "made": [], "left_out": {}}}
+    data.resolve_on(on)  # an explicit --on validation without validation figures is refused
     if data.spec.comparisons is not None:
         pairings, left_out, declared = declared_pairings(data.spec), {}, True
     else:
         auto = auto_pairs(arm_settings(data.spec))
         pairings, left_out, declared = auto.made, auto.left_out, False
     return {
-        "comparisons": [compare_pair(data, p.name, p.jd, p.fixed, declared) for p in pairings],
+        "comparisons": [compare_pair(data, p.name, p.jd, p.fixed, declared, on) for p in pairings],
         "pairing": {"declared": declared, "made": [p.name for p in pairings], "left_out": left_out},
     }
+
+
+def comparison_trials(data: StudyData) -> list[TrialRecord]:
+    """The trials ``compare --on validation`` measures: each search run's front and the front of
+    its first n trials (equal budget), per side of every comparison."""
+    out: dict[str, TrialRecord] = {}
+    result_pairs = (declared_pairings(data.spec) if data.spec.comparisons is not None
+                    else auto_pairs(arm_settings(data.spec)).made)
+    for p in result_pairs:
+        jd, fixed = _sides(data, p.jd, p.fixed)
+        if not jd.trials or not fixed.trials:
+            continue
+        n = min(len(run) for run in jd.runs + fixed.runs)
+        for side in (jd, fixed, jd.first(n), fixed.first(n)):
+            for r in side.fronts(data.directions).trials:
+                out.setdefault(r.key, r)
+    return list(out.values())
 
 
 def pairing_lines(result: dict[str, Any]) -> list[str]:

@@ -67,22 +67,29 @@ def _write_new(path: Path, data: bytes) -> None:
 
 def export_trial(data: StudyData, record: TrialRecord, path: str | Path, seed: int | None = None,
                  cache_dir: str | Path | None = None, tolerance: float = TOLERANCE) -> dict[str, Any]:
-    """Re-run ``record`` on ``seed`` (default its first), write weights + a JSON sidecar."""
+    """Re-run ``record`` on ``seed`` (default its first search seed; a validation seed it was
+    evaluated on is allowed too), write weights + a JSON sidecar."""
     spec = data.spec
     target, side = export_target(path)  # checked before the re-run, and again when writing
     seeds = record.seeds or list(spec.seeds)
+    validated = data.validation.get(record.key, {})
     seed = seeds[0] if seed is None else seed
-    if seed not in seeds:
-        raise UserError("seed", f"{seed} is not one of the trial's seeds {seeds}")
+    if seed not in seeds and seed not in validated:
+        extra = f" or its validation seeds {sorted(validated)}" if validated else ""
+        raise UserError("seed", f"{seed} is not one of the trial's seeds {seeds}{extra}")
     torch.set_num_threads(max(1, int(spec.resources.cpus)))  # as the trial ran
     art = prepare(spec.dataset, spec.model_name, spec.forget, seed, spec.reference_fraction,
                   spec.recipe, spec.data_root, False, spec.device, cache_dir)
     run = unlearn_and_evaluate(art, record.method, record.params)
-    recorded = record.metrics_per_seed[seeds.index(seed)] if record.metrics_per_seed else record.metrics
+    if seed in validated and seed not in seeds:
+        recorded = validated[seed]
+    else:
+        recorded = record.metrics_per_seed[seeds.index(seed)] if record.metrics_per_seed else record.metrics
     diffs = {k: abs(run.metrics[k] - v) for k, v in recorded.items() if k != "rte" and k in run.metrics}
     worst = max(diffs.values(), default=0.0)
     sidecar = {
-        "study": data.name, "arm": record.arm, "method": record.method, "trial": record.number,
+        "study": data.name, "arm": record.arm, "replicate": record.replicate, "key": record.key,
+        "method": record.method, "trial": record.number,
         "params": run.params, "seed": seed, "dataset": spec.dataset, "model": spec.model_name,
         "forget": spec.forget, "metrics": run.metrics, "recorded_metrics": recorded,
         "max_abs_difference": worst, "tolerance": tolerance, "versions": library_versions(),

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import optuna
+
+ON = ("search", "validation")
+"""The seeds a figure is measured on: the search's, or the held-out validation seeds."""
 
 
 @dataclass(frozen=True)
@@ -29,10 +32,19 @@ class TrialRecord:
     error: str | None = None
     trace: dict[str, list[float]] = field(default_factory=dict)
     """The first seed's per-epoch losses and per-step weights (thinned)."""
+    replicate: int = 0
+    """Which search run of its arm (``replicates``) proposed it."""
+
+    @property
+    def unit(self) -> str:
+        """The search run's name: the arm's, or ``ARM@rK`` for replicate K >= 1."""
+        from paretoul.study.spec import unit_name
+
+        return unit_name(self.arm, self.replicate)
 
     @property
     def key(self) -> str:
-        return f"{self.arm}#{self.number}"
+        return f"{self.unit}#{self.number}"
 
 
 @dataclass
@@ -47,6 +59,63 @@ class StudyData:
     reference: dict[str, Any]
     """Per seed: metrics of the original model and of the oracle."""
     spec: Any
+    validation_seeds: list[int] = field(default_factory=list)
+    """Held-out seeds the study's ``paretoul validate`` runs evaluated trials on (none: none run)."""
+    validation: dict[str, dict[int, dict[str, float]]] = field(default_factory=dict)
+    """Trial key -> validation seed -> metrics (recorded apart from the search's)."""
+    validation_errors: dict[str, dict[int, str]] = field(default_factory=dict)
+    """Trial key -> validation seed -> why its evaluation failed."""
+    validation_reference: dict[str, Any] = field(default_factory=dict)
+    """Per validation seed: metrics of that seed's original model and oracle."""
+
+    @property
+    def search_seeds(self) -> list[int]:
+        return list(getattr(self.spec, "seeds", None) or [])
+
+    def resolve_on(self, on: str | None) -> str:
+        """``search`` or ``validation``: the seeds figures are measured on (default: validation
+        when the study has validation evaluations)."""
+        from paretoul.errors import UserError
+
+        if on is None:
+            return "validation" if self.validation_seeds else "search"
+        if on not in ON:
+            raise UserError("on", f"{on!r} is not allowed; allowed: {', '.join(ON)}")
+        if on == "validation" and not self.validation_seeds:
+            raise UserError("on", f"{self.directory} has no validation evaluations; run `paretoul "
+                            f"validate {self.directory} --seeds 100,101,102` first")
+        return on
+
+    def seeds_on(self, on: str) -> list[int]:
+        return self.validation_seeds if on == "validation" else self.search_seeds
+
+    def validated(self, r: TrialRecord) -> TrialRecord | None:
+        """``r`` measured on the validation seeds (mean, ddof=1 std and per-seed metrics over
+        them), or None when it lacks an evaluation on one of them."""
+        per = self.validation.get(r.key, {})
+        if not self.validation_seeds or any(s not in per for s in self.validation_seeds):
+            return None
+        rows = [per[s] for s in self.validation_seeds]
+        names = [m for m in rows[0] if all(m in row for row in rows)]
+        table = np.array([[row[m] for m in names] for row in rows], dtype=float)
+        mean = dict(zip(names, table.mean(0).tolist(), strict=True))
+        std = (dict(zip(names, table.std(0, ddof=1).tolist(), strict=True)) if len(rows) > 1 else {})
+        return replace(r, objectives=tuple(mean[o] for o in self.objectives), metrics=mean,
+                       metrics_std=std, metrics_per_seed=rows, seeds=list(self.validation_seeds))
+
+    def missing_validation(self, r: TrialRecord) -> str:
+        """Why ``r`` has no validation figures (for messages)."""
+        errors = self.validation_errors.get(r.key, {})
+        if errors:
+            seed, why = next(iter(errors.items()))
+            return f"{r.key} failed on validation seed {seed}: {why}"
+        have = self.validation.get(r.key, {})
+        lacking = [s for s in self.validation_seeds if s not in have]
+        return f"{r.key} is not evaluated on validation seed(s) {', '.join(map(str, lacking))}"
+
+    def on_seeds(self, records: list[TrialRecord], on: str) -> list[TrialRecord | None]:
+        """``records`` as measured on ``on``'s seeds (None where a validation is missing)."""
+        return list(records) if on == "search" else [self.validated(r) for r in records]
 
     def finished(self) -> list[TrialRecord]:
         return [r for r in self.records if r.state == "complete"]
@@ -56,11 +125,16 @@ class StudyData:
         rs = self.finished() if records is None else records
         return np.array([r.objectives for r in rs], dtype=float).reshape(len(rs), len(self.objectives))
 
-    def reference_points(self) -> dict[str, np.ndarray]:
-        """The original model's and the oracle's objective values, averaged over seeds."""
+    def baselines_on(self, on: str = "search") -> dict[str, Any]:
+        """Per seed of ``on``: the original's and the oracle's metrics."""
+        return self.validation_reference if on == "validation" else self.reference
+
+    def reference_points(self, on: str = "search") -> dict[str, np.ndarray]:
+        """The original model's and the oracle's objective values, averaged over ``on``'s seeds."""
         out = {}
+        ref = self.baselines_on(on)
         for who in ("original", "oracle"):
-            rows = [[self.reference[s][who][m] for m in self.objectives] for s in self.reference]
+            rows = [[ref[s][who][m] for m in self.objectives] for s in ref]
             if rows:
                 out[who] = np.mean(np.array(rows, dtype=float), axis=0)
         return out
@@ -77,12 +151,12 @@ def _state(t: optuna.trial.FrozenTrial) -> str:
     return "running"
 
 
-def _arm_records(spec: Any, i: int, storage: Any) -> list[TrialRecord]:
+def _arm_records(spec: Any, i: int, replicate: int, unit: str, storage: Any) -> list[TrialRecord]:
     from paretoul.study import store
 
     arm = spec.arm_name(i)
     try:
-        study = optuna.load_study(study_name=store.arm_study_name(spec.name, arm), storage=storage)
+        study = optuna.load_study(study_name=store.arm_study_name(spec.name, unit), storage=storage)
     except KeyError:
         return []
     records = []
@@ -102,6 +176,7 @@ def _arm_records(spec: Any, i: int, storage: Any) -> list[TrialRecord]:
             completed_at=t.datetime_complete.timestamp() if t.datetime_complete else None,
             error=t.user_attrs.get("error"),
             trace=dict(t.user_attrs.get("trace", {})),
+            replicate=replicate,
         ))
     return records
 
@@ -119,10 +194,34 @@ def load_study_data(study_dir: str | Path, storage_url: str | None = None) -> St
     store.check_database_file(url, d)
     storage = store.open_storage(url)
     try:
-        for i in range(len(spec.arms)):
-            records += _arm_records(spec, i, storage)
+        for i, replicate, unit in spec.units():
+            records += _arm_records(spec, i, replicate, unit, storage)
+        seeds, validation, errors, reference = _validation(spec, storage)
     finally:
         store.close(storage)
     meta = read_meta(d)
     return StudyData(spec.name, d, objectives, spec.directions(), records,
-                     meta.get("reference", {}), spec)
+                     meta.get("reference", {}), spec, seeds, validation, errors, reference)
+
+
+def _validation(spec: Any, storage: Any) -> tuple[list[int], dict[str, dict[int, dict[str, float]]],
+                                                  dict[str, dict[int, str]], dict[str, Any]]:
+    """The study's validation seeds and evaluations (see :mod:`paretoul.study.validation`)."""
+    from paretoul.study import store
+
+    try:
+        study = optuna.load_study(study_name=store.validation_study_name(spec.name), storage=storage)
+    except KeyError:
+        return [], {}, {}, {}
+    metrics: dict[str, dict[int, dict[str, float]]] = {}
+    errors: dict[str, dict[int, str]] = {}
+    for t in study.get_trials(deepcopy=False):
+        key, seed = t.user_attrs.get("trial"), t.user_attrs.get("seed")
+        if key is None or seed is None:
+            continue
+        if t.state == optuna.trial.TrialState.COMPLETE:
+            metrics.setdefault(key, {})[int(seed)] = dict(t.user_attrs.get("metrics", {}))
+        elif t.state == optuna.trial.TrialState.FAIL:
+            errors.setdefault(key, {})[int(seed)] = str(t.user_attrs.get("error", "failed"))
+    return ([int(s) for s in study.user_attrs.get("seeds", [])], metrics, errors,
+            dict(study.user_attrs.get("reference", {})))

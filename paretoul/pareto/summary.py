@@ -93,6 +93,17 @@ def hv_history(records: list[TrialRecord], norm: Normalisation) -> list[tuple[in
     return out
 
 
+def method_representatives(data: StudyData) -> dict[str, TrialRecord]:
+    """Per method, its finished trial closest to the oracle (smallest Avg. Gap, on the search
+    seeds): the row of the method table, as the unlearning literature tunes its tables."""
+    out: dict[str, TrialRecord] = {}
+    for r in data.finished():
+        best = out.get(r.method)
+        if best is None or r.metrics.get("avg_gap", np.inf) < best.metrics.get("avg_gap", np.inf):
+            out[r.method] = r
+    return out
+
+
 def _group(records: list[TrialRecord], key: str) -> dict[str, list[TrialRecord]]:
     groups: dict[str, list[TrialRecord]] = {}
     for r in records:

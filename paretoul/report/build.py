@@ -12,8 +12,15 @@ from typing import Any
 
 import yaml
 
-from paretoul.pareto.choose import Choice, check_rule, choose
-from paretoul.pareto.compare import MIN_SEEDS, compare_study, pairing_lines, reference_text
+from paretoul.pareto.choose import Choice, check_rule, choose, measured
+from paretoul.pareto.compare import (
+    MIN_SEEDS,
+    compare_study,
+    measured_on,
+    pairing_lines,
+    reference_text,
+    seeds_text,
+)
 from paretoul.pareto.records import StudyData, load_study_data
 from paretoul.pareto.summary import summarise_fronts
 from paretoul.redact import mask_secrets, mask_url
@@ -22,14 +29,15 @@ from paretoul.report import plots as P
 
 
 def make_plots(study: StudyData, out: Path, chosen: Choice | None = None,
-               comparisons: dict[str, Any] | None = None) -> dict[str, Path]:
+               comparisons: dict[str, Any] | None = None, on: str = "search") -> dict[str, Path]:
     """Draw every plot the study has data for; return name -> PNG path (``comparisons``:
-    :func:`compare_study`'s result, computed when not given)."""
+    :func:`compare_study`'s result, computed when not given; ``on``: the seeds the method bars
+    are measured on — the scatter and HV history always show the search)."""
     made: dict[str, Path] = {}
     if study.finished():
         made["pareto_scatter"] = P.draw_scatter(D.scatter_data(study, chosen), out)[0]
         made["hv_history"] = P.draw_hv_history(D.hv_history_data(study), out)[0]
-        made["method_bars"] = P.draw_method_bars(D.method_table(study), out)[0]
+        made["method_bars"] = P.draw_method_bars(D.method_table(study, on), out)[0]
     jd = D.jd_vs_fixed_data(study, comparisons or compare_study(study))
     if jd:
         made["jd_vs_fixed"] = P.draw_jd_vs_fixed(jd, out)[0]
@@ -51,12 +59,18 @@ def comparison_markdown(result: dict[str, Any]) -> list[str]:
         out += ["", f"### {c['name']}", "", c["verdict"]]
         if "full_budget" not in c:
             continue
-        out += ["", f"Each side's HV is over its own front, objectives normalised over this "
-                f"comparison's two sides only (gap objectives from their ideal 0), reference point "
-                f"{reference_text(c)} (objective units); per seed, each side has one front; the "
-                f"interval is a paired bootstrap over the {c['seeds']} seeds the trials were "
-                f"searched and measured on; a winner needs at least {MIN_SEEDS} seeds. "
-                f"Decided on: {c['decided_on']}.", "",
+        iv = (c["equal_budget"] or c["full_budget"])["interval"]
+        runs = (f" An arm's {c['replicates']} independent search runs (replicates) each have their "
+                "own front; a side's HV is the mean over its runs." if c["replicates"] > 1 else "")
+        missing = (f" Validation figures are missing for {len(c['validation_missing'])} of its "
+                   f"front trials ({c['validation_missing'][0]}), so it is measured on the search "
+                   "seeds." if c.get("validation_missing") else "")
+        out += ["", f"Fronts {c['measured_on']}.{missing} Each side's HV is over its own front, "
+                f"objectives normalised over this comparison's two sides only (gap objectives from "
+                f"their ideal 0), reference point {reference_text(c)} (objective units); per seed, "
+                f"each side has one front.{runs} The interval: "
+                f"{iv['method'] if iv else 'none (one seed)'}, over {c['seeds']} seeds; a winner "
+                f"needs at least {MIN_SEEDS} seeds. Decided on: {c['decided_on']}.", "",
                 "| budget | JD trials | fixed trials | HV JD | HV fixed | per-seed HV difference | "
                 "95% CI | ε+ JD→fixed | ε+ fixed→JD |", "|---|---|---|---|---|---|---|---|---|"]
         for label, f in (("full", c["full_budget"]), ("equal", c["equal_budget"])):
@@ -79,23 +93,36 @@ def _fmt(row: dict[str, Any], m: str) -> str:
     return f"{v:.2f} ± {s:.2f}" if row.get("n_seeds", 1) > 1 and f"{m}_std" in row else f"{v:.2f}"
 
 
+def _seeds_markdown(study: StudyData, on: str) -> list[str]:
+    search = f"Search seeds: {seeds_text(study.search_seeds)} (every trial was run on each)."
+    if not study.validation_seeds:
+        return [search + " No held-out validation seeds (`paretoul validate`): every figure is "
+                "measured on the seeds it was selected on.", ""]
+    n = len(study.validation)
+    return [search + f" Held-out validation seeds: {seeds_text(study.validation_seeds)} "
+            f"({n} trials re-evaluated by `paretoul validate`, recorded apart from the search). "
+            f"Figures below are measured on the {on} seeds unless they say otherwise; the fronts "
+            "and the scatter plot show the search.", ""]
+
+
 def report_markdown(study: StudyData, plots: dict[str, Path], chosen: Choice | None,
                     comparisons: dict[str, Any], fronts: dict[str, Any],
-                    oracle_free: Choice | None = None) -> str:
+                    oracle_free: Choice | None = None, on: str = "search") -> str:
     lines = [f"# Study `{study.name}`", "",
              f"{len(study.finished())} finished trials, "
              f"{sum(r.state == 'failed' for r in study.records)} failed; objectives: "
              + ", ".join(f"`{o}` ({d})" for o, d in zip(study.objectives, study.directions, strict=True)),
              ""]
+    lines += _seeds_markdown(study, on)
     cols = D.table_metrics(study)
-    rows = D.method_table(study)
+    rows = D.method_table(study, on)
     n_seeds = max((r["n_seeds"] for r in rows), default=1)
     spread = (f"mean ± sample std (ddof = 1) over {n_seeds} seeds" if n_seeds > 1
               else "one seed, so no spread")
     lines += ["## Methods at their trial closest to the oracle", "",
               "Each method's row is its trial with the smallest Avg. Gap to the retrain oracle "
-              f"(tuned against the oracle, as the literature's tables are); {spread}; "
-              "RTE in seconds."]
+              f"(tuned against the oracle, as the literature's tables are), {measured_on(study, on)}; "
+              f"{spread}; RTE in seconds."]
     if str(getattr(study.spec, "forget", "")).startswith("class:"):
         lines[-1] += (" Class-wise forgetting: TA and the MIA's non-members use the retained "
                       "classes' test samples; TA (forgotten) is the accuracy on the forgotten "
@@ -109,6 +136,10 @@ def report_markdown(study: StudyData, plots: dict[str, Path], chosen: Choice | N
                       "arm `{method: retrain, searcher: {type: grid}}`).")
     lines += ["", "| method | trial | " + " | ".join(_HEADERS[m] for m in cols) + " |",
               "|---|---|" + "---|" * len(cols)]
+    missing = [row["missing"] for row in rows if row.get("missing")]
+    if missing:
+        lines[-1] += (f" {len(missing)} row(s) lack validation figures ({missing[0]}): run "
+                      f"`paretoul validate {study.directory}`.")
     for row in rows:
         name = f"{row['method']} (noise floor)" if row.get("noise_floor") else row["method"]
         lines.append(f"| {name} | {row['trial']} | " + " | ".join(_fmt(row, m) for m in cols) + " |")
@@ -124,8 +155,14 @@ def report_markdown(study: StudyData, plots: dict[str, Path], chosen: Choice | N
     lines.append(f"| **overall** | {fronts['trials']['complete']} | {len(fronts['overall']['front'])} "
                  f"| {fronts['overall']['hv']:.3f} |")
     if chosen:
+        shown = measured(study, chosen.record, None if on == "validation" else "search")
         lines += ["", "## Chosen operating point", "", f"Rule `{chosen.rule}`: {chosen.record.key} "
-                  f"({chosen.record.method}, {json.dumps(chosen.record.params)}): {chosen.reason}."]
+                  f"({chosen.record.method}, {json.dumps(chosen.record.params)}): {chosen.reason}; "
+                  f"{shown['note']}.", "",
+                  "| " + " | ".join(_HEADERS.get(m, m) for m in cols) + " |", "|" + "---|" * len(cols),
+                  "| " + " | ".join(_fmt({**shown["metrics"], "n_seeds": len(shown["seeds"]),
+                                          **{f"{k}_std": v for k, v in shown["metrics_std"].items()}},
+                                         m) for m in cols) + " |"]
     if oracle_free:
         lines += ["", f"Without an oracle (rule `oracle-free`) the choice would be "
                   f"{oracle_free.record.key} ({oracle_free.record.method}): {oracle_free.reason}."]
@@ -211,23 +248,29 @@ def _oracle_free(study: StudyData) -> Choice | None:
 
 
 def write_report(study_dir: str | Path, out: str | Path | None = None, rule: str = "knee",
-                 storage_url: str | None = None, rule_options: dict[str, Any] | None = None
-                 ) -> dict[str, Path]:
+                 storage_url: str | None = None, rule_options: dict[str, Any] | None = None,
+                 on: str | None = None) -> dict[str, Path]:
     """Write ``report.md``, a self-contained ``report.html`` and every plot (PNG + SVG); the
-    chosen point by ``rule`` with ``rule_options`` (see :func:`~paretoul.pareto.choose.choose`).
-    A study without a finished trial gets a short report that says so."""
+    chosen point by ``rule`` with ``rule_options`` (see :func:`~paretoul.pareto.choose.choose`);
+    the method table, comparisons and chosen point measured on ``on``'s seeds (default:
+    validation when the study has it). A study without a finished trial gets a short report
+    that says so."""
     options = rule_options or {}
     check_rule(rule, **options)
     study = load_study_data(study_dir, storage_url)
     out_dir = Path(out) if out else Path(study_dir) / "report"
-    out_dir.mkdir(parents=True, exist_ok=True)
+    resolved = study.resolve_on(on)
     if study.finished():
         chosen = choose(study, rule, **options)
-        comparisons = compare_study(study)
-        plots = make_plots(study, out_dir, chosen, comparisons)
+        if on == "validation":
+            measured(study, chosen.record, on)  # an explicit --on validation needs it validated
+        comparisons = compare_study(study, on)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        plots = make_plots(study, out_dir, chosen, comparisons, resolved)
         md = report_markdown(study, plots, chosen, comparisons, summarise_fronts(study),
-                             _oracle_free(study))
+                             _oracle_free(study), resolved)
     else:
+        out_dir.mkdir(parents=True, exist_ok=True)
         plots = {}
         md = _no_trial_markdown(study)
     md += f"\n_Written {time.strftime('%Y-%m-%d %H:%M:%S')} by paretoul._\n"

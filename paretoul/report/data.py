@@ -9,7 +9,7 @@ import numpy as np
 from paretoul.pareto.choose import Choice
 from paretoul.pareto.fronts import as_minimisation, non_dominated
 from paretoul.pareto.records import StudyData, TrialRecord
-from paretoul.pareto.summary import hv_history, study_normalisation
+from paretoul.pareto.summary import hv_history, method_representatives, study_normalisation
 
 TABLE_METRICS = ("ua", "ra", "ta", "mia", "avg_gap", "rte")
 CLASS_WISE_METRICS = ("ta_forgotten",)
@@ -93,30 +93,33 @@ def jd_weights_data(data: StudyData) -> dict[str, Any] | None:
             "retain": r.trace["jd_weight_retain"]}
 
 
-def method_table(data: StudyData) -> list[dict[str, Any]]:
-    """Per method, its trial closest to the oracle (smallest Avg. Gap): mean and sample std
-    (ddof=1) over seeds; a ``retrain`` arm's row is the noise floor (``noise_floor`` true).
+def method_table(data: StudyData, on: str = "search") -> list[dict[str, Any]]:
+    """Per method, its trial closest to the oracle (smallest Avg. Gap, selected on the search
+    seeds), measured on ``on``'s seeds: mean and sample std (ddof=1) over them; a ``retrain``
+    arm's row is the noise floor (``noise_floor`` true). A trial without validation figures
+    has ``missing`` (why) and no values.
 
     Chosen against the oracle's Avg. Gap, as the unlearning literature tunes its tables.
     """
     rows = []
     cols = table_metrics(data)
-    ref = data.reference_points()
+    baselines = data.baselines_on(on)
     for who in ("original", "oracle"):
-        vals = [data.reference[s][who] for s in data.reference]
-        if vals and who in ref:
+        vals = [baselines[s][who] for s in baselines]
+        if vals:
             have = [m for m in cols if all(m in v for v in vals)]
             rows.append({"method": who, "trial": "-", "n_seeds": len(vals),
                          **{m: float(np.mean([v[m] for v in vals])) for m in have},
                          **({f"{m}_std": float(np.std([v[m] for v in vals], ddof=1))
                              for m in have} if len(vals) > 1 else {})})
-    by_method: dict[str, list[TrialRecord]] = {}
-    for r in data.finished():
-        by_method.setdefault(r.method, []).append(r)
-    for method, rs in sorted(by_method.items(), key=lambda kv: (kv[0] != NOISE_FLOOR, kv[0])):
-        best = min(rs, key=lambda t: t.metrics.get("avg_gap", np.inf))
-        rows.append({"method": method, "trial": best.key, "n_seeds": len(best.seeds),
-                     "noise_floor": method == NOISE_FLOOR,
-                     **{m: best.metrics.get(m, float("nan")) for m in cols},
-                     **{f"{m}_std": best.metrics_std[m] for m in cols if m in best.metrics_std}})
+    picks = method_representatives(data)
+    for method, pick in sorted(picks.items(), key=lambda kv: (kv[0] != NOISE_FLOOR, kv[0])):
+        best = pick if on == "search" else data.validated(pick)
+        row: dict[str, Any] = {"method": method, "trial": pick.key, "noise_floor": method == NOISE_FLOOR}
+        if best is None:
+            row.update(n_seeds=0, missing=data.missing_validation(pick))
+        else:
+            row.update(n_seeds=len(best.seeds), **{m: best.metrics.get(m, float("nan")) for m in cols},
+                       **{f"{m}_std": best.metrics_std[m] for m in cols if m in best.metrics_std})
+        rows.append(row)
     return rows

@@ -120,8 +120,8 @@ def draw_method_bars(rows: list[dict[str, Any]], out: Path) -> list[Path]:
     width = 0.8 / max(len(rows), 1)
     for i, row in enumerate(rows):
         xs = [j + i * width for j in range(len(metrics))]
-        ax.bar(xs, [row[m] for m in metrics], width, yerr=[row.get(f"{m}_std", 0.0) for m in metrics],
-               label=row["method"], capsize=2)
+        ax.bar(xs, [row.get(m, float("nan")) for m in metrics], width,
+               yerr=[row.get(f"{m}_std", 0.0) for m in metrics], label=row["method"], capsize=2)
     ax.set_xticks([j + 0.4 - width / 2 for j in range(len(metrics))])
     ax.set_xticklabels(["UA", "RA", "TA", "MIA", "Avg. Gap"])
     ax.set_ylabel("%")

@@ -118,6 +118,18 @@ def start_reaper() -> subprocess.Popen | None:
                             stdin=subprocess.PIPE, start_new_session=True)
 
 
+def shutdown(started: bool, reaper: subprocess.Popen | None) -> None:
+    """Stop the Ray this process started (``started``; a joined cluster is left running) and
+    its watcher."""
+    if started:
+        import ray
+
+        ray.shutdown()
+    if reaper is not None:
+        reaper.stdin.close()  # type: ignore[union-attr]
+        reaper.wait(timeout=30)
+
+
 def slots(spec: StudySpec, concurrency: int | None) -> float:
     import ray
 

@@ -3,7 +3,8 @@
 A comparison puts ``raul`` arms (Jacobian descent) against ``scalarized`` arms (the same two
 objectives under a fixed weight). It is matched when both sides use the same ``reference``,
 ``kl_direction`` and ``temperature`` and the same fixed, searched or gridded values of every
-other parameter — except ``w`` on the fixed side and ``aggregator`` on the JD side. A JD side
+other parameter — except ``w`` on the fixed side and ``aggregator`` on the JD side — and the
+same number of ``replicates`` (independent search runs). A JD side
 whose aggregator can be ``mean`` is refused: the mean of the two gradients is the fixed
 weighting w = 0.5, not Jacobian descent.
 
@@ -31,6 +32,8 @@ class ArmSetting:
     name: str
     method: str
     values: dict[str, tuple[str, Any]]
+    replicates: int = 1
+    """Independent search runs of the arm (a comparison's sides must have as many)."""
 
     def describe(self, param: str) -> str:
         how, what = self.values.get(param, ("fixed", None))
@@ -97,6 +100,9 @@ def mismatch(jd: ArmSetting, fixed: ArmSetting) -> str | None:
         if a != b:
             return (f"arms {jd.name!r} and {fixed.name!r} differ in {p}: {jd.describe(p)} vs "
                     f"{fixed.describe(p)}")
+    if jd.replicates != fixed.replicates:
+        return (f"arms {jd.name!r} and {fixed.name!r} differ in replicates: {jd.replicates} vs "
+                f"{fixed.replicates} (both sides need the same number of search runs)")
     return None
 
 
@@ -113,6 +119,12 @@ def check_pairing(pairing: Pairing, arms: dict[str, ArmSetting]) -> tuple[str, s
         why = jd_refusal(arms[n])
         if why:
             return "jd", why
+    for side, names in (("jd", pairing.jd), ("fixed", pairing.fixed)):
+        counts = {arms[n].replicates for n in names}
+        if len(counts) > 1:
+            return side, (f"arms {', '.join(map(repr, names))} differ in replicates "
+                          f"({', '.join(str(arms[n].replicates) for n in names)}); one side's arms "
+                          "need the same number")
     for n in pairing.fixed:
         if arms[n].method != FIXED_METHOD:
             return "fixed", f"arm {n!r} is a {arms[n].method} arm, not {FIXED_METHOD} (fixed weights)"

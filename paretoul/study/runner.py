@@ -14,9 +14,7 @@ from typing import Any
 
 import yaml
 
-from paretoul.artefacts import prepare, shipped_states
 from paretoul.errors import StudyInterrupted, StudyStopped, UserError
-from paretoul.metrics import evaluate
 from paretoul.run import library_versions
 from paretoul.study import _ray, leases, store
 from paretoul.study.interrupt import Interrupt
@@ -31,7 +29,7 @@ from paretoul.study.layout import (
 from paretoul.study.progress import Progress
 from paretoul.study.spec import StudySpec, check_data_root, load_spec
 from paretoul.study.status import arm_counts, study_status
-from paretoul.study.trial import SharedSetting
+from paretoul.study.trial import SharedSetting, prepare_shared
 
 log = logging.getLogger("paretoul")
 
@@ -44,30 +42,6 @@ class LaunchOptions:
     max_concurrent: int | None = None
     quiet: bool = False
     cache_dir: str | Path | None = None
-
-
-def _prepare_shared(spec: StudySpec, cache_dir: str | Path | None, quiet: bool
-                    ) -> tuple[SharedSetting, dict[str, Any]]:
-    """Build or reuse the original and oracle of every seed (once, on the driver)."""
-    shared = SharedSetting(spec.dataset, spec.model_name, spec.forget, spec.reference_fraction,
-                           spec.data_root, {}, spec.device, spec.resources.cpus, spec.trial_timeout_s)
-    reference: dict[str, Any] = {}
-    for seed in spec.seeds:
-        art = prepare(spec.dataset, spec.model_name, spec.forget, seed, spec.reference_fraction,
-                      spec.recipe, spec.data_root, False, spec.device, cache_dir)
-        shared.recipe = art.recipe.to_dict()
-        shared.states[seed] = shipped_states(art)
-        reference[str(seed)] = {
-            "original": evaluate(art.original_context),
-            "oracle": evaluate(art.oracle_context),
-            "splits": {"sizes": art.splits.sizes(), "checksum": art.splits.checksum()},
-            "cache": {"original": art.original.cache_status, "oracle": art.oracle.cache_status},
-        }
-    if not quiet:
-        hits = sum(v == "hit" for r in reference.values() for v in r["cache"].values())
-        print(f"original + oracle for {len(spec.seeds)} seed(s): {hits} of {2 * len(spec.seeds)} "
-              "from the cache, the rest trained")
-    return shared, reference
 
 
 def _study_dir(spec: StudySpec, out: str | Path | None) -> Path:
@@ -174,7 +148,7 @@ def _run_ray(spec: StudySpec, study_dir: Path, storage_url: str, opts: LaunchOpt
     try:
         # Ray's start-up mostly waits on its processes: train/load the shared artefacts meanwhile.
         with ThreadPoolExecutor(1) as pool:
-            prepared = pool.submit(_prepare_shared, spec, opts.cache_dir, opts.quiet)
+            prepared = pool.submit(prepare_shared, spec, spec.seeds, opts.cache_dir, opts.quiet)
             try:
                 started = _ray.init_ray(opts.address, spec)
                 interrupt.arm()
@@ -188,13 +162,7 @@ def _run_ray(spec: StudySpec, study_dir: Path, storage_url: str, opts: LaunchOpt
             raise
         raise stopped from None
     finally:
-        if started:
-            import ray
-
-            ray.shutdown()
-        if reaper is not None:
-            reaper.stdin.close()  # type: ignore[union-attr]
-            reaper.wait(timeout=30)
+        _ray.shutdown(started, reaper)
 
 
 def _tune(spec: StudySpec, study_dir: Path, storage_url: str, opts: LaunchOptions, resume: bool,
@@ -221,7 +189,7 @@ def _tune_on(storage: Any, spec: StudySpec, study_dir: Path, storage_url: str, o
 
     def open_arms() -> list[Any]:
         with leases.claim_lock(storage, spec.name):  # another launcher may be creating them
-            return [make_arm(spec, i, storage) for i in range(len(spec.arms))]
+            return [make_arm(spec, i, storage, r) for i, r, _ in spec.units()]
 
     arms = store.retrying(open_arms, storage_url, spec.storage_retry_s, "opening the arms")
     searcher = StudySearcher(arms, storage, spec.name, storage_url, spec.storage_retry_s)

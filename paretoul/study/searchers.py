@@ -36,7 +36,7 @@ from paretoul.errors import UserError
 from paretoul.methods import Param
 from paretoul.study import leases, store
 from paretoul.study.points import param_key, slot_seed, untried_point
-from paretoul.study.spec import StudySpec, arm_budget, arm_space, grid_points
+from paretoul.study.spec import StudySpec, arm_budget, arm_space, grid_points, unit_name
 
 FAIL_PENALTY = 1e6
 """Objective value told to pymoo for a failed trial (pymoo needs a finite number)."""
@@ -78,11 +78,15 @@ class ArmSearcher:
     sharing a database see each other's claims and the union of their trials is the budget.
     """
 
-    def __init__(self, spec: StudySpec, index: int, storage: optuna.storages.BaseStorage) -> None:
+    def __init__(self, spec: StudySpec, index: int, storage: optuna.storages.BaseStorage,
+                 replicate: int = 0) -> None:
         self.index = index
-        self.name = spec.arm_name(index)
+        self.replicate = replicate
+        self.arm = spec.arm_name(index)
+        self.name = unit_name(self.arm, replicate)
         self.method = spec.arms[index].method
-        self.seed = spec.arms[index].searcher.seed
+        self.seed = spec.arms[index].searcher.seed + replicate
+        """Replicate K of an arm is its searcher with seed + K (an independent search run)."""
         self.budget = arm_budget(spec, index)
         self.space, self.fixed = arm_space(spec, index)
         self.dists = distributions(self.space)
@@ -92,7 +96,7 @@ class ArmSearcher:
         # arms set a freshly seeded one before every ask.
         self.study = store.arm_study(storage, spec.name, self.name, self.directions,
                                      optuna.samplers.RandomSampler(seed=0))
-        digest = _arm_digest(spec, index)
+        digest = _arm_digest(spec, index, replicate)
         known = self.study.user_attrs.get("spec_digest")
         if known is not None and known != digest:
             raise UserError("spec", f"arm {self.name!r} of study {spec.name!r} already exists in this "
@@ -100,7 +104,10 @@ class ArmSearcher:
         if known is None:
             self.study.set_user_attr("spec_digest", digest)
             self.study.set_user_attr("method", self.method)
-            self.study.set_user_attr("searcher", spec.arms[index].searcher.model_dump())
+            self.study.set_user_attr("searcher", {**spec.arms[index].searcher.model_dump(),
+                                                  "seed": self.seed})
+            self.study.set_user_attr("arm", self.arm)
+            self.study.set_user_attr("replicate", replicate)
             self.study.set_user_attr("budget", self.budget)
         self.budget = store.effective_budget(self.study.user_attrs, self.budget)
         self._pending: dict[str, optuna.trial.Trial] = {}
@@ -216,11 +223,16 @@ class ArmSearcher:
         return message
 
 
-def _arm_digest(spec: StudySpec, index: int) -> str:
-    """What a trial of arm ``index`` means: launchers sharing the arm must agree on it."""
+def _arm_digest(spec: StudySpec, index: int, replicate: int = 0) -> str:
+    """What a trial of arm ``index`` (replicate ``replicate``) means: launchers sharing the arm
+    must agree on it. The replicate count is left out (a run's meaning does not depend on how
+    many others there are); the first replicate's digest is the arm's digest before replicates."""
     setting = spec.model_dump(mode="json", include={"dataset", "forget", "seeds", "reference_fraction",
                                                     "recipe", "objectives"})
-    setting.update(model=spec.model_name, arm=spec.arms[index].model_dump(mode="json"))
+    setting.update(model=spec.model_name,
+                   arm=spec.arms[index].model_dump(mode="json", exclude={"replicates"}))
+    if replicate:
+        setting["replicate"] = replicate
     return hashlib.sha256(json.dumps(setting, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -228,8 +240,9 @@ class OptunaArm(ArmSearcher):
     """``optuna`` and ``random`` arms: an Optuna sampler (NSGA-II, TPE, GP, random) on the
     arm's study, by ask/tell."""
 
-    def __init__(self, spec: StudySpec, index: int, storage: optuna.storages.BaseStorage) -> None:
-        super().__init__(spec, index, storage)
+    def __init__(self, spec: StudySpec, index: int, storage: optuna.storages.BaseStorage,
+                 replicate: int = 0) -> None:
+        super().__init__(spec, index, storage, replicate)
         self._searcher = spec.arms[index].searcher
 
     def _seeded(self, seed: int) -> optuna.samplers.BaseSampler:
@@ -275,8 +288,9 @@ class GridArm(ArmSearcher):
     points an interrupted launcher lost, and never a finished one again.
     """
 
-    def __init__(self, spec: StudySpec, index: int, storage: optuna.storages.BaseStorage) -> None:
-        super().__init__(spec, index, storage)
+    def __init__(self, spec: StudySpec, index: int, storage: optuna.storages.BaseStorage,
+                 replicate: int = 0) -> None:
+        super().__init__(spec, index, storage, replicate)
         arm = spec.arms[index]
         self.points = grid_points(arm)[: self.budget]
         self.dists = {k: CategoricalDistribution(list(v)) for k, v in arm.grid.items()}
@@ -299,10 +313,11 @@ class PymooArm(ArmSearcher):
     and by every launcher sharing the arm (each serves the individuals nobody claimed).
     """
 
-    def __init__(self, spec: StudySpec, index: int, storage: optuna.storages.BaseStorage) -> None:
-        super().__init__(spec, index, storage)
+    def __init__(self, spec: StudySpec, index: int, storage: optuna.storages.BaseStorage,
+                 replicate: int = 0) -> None:
+        super().__init__(spec, index, storage, replicate)
         s = spec.arms[index].searcher
-        self.population, self.generations, self.seed = s.population, s.generations, s.seed
+        self.population, self.generations = s.population, s.generations
         self.names = list(self.space)
         self.signs = np.array([1.0 if d == "min" else -1.0 for d in self.directions])
         self._algo = self._new_algorithm()
@@ -392,10 +407,9 @@ class PymooArm(ArmSearcher):
         self._sync(self.study.get_trials(deepcopy=False))
 
 
-def make_arm(spec: StudySpec, index: int, storage: optuna.storages.BaseStorage) -> ArmSearcher:
+def make_arm(spec: StudySpec, index: int, storage: optuna.storages.BaseStorage,
+             replicate: int = 0) -> ArmSearcher:
+    """The searcher of one search run: arm ``index``, replicate ``replicate``."""
     kind = spec.arms[index].searcher.type
-    if kind == "pymoo":
-        return PymooArm(spec, index, storage)
-    if kind == "grid":
-        return GridArm(spec, index, storage)
-    return OptunaArm(spec, index, storage)
+    cls = PymooArm if kind == "pymoo" else GridArm if kind == "grid" else OptunaArm
+    return cls(spec, index, storage, replicate)

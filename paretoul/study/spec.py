@@ -78,6 +78,9 @@ class Arm(_Strict):
     """Which declared dimensions to search (default: all not fixed)."""
     grid: dict[str, list[Any]] = Field(default_factory=dict)
     """For grid arms: the values of each parameter; trials = the Cartesian product."""
+    replicates: int = Field(default=1, ge=1, le=100)
+    """Independent copies of the arm's searcher (searcher seeds seed, seed+1, ...), each with the
+    arm's budget: the comparison's interval then resamples search runs as well as seeds."""
 
     @field_validator("method")
     @classmethod
@@ -198,6 +201,21 @@ class StudySpec(_Strict):
 
     def directions(self) -> list[str]:
         return [o.direction or METRICS.get(o.metric).direction for o in self.objectives]
+
+    def units(self) -> list[tuple[int, int, str]]:
+        """Every search run of the study: ``(arm index, replicate, unit name)``, one per replicate
+        of each arm (see :func:`unit_name`)."""
+        return [(i, r, unit_name(self.arm_name(i), r, arm.replicates))
+                for i, arm in enumerate(self.arms) for r in range(arm.replicates)]
+
+
+REPLICATE_MARK = "@r"
+
+
+def unit_name(arm: str, replicate: int, replicates: int = 2) -> str:
+    """The name of one search run of an arm: the arm's own name for its first (or only)
+    replicate, ``ARM@rK`` for replicate K >= 1 (its Optuna study and trial keys use it)."""
+    return arm if replicate == 0 else f"{arm}{REPLICATE_MARK}{replicate}"
 
 
 def _key(key: object) -> str:
@@ -366,12 +384,31 @@ def validate(spec: StudySpec) -> None:
     for i in range(len(spec.arms)):
         arm_space(spec, i)
         arm_budget(spec, i)
+        _check_replicates(spec, i)
     if spec.comparisons is not None:
         settings = arm_settings(spec)
         for j, pairing in enumerate(declared_pairings(spec)):
             problem = check_pairing(pairing, settings)
             if problem:
                 raise UserError(f"comparisons[{j}].{problem[0]}", problem[1])
+
+
+def _check_replicates(spec: StudySpec, i: int) -> None:
+    arm = spec.arms[i]
+    if arm.replicates == 1:
+        return
+    where = f"arms[{i}].replicates"
+    if arm.searcher.type == "grid":
+        raise UserError(where, f"{arm.replicates}: a grid arm is deterministic, so its replicates "
+                        "would repeat it (allowed: 1)")
+    if arm.searcher.seed + arm.replicates - 1 >= 2**32:
+        raise UserError(where, f"{arm.replicates}: replicate seeds seed..seed+{arm.replicates - 1} "
+                        f"must stay below 2^32 (searcher.seed is {arm.searcher.seed})")
+    taken = {spec.arm_name(j) for j in range(len(spec.arms))}
+    clash = [unit_name(spec.arm_name(i), r) for r in range(1, arm.replicates)
+             if unit_name(spec.arm_name(i), r) in taken]
+    if clash:
+        raise UserError(where, f"replicate {clash[0]!r} has the name of another arm; rename that arm")
 
 
 def arm_settings(spec: StudySpec) -> dict[str, ArmSetting]:
@@ -386,7 +423,7 @@ def arm_settings(spec: StudySpec) -> dict[str, ArmSetting]:
             values[k] = ("searched", (p.kind, p.low, p.high, p.log, tuple(p.choices or ())))
         for k, vs in arm.grid.items():
             values[k] = ("grid", tuple(method.config({**fixed, k: v}).to_dict()[k] for v in vs))
-        out[spec.arm_name(i)] = ArmSetting(spec.arm_name(i), arm.method, values)
+        out[spec.arm_name(i)] = ArmSetting(spec.arm_name(i), arm.method, values, arm.replicates)
     return out
 
 

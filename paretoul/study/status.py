@@ -15,7 +15,8 @@ from paretoul.study.spec import StudySpec, arm_budget
 
 def study_status(study_dir: str | Path, storage_url: str | None = None,
                  spec: StudySpec | None = None) -> dict[str, Any]:
-    """Per arm: budget, finished, failed, running and one trial of its front (see
+    """Per arm (per replicate of an arm with ``replicates``): budget, finished, failed, running
+    and one trial of its front (see
     :func:`~paretoul.study.progress.front_pick`)."""
     d = Path(study_dir)
     spec = spec or load_study_spec(d)
@@ -51,8 +52,7 @@ def arm_counts(trials: list[optuna.trial.FrozenTrial]) -> dict[str, Any]:
 def _arm_status(spec: StudySpec, storage: Any) -> list[dict[str, Any]]:
     directions = spec.directions()
     arms = []
-    for i in range(len(spec.arms)):
-        name = spec.arm_name(i)
+    for i, replicate, name in spec.units():
         budget = arm_budget(spec, i)
         try:
             study = optuna.load_study(study_name=store.arm_study_name(spec.name, name), storage=storage)
@@ -62,7 +62,8 @@ def _arm_status(spec: StudySpec, storage: Any) -> list[dict[str, Any]]:
         counts = arm_counts(trials)
         points = counts.pop("points")
         arms.append({
-            "arm": name, "method": spec.arms[i].method, "searcher": spec.arms[i].searcher.type,
+            "arm": name, **({"replicate": replicate} if spec.arms[i].replicates > 1 else {}),
+            "method": spec.arms[i].method, "searcher": spec.arms[i].searcher.type,
             "budget": store.effective_budget(attrs, budget), "spec_budget": budget, **counts,
             "pick": front_pick(points, directions),
         })

@@ -100,11 +100,19 @@ def arm_study_name(study: str, arm: str) -> str:
     return f"{study}:{arm}"
 
 
-def arm_study(storage: optuna.storages.BaseStorage, study: str, arm: str,
+def validation_study_name(study: str) -> str:
+    """The Optuna study holding a study's held-out-seed evaluations (``paretoul validate``): one
+    trial per (search trial, validation seed), apart from every arm's search. A study name
+    holds no ``/`` or ``:``, so this never names an arm's study."""
+    return f"{study}/validation"
+
+
+def arm_study(storage: optuna.storages.BaseStorage, study: str, arm: str | None,
               directions: list[str], sampler: optuna.samplers.BaseSampler | None = None) -> optuna.Study:
-    """The arm's Optuna study (created on first use)."""
+    """The arm's Optuna study (created on first use); ``arm`` None: the study named ``study``."""
     return optuna.create_study(
-        storage=storage, study_name=arm_study_name(study, arm), load_if_exists=True,
+        storage=storage, study_name=study if arm is None else arm_study_name(study, arm),
+        load_if_exists=True,
         directions=["minimize" if d == "min" else "maximize" for d in directions], sampler=sampler,
     )
 

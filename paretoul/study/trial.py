@@ -11,15 +11,20 @@ import os
 import socket
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
-from paretoul.artefacts import Artefacts, from_states
+from paretoul.artefacts import Artefacts, from_states, prepare, shipped_states
 from paretoul.errors import TrialTimeout, UnlearningDiverged, UserError
+from paretoul.metrics import evaluate
 from paretoul.run import unlearn_and_evaluate
 from paretoul.training import Recipe, check_deadline, time_limit
+
+if TYPE_CHECKING:
+    from paretoul.study.spec import StudySpec
 
 
 @dataclass
@@ -42,6 +47,31 @@ class SharedSetting:
     @property
     def seeds(self) -> list[int]:
         return sorted(self.states)
+
+
+def prepare_shared(spec: StudySpec, seeds: list[int], cache_dir: str | Path | None, quiet: bool
+                   ) -> tuple[SharedSetting, dict[str, Any]]:
+    """Build or reuse the original and oracle of each of ``seeds`` (once, on the driver): the
+    setting shipped to every worker, and per seed the original's and oracle's metrics."""
+    shared = SharedSetting(spec.dataset, spec.model_name, spec.forget, spec.reference_fraction,
+                           spec.data_root, {}, spec.device, spec.resources.cpus, spec.trial_timeout_s)
+    reference: dict[str, Any] = {}
+    for seed in seeds:
+        art = prepare(spec.dataset, spec.model_name, spec.forget, seed, spec.reference_fraction,
+                      spec.recipe, spec.data_root, False, spec.device, cache_dir)
+        shared.recipe = art.recipe.to_dict()
+        shared.states[seed] = shipped_states(art)
+        reference[str(seed)] = {
+            "original": evaluate(art.original_context),
+            "oracle": evaluate(art.oracle_context),
+            "splits": {"sizes": art.splits.sizes(), "checksum": art.splits.checksum()},
+            "cache": {"original": art.original.cache_status, "oracle": art.oracle.cache_status},
+        }
+    if not quiet:
+        hits = sum(v == "hit" for r in reference.values() for v in r["cache"].values())
+        print(f"original + oracle for {len(seeds)} seed(s): {hits} of {2 * len(seeds)} "
+              "from the cache, the rest trained")
+    return shared, reference
 
 
 _WORKER_CACHE: dict[tuple, list[Artefacts]] = {}
@@ -71,8 +101,9 @@ def _node() -> str:
 
 
 def run_trial(config: dict[str, Any], shared: SharedSetting) -> dict[str, Any]:
-    """Evaluate ``config`` (arm, method, params) on every seed; a method error or running past
-    the time limit is a result (``error``), not a crash.
+    """Evaluate ``config`` (arm, method, params) on every seed (or on ``config["seeds"]``, a
+    subset of the shared seeds); a method error or running past the time limit is a result
+    (``error``), not a crash.
 
     The time limit is cooperative: the training loop checks it at every step and evaluation
     between metrics, so a trial past ``trial_timeout_s`` stops at a step boundary in paretoul's
@@ -81,12 +112,15 @@ def run_trial(config: dict[str, Any], shared: SharedSetting) -> dict[str, Any]:
     """
     torch.set_num_threads(max(1, int(shared.cpus)))
     t0 = time.perf_counter()
-    out: dict[str, Any] = {"node": _node(), "pid": os.getpid(), "seeds": shared.seeds,
+    seeds = [s for s in shared.seeds if s in config.get("seeds", shared.seeds)]
+    out: dict[str, Any] = {"node": _node(), "pid": os.getpid(), "seeds": seeds,
                            "started_at": time.time()}
     try:
         with time_limit(shared.timeout_s):
             runs = []
             for art in _artefacts(shared):
+                if art.seed not in seeds:
+                    continue
                 check_deadline()
                 runs.append(unlearn_and_evaluate(art, config["method"], config["params"]))
     except (UnlearningDiverged, UserError) as e:

@@ -173,3 +173,113 @@ def test_mismatched_references_and_parameters_are_refused() -> None:
         {"jd": "jd", "fixed": "fw"}, temperature=2.0)
     assert "no arm named 'nope'" in _spec_error({"jd": "jd", "fixed": "nope"})
     assert "is a scalarized arm, not raul" in _spec_error({"jd": "fw", "fixed": "emp"})
+
+
+# -- replicates --------------------------------------------------------------------------------
+
+def _replicated(jd_runs, fw_runs, n_seeds):
+    """A study whose arms ran len(runs) replicates, each run a list of per-seed points."""
+    from dataclasses import replace
+
+    recs = []
+    for arm, method, runs in (("jd", "raul", jd_runs), ("fw", "scalarized", fw_runs)):
+        for k, run in enumerate(runs):
+            recs += [replace(_record(arm, method, i, p, 10.0 + i + 0.1 * k), replicate=k)
+                     for i, p in enumerate(run)]
+    arms = [{"name": "jd", "method": "raul", "searcher": {"type": "optuna"}, "budget": 4,
+             "replicates": len(jd_runs), "fixed": {"reference": "uniform", "aggregator": "upgrad"},
+             "search": ["lr"]},
+            {"name": "fw", "method": "scalarized", "searcher": {"type": "optuna"}, "budget": 4,
+             "replicates": len(fw_runs), "fixed": {"reference": "uniform"}, "search": ["w", "lr"]}]
+    spec = parse_spec({"name": "c", "seeds": list(range(n_seeds)), "arms": arms,
+                       "comparisons": [{"name": "pair", "jd": "jd", "fixed": "fw"}]})
+    return StudyData("c", Path("."), OBJ, ["min", "min"], recs, {}, spec)
+
+
+def test_replicates_each_have_a_front_and_the_interval_resamples_them() -> None:
+    rng = np.random.default_rng(7)
+    good, bad = _front(0.0, 5, rng), _front(0.4, 5, rng)
+    d = _replicated([good, bad], [_front(0.2, 5, rng), _front(0.2, 5, rng)], 5)
+    c = _one(d)
+    f = c["full_budget"]
+    assert c["replicates"] == 2 and f["trials"] == {"jd": 8, "fixed": 8}
+    per_run = f["hv_per_replicate"]["jd"]
+    assert per_run[0] > per_run[1]  # the good run and the bad one, each its own front
+    assert f["hv"]["jd"] == pytest.approx(np.mean(per_run))
+    assert "2 search runs resampled" in f["interval"]["method"]
+    assert "from 2 search runs per side" in c["verdict"] and "mean over search runs" in c["verdict"]
+    # the two JD runs disagree: resampling them widens the interval over a seed-only bootstrap
+    from paretoul.pareto.compare import _interval
+
+    hv_a, hv_b = np.array([[1.0, 1.1, 0.9], [0.2, 0.3, 0.1]]), np.array([[0.6, 0.6, 0.6]])
+    lo, hi = _interval(hv_a, hv_b, 0)
+    lo1, hi1 = _interval(hv_a.mean(axis=0, keepdims=True), hv_b, 0)
+    assert hi - lo > hi1 - lo1
+
+
+def test_with_one_replicate_the_interval_is_the_paired_seed_bootstrap() -> None:
+    from paretoul.pareto.compare import N_BOOT, _interval
+
+    rng = np.random.default_rng(8)
+    hv_a, hv_b = rng.random((1, 6)), rng.random((1, 6))
+    diffs = hv_a[0] - hv_b[0]
+    boot = diffs[np.random.default_rng(0).integers(0, 6, (N_BOOT, 6))].mean(axis=1)
+    assert _interval(hv_a, hv_b, 0) == pytest.approx(tuple(np.quantile(boot, [0.025, 0.975])))
+
+
+def test_replicate_counts_must_match_across_a_comparison() -> None:
+    arms = [{"name": "jd", "method": "raul", "searcher": {"type": "optuna"}, "budget": 2,
+             "replicates": 3, "fixed": {"reference": "uniform", "aggregator": "upgrad"},
+             "search": ["lr"]},
+            {"name": "fw", "method": "scalarized", "searcher": {"type": "optuna"}, "budget": 2,
+             "fixed": {"reference": "uniform"}, "search": ["w", "lr"]}]
+    with pytest.raises(UserError) as e:
+        parse_spec({"name": "x", "arms": arms, "comparisons": [{"jd": "jd", "fixed": "fw"}]})
+    assert str(e.value) == ("comparisons[0].fixed: arms 'jd' and 'fw' differ in replicates: 3 vs 1 "
+                            "(both sides need the same number of search runs)")
+    grid = {"name": "g", "method": "ft", "searcher": {"type": "grid"}, "grid": {"lr": [0.1]},
+            "replicates": 2}
+    with pytest.raises(UserError, match=r"^arms\[0\]\.replicates: 2: a grid arm is deterministic"):
+        parse_spec({"name": "x", "arms": [grid]})
+
+
+# -- held-out validation seeds ----------------------------------------------------------------
+
+def _with_validation(d: StudyData, values: dict[str, list[tuple[float, float]]], seeds: list[int]):
+    from dataclasses import replace
+
+    validation = {key: {s: {"forget_gap": f, "retain_gap": r} for s, (f, r) in zip(seeds, pts,
+                                                                                   strict=True)}
+                  for key, pts in values.items()}
+    return replace(d, validation_seeds=seeds, validation=validation)
+
+
+def test_validation_measures_the_search_fronts_on_the_held_out_seeds() -> None:
+    rng = np.random.default_rng(9)
+    jd = _front(0.0, 5, rng, n=3)
+    fw = _front(0.0, 5, rng, n=3)
+    jd.append([(2.0, 2.0)] * 5)  # jd#3: dominated on the search seeds
+    d = _study(jd, fw, 5)
+    assert compare_study(d)["comparisons"][0]["on"] == "search"
+    seeds = [100, 101, 102, 103, 104]
+    # on the validation seeds every search-front trial is worse by 0.5, the dominated one superb
+    vals = {f"{r.arm}#{r.number}": [(r.objectives[0] + 0.5 * (r.arm == "jd"),
+                                     r.objectives[1] + 0.5 * (r.arm == "jd"))] * 5
+            for r in d.finished()}
+    vals["jd#3"] = [(0.0, 0.0)] * 5
+    dv = _with_validation(d, vals, seeds)
+    c = _one(dv)  # default: validation
+    assert c["on"] == "validation" and c["seed_list"] == seeds and c["seeds"] == 5
+    assert c["full_budget"]["trials"] == {"jd": 3, "fixed": 3}  # the fronts the search delivered
+    assert c["winner"] == "fixed"  # jd#3 was never selected, so it cannot rescue the JD side
+    assert "measured on the held-out validation seeds 100-104" in c["verdict"]
+    assert compare_study(dv, "search")["comparisons"] == [_one(d)]  # --on search: the search's
+    # a front trial without validation figures: the default falls back, --on validation refuses
+    del vals["fw#0"]
+    partial = _with_validation(d, vals, seeds)
+    c = _one(partial)
+    assert c["on"] == "search" and "fw#0 is not evaluated on validation seed(s) 100" in \
+        c["validation_missing"][0]
+    with pytest.raises(UserError, match=r"^on: comparison .pair.: 1 front trial"):
+        compare_study(partial, "validation")
+

@@ -42,9 +42,8 @@ SCENARIOS: dict[str, tuple[list[str], dict[str, int], dict[str, int]]] = {
 
 def _make(root: Path, name: str, cache: Path, **spec_keys: Any) -> Path:
     from paretoul.study.layout import META_FILE, SPEC_FILE
-    from paretoul.study.runner import _prepare_shared
     from paretoul.study.searchers import make_arm
-    from paretoul.study.trial import run_trial
+    from paretoul.study.trial import prepare_shared, run_trial
 
     arms, runs, in_flight = SCENARIOS[name]
     spec = parse_spec({"name": name, "dataset": "digits", "forget": "random:0.1", "seeds": [0, 1],
@@ -55,7 +54,7 @@ def _make(root: Path, name: str, cache: Path, **spec_keys: Any) -> Path:
     if name == "no-database":
         (d / META_FILE).write_text(json.dumps({"name": name, "runs": []}))
         return d
-    shared, reference = _prepare_shared(spec, cache, True)
+    shared, reference = prepare_shared(spec, spec.seeds, cache, True)
     storage = store.open_storage(store.default_storage_url(d))
     for i, arm_name in enumerate(arms):
         arm = make_arm(spec, i, storage)

@@ -128,7 +128,7 @@ def test_set_up_failing_after_ray_started_leaves_nothing(tmp_path, monkeypatch) 
         time.sleep(4)  # longer than Ray's start
         raise UserError("data-root", "simulated failure while preparing the artefacts")
 
-    monkeypatch.setattr(runner, "_prepare_shared", slow_failure)
+    monkeypatch.setattr(runner, "prepare_shared", slow_failure)
     spec = tmp_path / "spec.yaml"
     spec.write_text(yaml.safe_dump({**SMALL, "arms": [SMALL["arms"][1]]}))
     out = tmp_path / "out"

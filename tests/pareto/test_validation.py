@@ -1,0 +1,107 @@
+"""Replicates and held-out validation seeds on a real study (real Ray, real database)."""
+
+from __future__ import annotations
+
+import json
+
+import optuna
+import pytest
+
+from paretoul.cli import main
+from paretoul.pareto.records import load_study_data
+from paretoul.study import LaunchOptions, launch_study
+from paretoul.study.store import open_storage, validation_study_name
+from tests.study.conftest import small_spec
+
+ARMS = [
+    {"name": "jd", "method": "raul", "searcher": {"type": "random", "seed": 3}, "budget": 3,
+     "replicates": 2, "fixed": {"epochs": 1, "aggregator": "upgrad"}, "search": ["lr"]},
+    {"name": "fw", "method": "scalarized", "searcher": {"type": "random", "seed": 3}, "budget": 3,
+     "replicates": 2, "fixed": {"epochs": 1}, "search": ["w", "lr"]},
+]
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("val")
+    spec = small_spec(tmp, name="val", seeds=[0, 1], arms=ARMS,
+                      comparisons=[{"name": "pair", "jd": "jd", "fixed": "fw"}])
+    launch_study(spec, LaunchOptions(out=tmp / "out", cache_dir=tmp / "cache", quiet=True))
+    return tmp / "out", tmp / "cache"
+
+
+def _arm_trials(out):
+    url = f"sqlite:///{(out / 'study.db').resolve()}"
+    storage = open_storage(url)
+    names = optuna.get_all_study_names(storage)
+    trials = {n: [(t.number, t.state, t.values) for t in optuna.load_study(
+        study_name=n, storage=storage).get_trials()] for n in names if "validation" not in n}
+    return storage, names, trials
+
+
+def test_each_replicate_is_its_own_search_run(study, capsys) -> None:
+    out, _ = study
+    storage, names, _ = _arm_trials(out)
+    assert sorted(names) == ["val:fw", "val:fw@r1", "val:jd", "val:jd@r1"]
+    seeds = {n: optuna.load_study(study_name=n, storage=storage).user_attrs["searcher"]["seed"]
+             for n in names}
+    assert seeds == {"val:fw": 3, "val:fw@r1": 4, "val:jd": 3, "val:jd@r1": 4}
+    data = load_study_data(out)
+    assert sorted({(r.arm, r.replicate) for r in data.finished()}) == [
+        ("fw", 0), ("fw", 1), ("jd", 0), ("jd", 1)]
+    lrs = {r.replicate: r.params["lr"] for r in data.finished() if r.arm == "jd" and r.number == 0}
+    assert lrs[0] != lrs[1]  # different searcher seeds propose different points
+    assert main(["compare", str(out), "--json"]) == 0
+    (c,) = json.loads(capsys.readouterr().out)["comparisons"]
+    assert c["on"] == "search" and c["replicates"] == 2
+    assert c["full_budget"]["trials_per_replicate"] == {"jd": [3, 3], "fixed": [3, 3]}
+
+
+def test_validate_records_apart_and_compare_measures_on_it(study, capsys, tmp_path,
+                                                           monkeypatch) -> None:
+    out, cache = study
+    monkeypatch.setenv("PARETOUL_CACHE", str(cache))
+    _, _, before = _arm_trials(out)
+    assert main(["compare", str(out), "--json"]) == 0
+    search = json.loads(capsys.readouterr().out)["comparisons"][0]
+    assert main(["validate", str(out), "--seeds", "0,7"]) == 2  # 0 is a search seed
+    assert "0 is a search seed of this study" in capsys.readouterr().err
+    assert main(["validate", str(out), "--seeds", "7,8", "--local"]) == 0
+    text = capsys.readouterr().out
+    assert "validation seeds 7, 8:" in text
+    storage, _, after = _arm_trials(out)
+    assert after == before  # the search is untouched
+    vstudy = optuna.load_study(study_name=validation_study_name("val"), storage=storage)
+    evals = vstudy.get_trials()
+    assert vstudy.user_attrs["seeds"] == [7, 8] and evals
+    assert {t.user_attrs["seed"] for t in evals} == {7, 8}
+    data = load_study_data(out)
+    keys = {t.user_attrs["trial"] for t in evals}
+    assert keys <= {r.key for r in data.finished()}
+    # a validation value is that trial's own metrics on the new seed, not the search's
+    r = next(r for r in data.finished() if r.key in keys)
+    v = data.validated(r)
+    assert v is not None and v.seeds == [7, 8] and v.objectives != r.objectives
+    # compare: validation by default, the search's figures on request
+    assert main(["compare", str(out), "--json"]) == 0
+    c = json.loads(capsys.readouterr().out)["comparisons"][0]
+    assert c["on"] == "validation" and c["seed_list"] == [7, 8]
+    assert "measured on the held-out validation seeds 7, 8" in c["verdict"]
+    assert main(["compare", str(out), "--json", "--on", "search"]) == 0
+    assert json.loads(capsys.readouterr().out)["comparisons"][0] == search
+    # again: nothing left to evaluate; a third seed through Ray evaluates every target on it
+    assert main(["validate", str(out), "--local", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["evaluations"] == 0
+    assert main(["validate", str(out), "--seeds", "9", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["seeds"] == [7, 8, 9] and result["evaluations"] == len(result["trials"])
+    assert result["failed"] == 0
+    # choose and the report say which seeds they used
+    assert main(["choose", str(out), "--json", "--on", "validation"]) == 0
+    chosen = json.loads(capsys.readouterr().out)
+    assert chosen["on"] == "validation" and chosen["seeds"] == [7, 8, 9]
+    assert chosen["search"]["seeds"] == [0, 1]
+    assert main(["report", str(out), "--out", str(tmp_path / "rep")]) == 0
+    md = (tmp_path / "rep" / "report.md").read_text()
+    assert "Held-out validation seeds: 7-9" in md
+    assert "selected on the search seeds 0, 1, measured on the held-out validation seeds 7-9" in md
