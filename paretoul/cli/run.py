@@ -106,7 +106,7 @@ def render_table(record: dict[str, Any], console: Console) -> None:
 def main(args: argparse.Namespace) -> int:
     from paretoul.data import DATASETS
 
-    model = args.model or ("mlp" if not DATASETS.get(args.dataset).needs_files else "resnet18")
+    model = args.model or DATASETS.get(args.dataset).default_model
     cfg = RunConfig(
         dataset=args.dataset, model=model, forget=args.forget, method=args.method,
         params=parse_assignments(args.param, "param"), seed=args.seed,

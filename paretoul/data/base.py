@@ -55,14 +55,19 @@ class DatasetInfo:
     load: Callable[..., DataBundle]
     summary: str
     needs_files: bool
+    default_model: str = "mlp"
+    locate: Callable[[Path], object] | None = None
+    """Checks that the files can be found under a data root (or elsewhere, e.g. a Debian
+    package's directory) without loading them; raises a one-line UserError when not."""
 
 
 DATASETS: Registry[DatasetInfo] = Registry("dataset")
 
 
-def register_dataset(name: str, summary: str, needs_files: bool) -> Callable:
+def register_dataset(name: str, summary: str, needs_files: bool, default_model: str = "mlp",
+                     locate: Callable[[Path], object] | None = None) -> Callable:
     def deco(fn: Callable[..., DataBundle]) -> Callable[..., DataBundle]:
-        DATASETS.add(name, DatasetInfo(name, fn, summary, needs_files))
+        DATASETS.add(name, DatasetInfo(name, fn, summary, needs_files, default_model, locate))
         return fn
 
     return deco

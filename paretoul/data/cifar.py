@@ -136,12 +136,12 @@ def _load(name: str, data_root: Path, download: bool, verify: bool) -> DataBundl
 
 
 @register_dataset("cifar10", "CIFAR-10 (50,000 + 10,000 32x32 colour images, 10 classes) "
-                  "from --data-root", needs_files=True)
+                  "from --data-root", needs_files=True, default_model="resnet18")
 def load_cifar10(data_root: Path, download: bool = False, verify: bool = True) -> DataBundle:
     return _load("cifar10", data_root, download, verify)
 
 
 @register_dataset("cifar100", "CIFAR-100 (50,000 + 10,000 32x32 colour images, 100 classes) "
-                  "from --data-root", needs_files=True)
+                  "from --data-root", needs_files=True, default_model="resnet18")
 def load_cifar100(data_root: Path, download: bool = False, verify: bool = True) -> DataBundle:
     return _load("cifar100", data_root, download, verify)

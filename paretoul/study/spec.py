@@ -194,7 +194,7 @@ class StudySpec(_Strict):
     # -- derived ---------------------------------------------------------------------------
     @property
     def model_name(self) -> str:
-        return self.model or ("mlp" if not DATASETS.get(self.dataset).needs_files else "resnet18")
+        return self.model or DATASETS.get(self.dataset).default_model
 
     def arm_name(self, i: int) -> str:
         return self.arms[i].name or self.arms[i].method
@@ -439,7 +439,11 @@ def declared_pairings(spec: StudySpec) -> list[Pairing]:
 def check_data_root(spec: StudySpec) -> None:
     """A dataset read from files needs an existing ``data_root`` (checked before Ray starts;
     not part of :func:`validate`, so a spec can be checked on a machine without the data)."""
-    if DATASETS.get(spec.dataset).needs_files and not Path(spec.data_root).expanduser().is_dir():
+    info = DATASETS.get(spec.dataset)
+    if info.locate is not None:
+        info.locate(Path(spec.data_root).expanduser())
+        return
+    if info.needs_files and not Path(spec.data_root).expanduser().is_dir():
         raise UserError("data_root", f"no such directory: {spec.data_root!r} ({spec.dataset} is read "
                         f"from there; fetch it with `paretoul run --dataset {spec.dataset} "
                         f"--data-root DIR --download`)")
