@@ -216,18 +216,26 @@ def prepare(
     data, splits, load_seconds = load_setting(dataset, forget, seed, reference_fraction, data_root,
                                               download, dev, dataset_options)
     cache = ArtifactCache(cache_dir)
-    base = {
-        "format": CACHE_FORMAT,
-        "dataset": dataset,
-        "data": data_fingerprint(data),
-        "model": model,
-        "recipe": rec.to_dict(),
-        "seed": seed,
-    }
+    base = _base_spec(dataset, data, model, rec, seed)
     args = (data, model, rec, seed, cache, progress)
     original = _trained("original", splits.train, base, *args)
     oracle = _trained("oracle", splits.retain, base, *args)
     return Artefacts(dataset, model, seed, data, splits, rec, original, oracle, load_seconds)
+
+
+def _base_spec(dataset: str, data: DataBundle, model: str, recipe: Recipe, seed: int) -> dict[str, Any]:
+    """What a model trained for this setting depends on (with its indices: its cache key)."""
+    return {"format": CACHE_FORMAT, "dataset": dataset, "data": data_fingerprint(data), "model": model,
+            "recipe": recipe.to_dict(), "seed": seed}
+
+
+def independent_retrain(art: Artefacts, k: int, cache_dir: str | Path | None = None) -> TrainedModel:
+    """Retrain number ``k`` on ``art``'s retain set: the oracle's recipe, its own init and batch
+    order (streams ``train:retrain-<k>``), cached by content like the oracle (the audits'
+    reference models)."""
+    base = _base_spec(art.dataset, art.data, art.model_name, art.recipe, art.seed)
+    return _trained(f"retrain-{k}", art.splits.retain, base, art.data, art.model_name, art.recipe,
+                    art.seed, ArtifactCache(cache_dir), False)
 
 
 def shipped_states(art: Artefacts) -> dict[str, dict[str, Any]]:

@@ -78,12 +78,17 @@ class MethodRun:
 
 
 def unlearn_and_evaluate(
-    art: Artefacts, method: str, params: dict[str, Any] | None = None, progress: bool = False
+    art: Artefacts, method: str, params: dict[str, Any] | None = None, progress: bool = False,
+    method_seed: int | None = None,
 ) -> MethodRun:
-    """Run ``method`` on a copy of the original model and evaluate it against the oracle."""
+    """Run ``method`` on a copy of the original model and evaluate it against the oracle.
+
+    ``method_seed``: the seed of the method's own randomness (batch order, random labels, new
+    inits); default the setting's seed (splits, original and oracle are always its)."""
     m = get_method(method)
     cfg = m.config(params)
-    ctx = UnlearnContext(art.data, art.splits, art.recipe, art.seed, art.new_model, progress)
+    seed = art.seed if method_seed is None else method_seed
+    ctx = UnlearnContext(art.data, art.splits, art.recipe, seed, art.new_model, progress)
     model = art.original_copy()
     if art.device.type == "cuda":
         torch.cuda.synchronize(art.device)

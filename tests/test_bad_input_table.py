@@ -115,7 +115,7 @@ TABLE: list[tuple[str, str, Any, str]] = [
     ("storage: not a URL", "doc", _with(("storage", "not a url")), "storage:"),
     # -- registry names and forget specs -----------------------------------------------------
     ("unknown method", "doc", _with(("arms[0].method", "magic")), "arms[0].method: unknown value 'magic'"),
-    ("unknown dataset", "doc", _with(("dataset", "mnist")), "dataset: unknown value 'mnist'"),
+    ("unknown dataset", "doc", _with(("dataset", "imagenet")), "dataset: unknown value 'imagenet'"),
     ("unknown model", "doc", _with(("model", "vit")), "model: unknown value 'vit'"),
     ("forget: fraction 2.5", "doc", _with(("forget", "random:2.5")), "forget: forget fraction"),
     ("forget: unknown kind", "doc", _with(("forget", "blah:3")), "forget:"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from paretoul.cli import analysis, listing, run, study
+from paretoul.cli import analysis, audit, listing, run, study
 from paretoul.cli._common import Parser, setup_logging
 from paretoul.errors import StudyInterrupted, StudyStopped, UnlearningDiverged, UserError
 
@@ -24,6 +24,7 @@ def build_parser() -> Parser:
     listing.add_parsers(sub)
     study.add_parser(sub)
     analysis.add_parsers(sub)
+    audit.add_parser(sub)
     return parser
 
 

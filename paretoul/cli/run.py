@@ -22,6 +22,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Build or reuse the original model and the retrain oracle, run one "
         "unlearning method, evaluate all three, print a table and write a JSON record.",
     )
+    add_run_options(p)
+    p.add_argument("--out", default=None, help="run directory (default runs/run-<time>-...)")
+    p.add_argument("--save-model", action="store_true", help="also write model.pt to the run dir")
+    p.add_argument("--json", action="store_true", help="print the JSON record instead of a table")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=main)
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """The options that define one setting and method (``run`` and ``audit`` share them)."""
     p.add_argument("--dataset", default="digits", help="dataset name (default: digits, embedded)")
     p.add_argument("--model", default=None, help="model name (default: mlp for digits, "
                    "resnet18 for CIFAR)")
@@ -43,11 +53,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", help="auto (cuda if present, else cpu), cpu, cuda")
     p.add_argument("--cache-dir", default=None,
                    help="checkpoint cache (default $PARETOUL_CACHE or ~/.cache/paretoul)")
-    p.add_argument("--out", default=None, help="run directory (default runs/run-<time>-...)")
-    p.add_argument("--save-model", action="store_true", help="also write model.pt to the run dir")
-    p.add_argument("--json", action="store_true", help="print the JSON record instead of a table")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.set_defaults(func=main)
+
+
+def config_from(args: argparse.Namespace) -> RunConfig:
+    """The :class:`RunConfig` the options of :func:`add_run_options` give."""
+    from paretoul.data import DATASETS
+
+    return RunConfig(
+        dataset=args.dataset, model=args.model or DATASETS.get(args.dataset).default_model,
+        forget=args.forget, method=args.method, params=parse_assignments(args.param, "param"),
+        seed=args.seed, reference_fraction=args.reference_fraction,
+        recipe=_recipe_overrides(args.recipe), data_root=args.data_root, download=args.download,
+        device=args.device, cache_dir=args.cache_dir,
+        dataset_options={"verify": False} if args.no_verify else {},
+    )
 
 
 def _recipe_overrides(items: list[str] | None) -> dict[str, Any]:
@@ -104,17 +123,7 @@ def render_table(record: dict[str, Any], console: Console) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from paretoul.data import DATASETS
-
-    model = args.model or DATASETS.get(args.dataset).default_model
-    cfg = RunConfig(
-        dataset=args.dataset, model=model, forget=args.forget, method=args.method,
-        params=parse_assignments(args.param, "param"), seed=args.seed,
-        reference_fraction=args.reference_fraction, recipe=_recipe_overrides(args.recipe),
-        data_root=args.data_root, download=args.download, device=args.device,
-        cache_dir=args.cache_dir,
-        dataset_options={"verify": False} if args.no_verify else {},
-    )
+    cfg = config_from(args)
     progress = not args.quiet and not args.json
     record = run(cfg, out=args.out, progress=progress, save_model=args.save_model)
     if args.json:

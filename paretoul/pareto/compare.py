@@ -287,12 +287,17 @@ def compare_pair(data: StudyData, name: str, jd_arms: tuple[str, ...], fixed_arm
 def _sentence(name: str, c: dict[str, Any], f: dict[str, Any], because: str, n: int | None) -> str:
     full = c["full_budget"]["trials"]
     runs = c["replicates"]
-    delivered = "front " if c["on"] == "validation" else ""
-    head = (f"{name} ({full['jd']} JD vs {full['fixed']} fixed-weight {delivered}trials"
-            + (f" from {runs} search runs per side" if runs > 1 else "")
-            + (f"; at equal budget, the first {n} of each" + (" run" if runs > 1 else "")
-               if n is not None else "")
-            + f"; {c['measured_on']}): ")
+    per_run = " run" if runs > 1 else ""
+    if c["on"] == "validation":  # the fronts the search delivered, measured on new seeds
+        counts = (f"the delivered fronts: {full['jd']} JD and {full['fixed']} fixed-weight trials"
+                  + (f" from {runs} search runs per side" if runs > 1 else "")
+                  + (f"; at equal budget, the fronts of the first {n} trials of each{per_run}"
+                     if n is not None else ""))
+    else:
+        counts = (f"{full['jd']} JD vs {full['fixed']} fixed-weight trials"
+                  + (f" from {runs} search runs per side" if runs > 1 else "")
+                  + (f"; at equal budget, the first {n} of each{per_run}" if n is not None else ""))
+    head = f"{name} ({counts}; {c['measured_on']}): "
     bd, nb = f["fixed_dominated_by_jd"]
     ad, na = f["jd_dominated_by_fixed"]
     mean_of = " (mean over search runs)" if runs > 1 else ""

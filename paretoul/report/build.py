@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from paretoul.audit.study import stored_audits
 from paretoul.pareto.choose import Choice, check_rule, choose, measured
 from paretoul.pareto.compare import (
     MIN_SEEDS,
@@ -166,6 +167,20 @@ def report_markdown(study: StudyData, plots: dict[str, Path], chosen: Choice | N
     if oracle_free:
         lines += ["", f"Without an oracle (rule `oracle-free`) the choice would be "
                   f"{oracle_free.record.key} ({oracle_free.record.method}): {oracle_free.reason}."]
+    audits = stored_audits(study.directory)
+    if audits:
+        lines += ["", "## Forget audits (NeurIPS 2023 unlearning-challenge score)", "",
+                  "N unlearned models (the trial's method, N method seeds, one original) against N "
+                  "independent retrains, on the first search seed (`paretoul audit DIR --trial "
+                  "ARM#K --models N`); forget quality 1 = no attack tells them apart; final score "
+                  "= forget quality x RA ratio x TA ratio (google-deepmind/unlearning_evaluation).",
+                  "", "| trial | method | N | forget quality | final score | mean ε | RA ratio | "
+                  "TA ratio |", "|---|---|---|---|---|---|---|---|"]
+        for a in audits:
+            lines.append(f"| {a.get('trial', '-')} | {a['config']['method']} | {a['models']} | "
+                         f"{a['forget_quality']:.4f} | {a['final_score']:.4f} | "
+                         f"{a['mean_epsilon']:.3f} | {a['ratios']['ra']:.4f} | "
+                         f"{a['ratios']['ta']:.4f} |")
     lines += ["", "## Figures", ""]
     for name, path in plots.items():
         lines.append(f"![{name}]({path.name})")

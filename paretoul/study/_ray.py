@@ -18,6 +18,12 @@ log = logging.getLogger("paretoul")
 
 def init_ray(address: str | None, spec: StudySpec) -> bool:
     """Connect to (or start) Ray and check the cluster can run the trials; True if started here."""
+    return init_ray_for(address, spec.resources.cpus, spec.resources.gpus)
+
+
+def init_ray_for(address: str | None, cpus: float, gpus: float = 0.0) -> bool:
+    """Connect to (or start) Ray and check it has ``cpus`` and ``gpus`` for one task; True if
+    started here."""
     import ray
 
     os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
@@ -25,7 +31,7 @@ def init_ray(address: str | None, spec: StudySpec) -> bool:
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     logging.getLogger("ray.tune.search.optuna.optuna_search").setLevel(logging.ERROR)
     if ray.is_initialized():
-        _check_resources(spec)
+        _check_resources(cpus, gpus)
         return False
     kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                               "configure_logging": True, "logging_level": logging.ERROR}
@@ -42,7 +48,7 @@ def init_ray(address: str | None, spec: StudySpec) -> bool:
                         f"{first}") from None
     _one_line_ray_logs()
     try:
-        _check_resources(spec)
+        _check_resources(cpus, gpus)
     except UserError:
         ray.shutdown()
         raise
@@ -68,17 +74,17 @@ def _one_line_ray_logs() -> None:
                 handler.addFilter(_NoTraceback())
 
 
-def _check_resources(spec: StudySpec) -> None:
+def _check_resources(cpus: float, gpus: float) -> None:
     """A trial asking for more than the cluster has would wait forever: refuse up front."""
     import ray
 
-    gpus = ray.cluster_resources().get("GPU", 0.0)
-    if spec.resources.gpus > 0 and gpus < spec.resources.gpus:
-        raise UserError("resources.gpus", f"{spec.resources.gpus:g} GPU per trial requested but the "
-                        f"cluster has {gpus:g} GPUs; set resources.gpus: 0 or add GPU nodes")
+    have_gpus = ray.cluster_resources().get("GPU", 0.0)
+    if gpus > 0 and have_gpus < gpus:
+        raise UserError("resources.gpus", f"{gpus:g} GPU per trial requested but the "
+                        f"cluster has {have_gpus:g} GPUs; set resources.gpus: 0 or add GPU nodes")
     cpus_avail = ray.cluster_resources().get("CPU", 0.0)
-    if spec.resources.cpus > cpus_avail:
-        raise UserError("resources.cpus", f"{spec.resources.cpus:g} CPUs per trial requested but the "
+    if cpus > cpus_avail:
+        raise UserError("resources.cpus", f"{cpus:g} CPUs per trial requested but the "
                         f"cluster has {cpus_avail:g}")
 
 

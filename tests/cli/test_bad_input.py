@@ -13,7 +13,8 @@ from paretoul.cli import main
 
 # Further bad command lines: tests/test_bad_input_table.py
 BAD = [
-    (["run", "--dataset", "mnist"], "dataset"),
+    (["run", "--dataset", "imagenet"], "dataset"),
+    (["run", "--dataset", "mnist", "--data-root", "/nonexistent/mnist"], "data-root"),
     (["run", "--model", "vit"], "model"),
     (["run", "--param", "lr"], "param"),
     (["run", "--param", "lr="], "param"),

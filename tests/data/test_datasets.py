@@ -52,8 +52,8 @@ def test_checksums_are_verified_by_default(tmp_path, fake_cifar) -> None:
 
 
 def test_unknown_dataset_names_the_allowed() -> None:
-    with pytest.raises(UserError, match="allowed: cifar10, cifar100, digits"):
-        load_dataset("mnist")
+    with pytest.raises(UserError, match="allowed: cifar10, cifar100, digits, fashion-mnist, mnist"):
+        load_dataset("imagenet")
 
 
 def test_augment_is_a_padded_crop_or_its_mirror() -> None:

@@ -105,3 +105,19 @@ def test_validate_records_apart_and_compare_measures_on_it(study, capsys, tmp_pa
     md = (tmp_path / "rep" / "report.md").read_text()
     assert "Held-out validation seeds: 7-9" in md
     assert "selected on the search seeds 0, 1, measured on the held-out validation seeds 7-9" in md
+
+
+def test_a_trial_audit_runs_on_ray_and_is_stored_for_the_report(study, capsys, tmp_path,
+                                                                monkeypatch) -> None:
+    out, cache = study
+    monkeypatch.setenv("PARETOUL_CACHE", str(cache))
+    key = load_study_data(out).finished()[0].key
+    assert main(["audit", str(out), "--trial", key, "--models", "3", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["trial"] == key and r["runner"] == "ray" and r["models"] == 3
+    assert (out / "audits").is_dir() and r["stored"].startswith(str(out / "audits"))
+    assert main(["audit", str(out), "--trial", "nope#9", "--models", "3"]) == 2
+    assert "no finished trial 'nope#9'" in capsys.readouterr().err
+    assert main(["report", str(out), "--out", str(tmp_path / "rep2")]) == 0
+    md = (tmp_path / "rep2" / "report.md").read_text()
+    assert "## Forget audits" in md and f"| {key} |" in md

@@ -1,0 +1,176 @@
+"""``paretoul audit``: forget quality as the NeurIPS 2023 Machine Unlearning Challenge scored it.
+
+For one setting (dataset, model, forget set, seed) and one method with its parameters:
+
+- N **retrained** models: independent retrains on the retain set (the oracle's recipe, each its
+  own init and batch order; cached by content like the oracle);
+- N **unlearned** models: the method run N times from the same original, each with its own
+  method seed (batch order, random labels, fresh inits);
+- every model's logit-scaled confidence on every forget example, and its RA and TA;
+- the score (:mod:`paretoul.audit.score`): forget quality, mean ε, the ε histogram, and the
+  final score forget quality x RA ratio x TA ratio.
+
+The 2N trainings run as Ray tasks (a local Ray or a cluster's; the original and the oracle are
+shipped once through the object store), or in this process with ``local=True``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+import torch
+
+from paretoul.audit.score import final_score, forget_score, logit_scaled_confidence
+from paretoul.errors import UserError
+from paretoul.methods import get_method
+
+MIN_MODELS = 3
+"""Fewest models per side: with 2 the score's buckets are empty (ceil(ln 1) = 0)."""
+
+
+def _forget_view(model: torch.nn.Module, art: Any) -> dict[str, Any]:
+    """A model's confidences on the forget examples and its accuracies (percent)."""
+    model.eval()
+    forget = torch.as_tensor(art.splits.forget, device=art.device)
+    with torch.no_grad():
+        logits = torch.cat([model(art.data.train_x[forget[i:i + 1024]])
+                            for i in range(0, len(forget), 1024)])
+        y = art.data.train_y[forget]
+
+        def acc(idx: Any, x: torch.Tensor, labels: torch.Tensor) -> float:
+            idx = torch.as_tensor(idx, device=art.device)
+            pred = torch.cat([model(x[idx[i:i + 1024]]).argmax(1) for i in range(0, len(idx), 1024)])
+            return float((pred == labels[idx]).float().mean() * 100)
+
+        ra = acc(art.splits.retain, art.data.train_x, art.data.train_y)
+        ta = acc(np.arange(len(art.data.test_y)), art.data.test_x, art.data.test_y)
+    conf = logit_scaled_confidence(logits.float().cpu().numpy(), y.cpu().numpy())
+    ua = float((logits.argmax(1) == y).float().mean() * 100)
+    return {"confidences": conf, "ra": ra, "ta": ta, "forget_acc": ua}
+
+
+def audit_job(kind: str, k: int, method: str, params: dict[str, Any], shared: Any,
+              cache_dir: str | None) -> dict[str, Any]:
+    """One of the audit's 2N trainings: ``retrain`` number k, or the method's run number k."""
+    from paretoul.artefacts import independent_retrain
+    from paretoul.run import unlearn_and_evaluate
+    from paretoul.streams import stream_seed
+    from paretoul.study.trial import _artefacts
+
+    torch.set_num_threads(max(1, int(shared.cpus)))
+    t0 = time.perf_counter()
+    art = _artefacts(shared)[0]
+    if kind == "retrain":
+        model = independent_retrain(art, k, cache_dir).model
+    else:
+        run = unlearn_and_evaluate(art, method, params,
+                                   method_seed=stream_seed(art.seed, f"audit:unlearn:{k}"))
+        model = run.model
+    return {"kind": kind, "k": k, **_forget_view(model, art), "seconds": time.perf_counter() - t0}
+
+
+def audit(config: Any = None, models: int = 8, *, local: bool = False, address: str | None = None,
+          cpus: float = 1.0, gpus: float = 0.0, quiet: bool = False, **overrides: Any
+          ) -> dict[str, Any]:
+    """Audit one configuration (a :class:`~paretoul.run.RunConfig` or its fields as keywords)
+    with ``models`` retrained and ``models`` unlearned models; returns the score and its parts.
+    ``cpus``/``gpus``: per training task on Ray (a task without a GPU share sees no GPU)."""
+    from dataclasses import replace
+
+    from paretoul.artefacts import prepare, shipped_states
+    from paretoul.run import RunConfig
+    from paretoul.study.trial import SharedSetting
+
+    cfg = replace(config) if config is not None else RunConfig()
+    for key, value in overrides.items():
+        if not hasattr(cfg, key):
+            raise UserError(key, "unknown run option")
+        setattr(cfg, key, value)
+    cfg.validate()
+    if isinstance(models, bool) or not isinstance(models, int) or models < MIN_MODELS:
+        raise UserError("models", f"{models!r}: give at least {MIN_MODELS} models per side (with 2 "
+                        "the score has no bucket: ceil(ln(N - 1)) = 0)")
+    t0 = time.perf_counter()
+    art = prepare(cfg.dataset, cfg.model, cfg.forget, cfg.seed, cfg.reference_fraction, cfg.recipe,
+                  cfg.data_root, cfg.download, cfg.device, cfg.cache_dir, False, cfg.dataset_options)
+    if len(art.splits.forget) == 0:
+        raise UserError("forget", "the forget set is empty")
+    params = art_params = get_method(cfg.method).config(cfg.params).to_dict()
+    shared = SharedSetting(cfg.dataset, cfg.model, cfg.forget, cfg.reference_fraction, cfg.data_root,
+                           art.recipe.to_dict(), cfg.device, cpus, None,
+                           {cfg.seed: shipped_states(art)})
+    jobs = [(kind, k) for k in range(models) for kind in ("retrain", "unlearn")]
+    cache = str(cfg.cache_dir) if cfg.cache_dir else None
+    results = (_local(jobs, cfg.method, art_params, shared, cache, quiet) if local
+               else _on_ray(jobs, cfg.method, art_params, shared, cache, address, (cpus, gpus), quiet))
+    by = {kind: sorted((r for r in results if r["kind"] == kind), key=lambda r: r["k"])
+          for kind in ("retrain", "unlearn")}
+    U = np.stack([r["confidences"] for r in by["unlearn"]])
+    R = np.stack([r["confidences"] for r in by["retrain"]])
+    score = forget_score(U, R)
+    acc = {kind: {m: [r[m] for r in by[kind]] for m in ("ra", "ta", "forget_acc")} for kind in by}
+    final = final_score(score.forget_quality, acc["unlearn"]["ra"], acc["retrain"]["ra"],
+                        acc["unlearn"]["ta"], acc["retrain"]["ta"])
+    return {
+        "config": {**asdict(cfg), "params": params}, "models": models,
+        "forget_examples": len(art.splits.forget),
+        "forget_quality": score.forget_quality, "final_score": final,
+        "mean_epsilon": score.mean_epsilon, "max_epsilon": len(score.points) * 0.5,
+        "histogram": [{"from": a, "examples": n} for a, n in score.histogram()],
+        "accuracy": {kind: {m: {"mean": float(np.mean(v)), "per_model": v} for m, v in d.items()}
+                     for kind, d in acc.items()},
+        "ratios": {"ra": float(np.mean(acc["unlearn"]["ra"]) / np.mean(acc["retrain"]["ra"])),
+                   "ta": float(np.mean(acc["unlearn"]["ta"]) / np.mean(acc["retrain"]["ta"]))},
+        "train_seconds": {kind: float(sum(r["seconds"] for r in by[kind])) for kind in by},
+        "wall_s": time.perf_counter() - t0, "runner": "local" if local else "ray",
+        "reference": "google-deepmind/unlearning_evaluation @ ffae0ff, metric.py + main.py",
+    }
+
+
+def _report(r: dict[str, Any], done: int, total: int, quiet: bool) -> None:
+    if not quiet:
+        print(f"audit: {r['kind']} {r['k']} done ({r['seconds']:.1f} s; RA {r['ra']:.2f}, TA "
+              f"{r['ta']:.2f}) [{done}/{total}]", flush=True)
+
+
+def _local(jobs: list[tuple[str, int]], method: str, params: dict[str, Any], shared: Any,
+           cache: str | None, quiet: bool) -> list[dict[str, Any]]:
+    out = []
+    for kind, k in jobs:
+        out.append(audit_job(kind, k, method, params, shared, cache))
+        _report(out[-1], len(out), len(jobs), quiet)
+    return out
+
+
+def _on_ray(jobs: list[tuple[str, int]], method: str, params: dict[str, Any], shared: Any,
+            cache: str | None, address: str | None, resources: tuple[float, float], quiet: bool
+            ) -> list[dict[str, Any]]:
+    from paretoul.study import _ray
+
+    cpus, gpus = resources
+    started = _ray.init_ray_for(address, cpus, gpus)
+    reaper = _ray.start_reaper() if started else None
+    try:
+        import ray
+
+        ref = ray.put(shared)
+        task = ray.remote(num_cpus=cpus, num_gpus=gpus)(audit_job)
+        pending = [task.remote(kind, k, method, params, ref, cache) for kind, k in jobs]
+        out = []
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            try:
+                out.append(ray.get(done[0]))
+            except ray.exceptions.RayTaskError as e:
+                cause = e.cause if isinstance(getattr(e, "cause", None), UserError) else None
+                if cause is not None:
+                    raise cause from None
+                raise
+            _report(out[-1], len(out), len(jobs), quiet)
+        return out
+    finally:
+        _ray.shutdown(started, reaper)
+

@@ -1,0 +1,72 @@
+"""``paretoul audit``: the unlearning-challenge forget score of one configuration or one trial."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    from paretoul.cli.run import add_run_options
+
+    p = sub.add_parser(
+        "audit", help="forget quality as the NeurIPS 2023 unlearning challenge scored it",
+        description="Train N retrained and N unlearned models and score how well an attack "
+        "tells them apart on each forget example (google-deepmind/unlearning_evaluation's "
+        "metric). Give a study directory and --trial ARM#K to audit a trial of a study "
+        "(default: its chosen point by --rule knee), or the options of `paretoul run`.")
+    p.add_argument("dir", nargs="?", default=None, help="a study directory (else: run options)")
+    p.add_argument("--trial", default=None, help="with DIR: the trial to audit, e.g. raul-uniform#3")
+    p.add_argument("--models", type=int, default=8, help="models per side (default 8; at least 3)")
+    p.add_argument("--local", action="store_true", help="train in this process, not as Ray tasks")
+    p.add_argument("--address", default=None, help="Ray cluster address (default: a local Ray)")
+    p.add_argument("--cpus", type=float, default=1.0, help="CPUs per training task (Ray)")
+    p.add_argument("--gpus", type=float, default=0.0, help="GPU share per training task (Ray)")
+    p.add_argument("--storage", default=None, help="with DIR: its database URL when not the default")
+    add_run_options(p)
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    from paretoul.errors import UserError
+
+    options = {"models": args.models, "local": args.local, "address": args.address,
+               "cpus": args.cpus, "gpus": args.gpus, "quiet": args.quiet or args.json}
+    if args.dir is None:
+        if args.trial is not None:
+            raise UserError("trial", "--trial needs a study directory: paretoul audit DIR --trial ARM#K")
+        from paretoul.audit.challenge import audit
+        from paretoul.cli.run import config_from
+
+        result = audit(config_from(args), **options)
+    else:
+        from paretoul.audit.study import audit_trial
+
+        result = audit_trial(args.dir, args.trial, storage=args.storage, **options)
+    if args.json:
+        json.dump(result, sys.stdout, indent=2, default=float)
+        sys.stdout.write("\n")
+        return 0
+    for line in summary_lines(result):
+        print(line)
+    return 0
+
+
+def summary_lines(r: dict[str, Any]) -> list[str]:
+    """An audit in a few lines: the score, its parts, and the ε histogram."""
+    c = r["config"]
+    what = r.get("trial") or f"{c['method']} {json.dumps(c['params'])}"
+    hist = ", ".join(f"[{h['from']:g}, {h['from'] + 0.5:g}): {h['examples']}" for h in r["histogram"][:-1])
+    return [
+        f"audit of {what} on {c['dataset']} / {c['model']} / forget {c['forget']} / seed {c['seed']}: "
+        f"{r['models']} unlearned vs {r['models']} retrained models, {r['forget_examples']} forget examples",
+        f"forget quality {r['forget_quality']:.4f}, final score {r['final_score']:.4f} (x RA ratio "
+        f"{r['ratios']['ra']:.4f} x TA ratio {r['ratios']['ta']:.4f}); mean epsilon {r['mean_epsilon']:.3f}",
+        f"epsilon histogram: {hist}; at or past {r['max_epsilon']:g} (0 points): "
+        f"{r['histogram'][-1]['examples']}",
+        f"{r['runner']}: {r['wall_s']:.0f} s" + (f"; stored in {r['stored']}" if r.get("stored") else ""),
+    ]

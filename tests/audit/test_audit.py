@@ -1,0 +1,48 @@
+"""``paretoul audit`` end to end on digits (in-process; the Ray path is tested on a study trial
+in tests/pareto/test_validation.py)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from paretoul.audit.challenge import audit
+from paretoul.cli import main
+
+
+def test_an_audit_of_a_retrain_on_digits(tmp_path, capsys) -> None:
+    r = audit(method="retrain", models=3, local=True, cache_dir=str(tmp_path / "cache"), quiet=True)
+    n = r["forget_examples"]
+    assert n > 100 and sum(h["examples"] for h in r["histogram"]) == n
+    assert 0 <= r["forget_quality"] <= 1 and r["max_epsilon"] == 1.0  # ceil(ln 2) with N = 3
+    assert r["final_score"] == pytest.approx(r["forget_quality"] * r["ratios"]["ra"] * r["ratios"]["ta"])
+    acc = r["accuracy"]
+    assert len(acc["retrain"]["ta"]["per_model"]) == 3 and len(acc["unlearn"]["ra"]["per_model"]) == 3
+    # the retrains are independent models (own init and batch order), cached by content
+    assert len(set(acc["retrain"]["ta"]["per_model"])) > 1
+    again = audit(method="retrain", models=3, local=True, cache_dir=str(tmp_path / "cache"),
+                  quiet=True)
+    assert again["accuracy"] == r["accuracy"] and again["forget_quality"] == r["forget_quality"]
+    assert again["train_seconds"]["retrain"] < r["train_seconds"]["retrain"]  # from the cache
+
+
+def test_the_cli_refuses_bad_input_in_one_line(capsys) -> None:
+    assert main(["audit", "--models", "2", "--local"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("paretoul: error: models: 2: give at least 3") and "\n" not in err
+    assert main(["audit", "--trial", "ft#0"]) == 2
+    assert "--trial needs a study directory" in capsys.readouterr().err
+
+
+def test_the_cli_prints_the_score(tmp_path, capsys) -> None:
+    argv = ["audit", "--method", "ft", "--param", "epochs=2", "--models", "3", "--local",
+            "--cache-dir", str(tmp_path / "cache")]
+    assert main([*argv, "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["config"]["method"] == "ft" and r["config"]["params"]["epochs"] == 2
+    assert np.isfinite(r["mean_epsilon"])
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "forget quality" in text and "epsilon histogram" in text
