@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 from paretoul.errors import UserError
 from paretoul.redact import MaskSecrets
@@ -48,3 +49,17 @@ def setup_logging(quiet: bool = False) -> None:
         log.addHandler(handler)
     log.setLevel(logging.WARNING if quiet else logging.INFO)
     log.propagate = False
+
+
+def emit(result: Any, as_json: bool, lines: Callable[[Any], list[str]]) -> int:
+    """Print ``result`` as indented JSON, or as the text ``lines(result)`` gives; exit code 0."""
+    import json
+    import sys
+
+    if as_json:
+        json.dump(result, sys.stdout, indent=2, default=float)
+        sys.stdout.write("\n")
+    else:
+        for line in lines(result):
+            print(line)
+    return 0

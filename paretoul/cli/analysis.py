@@ -98,17 +98,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def compare(args: argparse.Namespace) -> int:
+    from paretoul.cli._common import emit
     from paretoul.pareto.compare import compare_study
     from paretoul.pareto.records import load_study_data
 
-    result = compare_study(load_study_data(args.dir, args.storage), args.on)
-    if args.json:
-        json.dump(result, sys.stdout, indent=2, default=float)
-        sys.stdout.write("\n")
-        return 0
-    for line in comparison_lines(result):
-        print(line)
-    return 0
+    return emit(compare_study(load_study_data(args.dir, args.storage), args.on), args.json,
+                comparison_lines)
 
 
 def validate(args: argparse.Namespace) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
 
@@ -47,13 +46,9 @@ def main(args: argparse.Namespace) -> int:
         from paretoul.audit.study import audit_trial
 
         result = audit_trial(args.dir, args.trial, storage=args.storage, **options)
-    if args.json:
-        json.dump(result, sys.stdout, indent=2, default=float)
-        sys.stdout.write("\n")
-        return 0
-    for line in summary_lines(result):
-        print(line)
-    return 0
+    from paretoul.cli._common import emit
+
+    return emit(result, args.json, summary_lines)
 
 
 def summary_lines(r: dict[str, Any]) -> list[str]:
