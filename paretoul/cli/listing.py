@@ -53,7 +53,7 @@ def datasets(args: argparse.Namespace) -> int:
     from paretoul.data import DATASETS
 
     for name in DATASETS:
-        print(f"{name:<10} {DATASETS.get(name).summary}")
+        print(f"{name:<14} {DATASETS.get(name).summary}")
     return 0
 
 
