@@ -98,14 +98,14 @@ def audit(config: Any = None, models: int = 8, *, local: bool = False, address: 
                   cfg.data_root, cfg.download, cfg.device, cfg.cache_dir, False, cfg.dataset_options)
     if len(art.splits.forget) == 0:
         raise UserError("forget", "the forget set is empty")
-    params = art_params = get_method(cfg.method).config(cfg.params).to_dict()
+    params = get_method(cfg.method).config(cfg.params).to_dict()
     shared = SharedSetting(cfg.dataset, cfg.model, cfg.forget, cfg.reference_fraction, cfg.data_root,
                            art.recipe.to_dict(), cfg.device, cpus, None,
                            {cfg.seed: shipped_states(art)})
     jobs = [(kind, k) for k in range(models) for kind in ("retrain", "unlearn")]
     cache = str(cfg.cache_dir) if cfg.cache_dir else None
-    results = (_local(jobs, cfg.method, art_params, shared, cache, quiet) if local
-               else _on_ray(jobs, cfg.method, art_params, shared, cache, address, (cpus, gpus), quiet))
+    results = (_local(jobs, cfg.method, params, shared, cache, quiet) if local
+               else _on_ray(jobs, cfg.method, params, shared, cache, address, (cpus, gpus), quiet))
     by = {kind: sorted((r for r in results if r["kind"] == kind), key=lambda r: r["k"])
           for kind in ("retrain", "unlearn")}
     U = np.stack([r["confidences"] for r in by["unlearn"]])

@@ -113,10 +113,6 @@ class StudyData:
         lacking = [s for s in self.validation_seeds if s not in have]
         return f"{r.key} is not evaluated on validation seed(s) {', '.join(map(str, lacking))}"
 
-    def on_seeds(self, records: list[TrialRecord], on: str) -> list[TrialRecord | None]:
-        """``records`` as measured on ``on``'s seeds (None where a validation is missing)."""
-        return list(records) if on == "search" else [self.validated(r) for r in records]
-
     def finished(self) -> list[TrialRecord]:
         return [r for r in self.records if r.state == "complete"]
 
