@@ -17,13 +17,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from paretoul.cache import ArtifactCache
+from paretoul.cache import ArtifactCache, CacheEntry, spec_key
 from paretoul.data import DataBundle, ForgetSpec, Splits, check_seed, load_dataset, make_splits
 from paretoul.device import resolve_device
 from paretoul.metrics import EvalContext, Outputs, predict
 from paretoul.models import MODELS, build_model
 from paretoul.streams import stream_seed
-from paretoul.training import Recipe, default_recipe, sgd_train
+from paretoul.training import Job, Recipe, default_recipe, sgd_train_many
 
 CACHE_FORMAT = 2
 """2: the original and the oracle draw their init, batch order and augmentation from their own
@@ -114,38 +114,49 @@ class Artefacts:
         return self._contexts["original"]
 
 
-def _trained(
-    kind: str,
-    indices: np.ndarray,
-    base_spec: dict[str, Any],
-    data: DataBundle,
-    model_name: str,
-    recipe: Recipe,
-    seed: int,
-    cache: ArtifactCache,
-    progress: bool,
-) -> TrainedModel:
-    spec = {**base_spec, "indices": _index_digest(indices), "n": len(indices)}
+@dataclass(frozen=True)
+class _Wanted:
+    """A model trained from scratch for one setting: ``kind`` (``original``, ``oracle``,
+    ``retrain-<k>``) on ``indices``, with the streams ``train:<kind>:*`` of ``seed``."""
 
-    def build() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        model = build_model(model_name, data.input_shape, data.num_classes,
-                            seed=stream_seed(seed, f"train:{kind}:init")).to(data.device)
-        res = sgd_train(model, data, indices, recipe, seed, f"train:{kind}", progress=progress)
-        meta = {
-            "train_seconds": res.seconds,
-            "epoch_losses": res.trace["loss"],
-            "device": str(data.device),
-            "torch": torch.__version__,
-        }
-        return model.state_dict(), meta
+    kind: str
+    indices: np.ndarray
+    seed: int
+    base_spec: dict[str, Any]
 
-    entry = cache.get_or_build(kind, spec, build)
-    model = build_model(model_name, data.input_shape, data.num_classes).to(data.device)
-    model.load_state_dict(entry.state)
-    model.eval()
-    losses = entry.meta.get("epoch_losses") or [None]
-    return TrainedModel(model, entry.status, entry.key, float(entry.meta.get("train_seconds", 0.0)),
-                        losses[-1])
+    @property
+    def spec(self) -> dict[str, Any]:
+        return {**self.base_spec, "indices": _index_digest(self.indices), "n": len(self.indices)}
+
+
+def _trained(wanted: list[_Wanted], data: DataBundle, model_name: str, recipe: Recipe,
+             cache: ArtifactCache, progress: bool) -> list[TrainedModel]:
+    """Each wanted model from the cache, or trained now and stored; the missing ones train
+    together where they can (:func:`~paretoul.training.sgd_train_many`: bit-for-bit what each
+    gets alone, single-threaded)."""
+    loaded = [cache.load(w.kind, w.spec) for w in wanted]
+    entries: list[CacheEntry | None] = [e for e, _ in loaded]
+    todo = [i for i, e in enumerate(entries) if e is None]
+    jobs = [Job(build_model(model_name, data.input_shape, data.num_classes,
+                            seed=stream_seed(wanted[i].seed, f"train:{wanted[i].kind}:init")).to(data.device),
+                wanted[i].indices, wanted[i].seed, f"train:{wanted[i].kind}") for i in todo]
+    for i, job, res in zip(todo, jobs, sgd_train_many(jobs, data, recipe, progress=progress), strict=True):
+        meta = {"train_seconds": res.seconds, "epoch_losses": res.trace["loss"],
+                "trained_with": res.group, "device": str(data.device), "torch": torch.__version__}
+        state = job.model.state_dict()
+        cache.save(wanted[i].kind, wanted[i].spec, state, meta)
+        status = "rebuilt" if loaded[i][1] == "corrupted" else "miss"
+        entries[i] = CacheEntry(state, meta, status, spec_key(wanted[i].spec))
+    out = []
+    for entry in entries:
+        assert entry is not None
+        model = build_model(model_name, data.input_shape, data.num_classes).to(data.device)
+        model.load_state_dict(entry.state)
+        model.eval()
+        losses = entry.meta.get("epoch_losses") or [None]
+        out.append(TrainedModel(model, entry.status, entry.key,
+                                float(entry.meta.get("train_seconds", 0.0)), losses[-1]))
+    return out
 
 
 def load_setting(
@@ -153,14 +164,20 @@ def load_setting(
     download: bool, device: torch.device, dataset_options: dict[str, Any] | None = None,
 ) -> tuple[DataBundle, Splits, float]:
     """Data on ``device`` and the splits of ``seed``, with the load time in seconds."""
-    spec = ForgetSpec.parse(forget)
+    data, load_seconds = _load(dataset, data_root, download, device, dataset_options)
+    return data, _splits(data, forget, seed, reference_fraction), load_seconds
+
+
+def _load(dataset: str, data_root: str | Path, download: bool, device: torch.device,
+          dataset_options: dict[str, Any] | None) -> tuple[DataBundle, float]:
     t0 = time.perf_counter()
     data = load_dataset(dataset, data_root, download, **(dataset_options or {})).to(device)
-    load_seconds = time.perf_counter() - t0
-    splits = make_splits(
-        data.train_y.cpu().numpy(), len(data.test_y), spec, seed, reference_fraction, data.num_classes
-    )
-    return data, splits, load_seconds
+    return data, time.perf_counter() - t0
+
+
+def _splits(data: DataBundle, forget: str, seed: int, reference_fraction: float) -> Splits:
+    return make_splits(data.train_y.cpu().numpy(), len(data.test_y), ForgetSpec.parse(forget), seed,
+                       reference_fraction, data.num_classes)
 
 
 def from_states(
@@ -205,22 +222,38 @@ def prepare(
 
     ``recipe`` is a :class:`Recipe` or a dict of overrides of the dataset's default.
     """
+    return prepare_many(dataset, model, forget, [seed], reference_fraction, recipe, data_root,
+                        download, device, cache_dir, progress, dataset_options)[0]
+
+
+def prepare_many(
+    dataset: str, model: str, forget: str, seeds: list[int], reference_fraction: float = 0.1,
+    recipe: Recipe | dict[str, Any] | None = None, data_root: str | Path = "data",
+    download: bool = False, device: str = "auto", cache_dir: str | Path | None = None,
+    progress: bool = False, dataset_options: dict[str, Any] | None = None,
+) -> list[Artefacts]:
+    """:func:`prepare` for several seeds at once: the data is loaded once, and the originals (and
+    the oracles) the cache lacks train together, one grouped model per kind, where the model
+    allows it (:mod:`paretoul.training.ensemble`)."""
     MODELS.get(model)  # fail on an unknown name before loading anything
     ForgetSpec.parse(forget)
-    check_seed(seed)
+    for seed in seeds:
+        check_seed(seed)
     if isinstance(recipe, Recipe):
         rec = recipe
     else:
         rec = default_recipe(dataset).with_overrides(**(recipe or {}))
     dev = resolve_device(device)
-    data, splits, load_seconds = load_setting(dataset, forget, seed, reference_fraction, data_root,
-                                              download, dev, dataset_options)
-    cache = ArtifactCache(cache_dir)
-    base = _base_spec(dataset, data, model, rec, seed)
-    args = (data, model, rec, seed, cache, progress)
-    original = _trained("original", splits.train, base, *args)
-    oracle = _trained("oracle", splits.retain, base, *args)
-    return Artefacts(dataset, model, seed, data, splits, rec, original, oracle, load_seconds)
+    data, load_seconds = _load(dataset, data_root, download, dev, dataset_options)
+    splits = [_splits(data, forget, seed, reference_fraction) for seed in seeds]
+    wanted = []
+    for seed, sp in zip(seeds, splits, strict=True):
+        base = _base_spec(dataset, data, model, rec, seed)
+        wanted += [_Wanted("original", sp.train, seed, base), _Wanted("oracle", sp.retain, seed, base)]
+    trained = _trained(wanted, data, model, rec, ArtifactCache(cache_dir), progress)
+    return [Artefacts(dataset, model, seed, data, sp, rec, trained[2 * i], trained[2 * i + 1],
+                      load_seconds)
+            for i, (seed, sp) in enumerate(zip(seeds, splits, strict=True))]
 
 
 def _base_spec(dataset: str, data: DataBundle, model: str, recipe: Recipe, seed: int) -> dict[str, Any]:
@@ -229,13 +262,14 @@ def _base_spec(dataset: str, data: DataBundle, model: str, recipe: Recipe, seed:
             "recipe": recipe.to_dict(), "seed": seed}
 
 
-def independent_retrain(art: Artefacts, k: int, cache_dir: str | Path | None = None) -> TrainedModel:
-    """Retrain number ``k`` on ``art``'s retain set: the oracle's recipe, its own init and batch
-    order (streams ``train:retrain-<k>``), cached by content like the oracle (the audits'
-    reference models)."""
+def independent_retrains(art: Artefacts, ks: list[int], cache_dir: str | Path | None = None
+                         ) -> list[TrainedModel]:
+    """Retrains number ``ks`` on ``art``'s retain set: the oracle's recipe, each its own init and
+    batch order (streams ``train:retrain-<k>``), cached by content like the oracle (the audits'
+    reference models); the missing ones train together where the model allows it."""
     base = _base_spec(art.dataset, art.data, art.model_name, art.recipe, art.seed)
-    return _trained(f"retrain-{k}", art.splits.retain, base, art.data, art.model_name, art.recipe,
-                    art.seed, ArtifactCache(cache_dir), False)
+    wanted = [_Wanted(f"retrain-{k}", art.splits.retain, art.seed, base) for k in ks]
+    return _trained(wanted, art.data, art.model_name, art.recipe, ArtifactCache(cache_dir), False)
 
 
 def shipped_states(art: Artefacts) -> dict[str, dict[str, Any]]:

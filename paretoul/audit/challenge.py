@@ -3,15 +3,17 @@
 For one setting (dataset, model, forget set, seed) and one method with its parameters:
 
 - N **retrained** models: independent retrains on the retain set (the oracle's recipe, each its
-  own init and batch order; cached by content like the oracle);
+  own init and batch order; cached by content like the oracle), trained together as one grouped
+  model where the model allows it (:mod:`paretoul.training.ensemble`; bit-for-bit the same);
 - N **unlearned** models: the method run N times from the same original, each with its own
   method seed (batch order, random labels, fresh inits);
 - every model's logit-scaled confidence on every forget example, and its RA and TA;
 - the score (:mod:`paretoul.audit.score`): forget quality, mean ε, the ε histogram, and the
   final score forget quality x RA ratio x TA ratio.
 
-The 2N trainings run as Ray tasks (a local Ray or a cluster's; the original and the oracle are
-shipped once through the object store), or in this process with ``local=True``.
+The trainings run as Ray tasks (a local Ray or a cluster's; the original and the oracle are
+shipped once through the object store): one per method run, and the retrains split into one
+task per free worker slot. With ``local=True`` they run in this process.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import torch
 from paretoul.audit.score import final_score, forget_score, logit_scaled_confidence
 from paretoul.errors import UserError
 from paretoul.methods import get_method
+from paretoul.training import groupable
 
 MIN_MODELS = 3
 """Fewest models per side: with 2 the score's buckets are empty (ceil(ln 1) = 0)."""
@@ -52,10 +55,11 @@ def _forget_view(model: torch.nn.Module, art: Any) -> dict[str, Any]:
     return {"confidences": conf, "ra": ra, "ta": ta, "forget_acc": ua}
 
 
-def audit_job(kind: str, k: int, method: str, params: dict[str, Any], shared: Any,
-              cache_dir: str | None) -> dict[str, Any]:
-    """One of the audit's 2N trainings: ``retrain`` number k, or the method's run number k."""
-    from paretoul.artefacts import independent_retrain
+def audit_job(kind: str, ks: list[int], method: str, params: dict[str, Any], shared: Any,
+              cache_dir: str | None) -> list[dict[str, Any]]:
+    """Some of the audit's 2N trainings: the retrains number ``ks`` (trained together where the
+    model allows it), or the method's runs number ``ks`` (one after another)."""
+    from paretoul.artefacts import independent_retrains
     from paretoul.run import unlearn_and_evaluate
     from paretoul.streams import stream_seed
     from paretoul.study.trial import _artefacts
@@ -63,13 +67,31 @@ def audit_job(kind: str, k: int, method: str, params: dict[str, Any], shared: An
     torch.set_num_threads(max(1, int(shared.cpus)))
     t0 = time.perf_counter()
     art = _artefacts(shared)[0]
+    out = []
     if kind == "retrain":
-        model = independent_retrain(art, k, cache_dir).model
-    else:
+        trained = independent_retrains(art, ks, cache_dir)
+        share = (time.perf_counter() - t0) / len(ks)
+        for k, tm in zip(ks, trained, strict=True):
+            out.append({"kind": kind, "k": k, **_forget_view(tm.model, art), "seconds": share,
+                        "cache": tm.cache_status})
+        return out
+    for k in ks:
+        t1 = time.perf_counter()
         run = unlearn_and_evaluate(art, method, params,
                                    method_seed=stream_seed(art.seed, f"audit:unlearn:{k}"))
-        model = run.model
-    return {"kind": kind, "k": k, **_forget_view(model, art), "seconds": time.perf_counter() - t0}
+        out.append({"kind": kind, "k": k, **_forget_view(run.model, art),
+                    "seconds": time.perf_counter() - t1})
+    return out
+
+
+def _jobs(ks: list[int], together: bool, slots: int) -> list[tuple[str, list[int]]]:
+    """The audit's jobs: the retrains in ``slots`` near-equal groups when they can train
+    together (else one each), then one job per method run."""
+    if together:
+        retrains = [c.tolist() for c in np.array_split(np.asarray(ks), max(1, min(slots, len(ks))))]
+    else:
+        retrains = [[k] for k in ks]
+    return [("retrain", c) for c in retrains] + [("unlearn", [k]) for k in ks]
 
 
 def audit(config: Any = None, models: int = 8, *, local: bool = False, address: str | None = None,
@@ -102,10 +124,14 @@ def audit(config: Any = None, models: int = 8, *, local: bool = False, address: 
     shared = SharedSetting(cfg.dataset, cfg.model, cfg.forget, cfg.reference_fraction, cfg.data_root,
                            art.recipe.to_dict(), cfg.device, cpus, None,
                            {cfg.seed: shipped_states(art)})
-    jobs = [(kind, k) for k in range(models) for kind in ("retrain", "unlearn")]
     cache = str(cfg.cache_dir) if cfg.cache_dir else None
-    results = (_local(jobs, cfg.method, params, shared, cache, quiet) if local
-               else _on_ray(jobs, cfg.method, params, shared, cache, address, (cpus, gpus), quiet))
+    ks = list(range(models))
+    together = groupable(art.new_model(0))
+    if local:
+        results = _local(_jobs(ks, together, 1), cfg.method, params, shared, cache, quiet)
+    else:
+        results = _on_ray(ks, together, cfg.method, params, shared, cache, address, (cpus, gpus),
+                          quiet)
     by = {kind: sorted((r for r in results if r["kind"] == kind), key=lambda r: r["k"])
           for kind in ("retrain", "unlearn")}
     U = np.stack([r["confidences"] for r in by["unlearn"]])
@@ -130,24 +156,30 @@ def audit(config: Any = None, models: int = 8, *, local: bool = False, address: 
     }
 
 
-def _report(r: dict[str, Any], done: int, total: int, quiet: bool) -> None:
-    if not quiet:
+def _report(rs: list[dict[str, Any]], done: int, total: int, quiet: bool) -> None:
+    if quiet:
+        return
+    for i, r in enumerate(rs, done - len(rs) + 1):
         print(f"audit: {r['kind']} {r['k']} done ({r['seconds']:.1f} s; RA {r['ra']:.2f}, TA "
-              f"{r['ta']:.2f}) [{done}/{total}]", flush=True)
+              f"{r['ta']:.2f}) [{i}/{total}]", flush=True)
 
 
-def _local(jobs: list[tuple[str, int]], method: str, params: dict[str, Any], shared: Any,
+def _local(jobs: list[tuple[str, list[int]]], method: str, params: dict[str, Any], shared: Any,
            cache: str | None, quiet: bool) -> list[dict[str, Any]]:
-    out = []
-    for kind, k in jobs:
-        out.append(audit_job(kind, k, method, params, shared, cache))
-        _report(out[-1], len(out), len(jobs), quiet)
+    out: list[dict[str, Any]] = []
+    total = sum(len(ks) for _, ks in jobs)
+    for kind, ks in jobs:
+        rs = audit_job(kind, ks, method, params, shared, cache)
+        out += rs
+        _report(rs, len(out), total, quiet)
     return out
 
 
-def _on_ray(jobs: list[tuple[str, int]], method: str, params: dict[str, Any], shared: Any,
+def _on_ray(ks: list[int], together: bool, method: str, params: dict[str, Any], shared: Any,
             cache: str | None, address: str | None, resources: tuple[float, float], quiet: bool
             ) -> list[dict[str, Any]]:
+    """One task per method run; the retrains as one task per free worker slot, each training
+    its share together (one task per retrain when the model cannot train in a group)."""
     from paretoul.study import _ray
 
     cpus, gpus = resources
@@ -156,21 +188,23 @@ def _on_ray(jobs: list[tuple[str, int]], method: str, params: dict[str, Any], sh
     try:
         import ray
 
+        slots = int(ray.cluster_resources().get("CPU", 1) // max(cpus, 1e-9)) if cpus else len(ks)
+        jobs = _jobs(ks, together, slots)
         ref = ray.put(shared)
         task = ray.remote(num_cpus=cpus, num_gpus=gpus)(audit_job)
-        pending = [task.remote(kind, k, method, params, ref, cache) for kind, k in jobs]
-        out = []
+        pending = [task.remote(kind, c, method, params, ref, cache) for kind, c in jobs]
+        out: list[dict[str, Any]] = []
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
             try:
-                out.append(ray.get(done[0]))
+                rs = ray.get(done[0])
             except ray.exceptions.RayTaskError as e:
                 cause = e.cause if isinstance(getattr(e, "cause", None), UserError) else None
                 if cause is not None:
                     raise cause from None
                 raise
-            _report(out[-1], len(out), len(jobs), quiet)
+            out += rs
+            _report(rs, len(out), 2 * len(ks), quiet)
         return out
     finally:
         _ray.shutdown(started, reaper)
-

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from paretoul.artefacts import Artefacts, from_states, prepare, shipped_states
+from paretoul.artefacts import Artefacts, from_states, prepare_many, shipped_states
 from paretoul.errors import TrialTimeout, UnlearningDiverged, UserError
 from paretoul.metrics import evaluate
 from paretoul.run import unlearn_and_evaluate
@@ -56,9 +56,10 @@ def prepare_shared(spec: StudySpec, seeds: list[int], cache_dir: str | Path | No
     shared = SharedSetting(spec.dataset, spec.model_name, spec.forget, spec.reference_fraction,
                            spec.data_root, {}, spec.device, spec.resources.cpus, spec.trial_timeout_s)
     reference: dict[str, Any] = {}
-    for seed in seeds:
-        art = prepare(spec.dataset, spec.model_name, spec.forget, seed, spec.reference_fraction,
-                      spec.recipe, spec.data_root, False, spec.device, cache_dir)
+    arts = prepare_many(spec.dataset, spec.model_name, spec.forget, list(seeds),
+                        spec.reference_fraction, spec.recipe, spec.data_root, False, spec.device,
+                        cache_dir)
+    for seed, art in zip(seeds, arts, strict=True):
         shared.recipe = art.recipe.to_dict()
         shared.states[seed] = shipped_states(art)
         reference[str(seed)] = {

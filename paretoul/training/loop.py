@@ -49,9 +49,12 @@ class Optimiser:
 
 @dataclass
 class LoopResult:
-    trace: dict[str, list[float]] = field(default_factory=dict)
-    """Each loss's per-epoch mean (over the steps that computed it), every per-step number."""
+    trace: dict[str, list] = field(default_factory=dict)
+    """Each loss's per-epoch mean (over the steps that computed it; a list per epoch for a
+    vector loss), every per-step number."""
     seconds: float = 0.0
+    group: int = 1
+    """How many models trained together with this one (1: alone)."""
 
 
 def weighted_backward(weights: dict[str, float]) -> Combine:
@@ -68,7 +71,8 @@ def weighted_backward(weights: dict[str, float]) -> Combine:
 
 
 class _Epoch:
-    """The epoch's loss sums and finite flags, on the device until :meth:`close`."""
+    """The epoch's loss sums and finite flags, on the device until :meth:`close`. A loss may be
+    a scalar or a vector (one per member of a grouped model)."""
 
     def __init__(self, device: torch.device) -> None:
         self.device = device
@@ -80,25 +84,36 @@ class _Epoch:
         for key, value in named.items():
             v = value.detach().float()
             if key not in self.sums:
-                self.sums[key] = torch.zeros((), device=self.device)
-                self.bad[key] = torch.zeros((), dtype=torch.bool, device=self.device)
+                self.sums[key] = torch.zeros_like(v)
+                self.bad[key] = torch.zeros(v.shape, dtype=torch.bool, device=v.device)
                 self.counts[key] = 0
             self.sums[key] += v
             self.bad[key] |= ~torch.isfinite(v)
             self.counts[key] += 1
 
-    def close(self, name: str, epoch: int) -> dict[str, float]:
-        """Per-key means; raise :class:`UnlearningDiverged` if any loss was NaN/inf (one sync)."""
+    def close(self, name: str, epoch: int) -> dict[str, float | list[float]]:
+        """Per-key means (a list for a vector loss); raise :class:`UnlearningDiverged` if any
+        loss was NaN/inf (one sync)."""
         if not self.sums:
             return {}
         keys = list(self.sums)
-        host = torch.stack([torch.stack([self.sums[k] for k in keys]),
-                            torch.stack([self.bad[k] for k in keys]).float()]).tolist()
-        bad = [k for k, flag in zip(keys, host[1], strict=True) if flag]
+        flat = torch.cat([torch.cat([self.sums[k].reshape(-1), self.bad[k].reshape(-1).float()])
+                          for k in keys]).tolist()
+        means: dict[str, float | list[float]] = {}
+        bad, at = [], 0
+        for k in keys:
+            n = self.sums[k].numel()
+            sums, flags = flat[at:at + n], flat[at + n:at + 2 * n]
+            at += 2 * n
+            if any(flags):
+                bad.append(k if self.sums[k].dim() == 0 else
+                           f"{k} of member {', '.join(str(i) for i, f in enumerate(flags) if f)}")
+            mean = [s / self.counts[k] for s in sums]
+            means[k] = mean[0] if self.sums[k].dim() == 0 else mean
         if bad:
             raise UnlearningDiverged(f"{name} ({', '.join(bad)}): loss became NaN/inf in epoch "
                                      f"{epoch + 1}; lower the learning rate")
-        return {k: total / self.counts[k] for k, total in zip(keys, host[0], strict=True)}
+        return means
 
 
 def train_loop(model: nn.Module, schedule: BatchSchedule, losses: Losses, combine: Combine,

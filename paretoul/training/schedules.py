@@ -49,10 +49,14 @@ class Source:
         """Minibatches in one pass."""
         return math.ceil(len(self) / self.batch_size)
 
+    def index_batches(self) -> Iterator[torch.Tensor]:
+        """The train-part indices of each minibatch of one shuffled pass."""
+        for b in minibatches(len(self), self.batch_size, self.order, self.data.device):
+            yield self.indices[b]
+
     def one_pass(self) -> Iterator[Batch]:
         """One shuffled pass; augmented (random crop and flip) when the source has a stream for it."""
-        for b in minibatches(len(self), self.batch_size, self.order, self.data.device):
-            sel = self.indices[b]
+        for sel in self.index_batches():
             x = self.data.train_x[sel]
             if self.augment is not None:
                 x = augment_batch(x, self.augment)
