@@ -220,6 +220,16 @@ TABLE: list[tuple[str, str, Any, str]] = [
      "on: "),
     ("report: --on validation without it", "argv", ["report", "{study}", "--on", "validation"],
      "on: "),
+    ("audit: too few models", "argv", ["audit", "--models", "2", "--local"], "models: 2: give at least 3"),
+    ("audit: models not a number", "argv", ["audit", "--models", "many"], "--models"),
+    ("audit: unknown method", "argv", ["audit", "--method", "forgetall", "--local"], "method"),
+    ("audit: bad param", "argv", ["audit", "--method", "ft", "--param", "epochs=-1", "--local"],
+     "epochs"),
+    ("audit: --trial without a study", "argv", ["audit", "--trial", "ft#0"],
+     "trial: --trial needs a study directory"),
+    ("audit: --untouched with a study", "argv", ["audit", "{study}", "--untouched"], "untouched:"),
+    ("audit: no such trial", "argv", ["audit", "{study}", "--trial", "ft#99"], "trial:"),
+    ("audit: missing dir", "argv", ["audit", "{tmp}/nostudy", "--trial", "ft#0"], "study:"),
 ]
 
 

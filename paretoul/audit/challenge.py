@@ -84,22 +84,24 @@ def audit_job(kind: str, ks: list[int], method: str, params: dict[str, Any], sha
     return out
 
 
-def _jobs(ks: list[int], together: bool, slots: int) -> list[tuple[str, list[int]]]:
+def _jobs(ks: list[int], together: bool, slots: int, unlearn: bool) -> list[tuple[str, list[int]]]:
     """The audit's jobs: the retrains in ``slots`` near-equal groups when they can train
-    together (else one each), then one job per method run."""
+    together (else one each), then (with ``unlearn``) one job per method run."""
     if together:
         retrains = [c.tolist() for c in np.array_split(np.asarray(ks), max(1, min(slots, len(ks))))]
     else:
         retrains = [[k] for k in ks]
-    return [("retrain", c) for c in retrains] + [("unlearn", [k]) for k in ks]
+    return [("retrain", c) for c in retrains] + [("unlearn", [k]) for k in ks if unlearn]
 
 
 def audit(config: Any = None, models: int = 8, *, local: bool = False, address: str | None = None,
-          cpus: float = 1.0, gpus: float = 0.0, quiet: bool = False, **overrides: Any
-          ) -> dict[str, Any]:
+          cpus: float = 1.0, gpus: float = 0.0, quiet: bool = False, untouched: bool = False,
+          **overrides: Any) -> dict[str, Any]:
     """Audit one configuration (a :class:`~paretoul.run.RunConfig` or its fields as keywords)
     with ``models`` retrained and ``models`` unlearned models; returns the score and its parts.
-    ``cpus``/``gpus``: per training task on Ray (a task without a GPU share sees no GPU)."""
+    ``cpus``/``gpus``: per training task on Ray (a task without a GPU share sees no GPU).
+    ``untouched``: the unlearned side is the original itself, unchanged (N copies; the method
+    and its parameters are not used): what doing nothing scores."""
     from dataclasses import replace
 
     from paretoul.artefacts import prepare, shipped_states
@@ -120,7 +122,7 @@ def audit(config: Any = None, models: int = 8, *, local: bool = False, address: 
                   cfg.data_root, cfg.download, cfg.device, cfg.cache_dir, False, cfg.dataset_options)
     if len(art.splits.forget) == 0:
         raise UserError("forget", "the forget set is empty")
-    params = get_method(cfg.method).config(cfg.params).to_dict()
+    params = {} if untouched else get_method(cfg.method).config(cfg.params).to_dict()
     shared = SharedSetting(cfg.dataset, cfg.model, cfg.forget, cfg.reference_fraction, cfg.data_root,
                            art.recipe.to_dict(), cfg.device, cpus, None,
                            {cfg.seed: shipped_states(art)})
@@ -128,10 +130,14 @@ def audit(config: Any = None, models: int = 8, *, local: bool = False, address: 
     ks = list(range(models))
     together = groupable(art.new_model(0))
     if local:
-        results = _local(_jobs(ks, together, 1), cfg.method, params, shared, cache, quiet)
+        results = _local(_jobs(ks, together, 1, not untouched), cfg.method, params, shared, cache,
+                         quiet)
     else:
-        results = _on_ray(ks, together, cfg.method, params, shared, cache, address, (cpus, gpus),
-                          quiet)
+        results = _on_ray(ks, together, not untouched, cfg.method, params, shared, cache,
+                          address, (cpus, gpus), quiet)
+    if untouched:
+        view = _forget_view(art.original.model, art)
+        results += [{"kind": "unlearn", "k": k, **view, "seconds": 0.0} for k in ks]
     by = {kind: sorted((r for r in results if r["kind"] == kind), key=lambda r: r["k"])
           for kind in ("retrain", "unlearn")}
     U = np.stack([r["confidences"] for r in by["unlearn"]])
@@ -141,7 +147,9 @@ def audit(config: Any = None, models: int = 8, *, local: bool = False, address: 
     final = final_score(score.forget_quality, acc["unlearn"]["ra"], acc["retrain"]["ra"],
                         acc["unlearn"]["ta"], acc["retrain"]["ta"])
     return {
-        "config": {**asdict(cfg), "params": params}, "models": models,
+        "config": {**asdict(cfg), "params": params,
+                   **({"method": "original (untouched)"} if untouched else {})},
+        "untouched": untouched, "models": models,
         "forget_examples": len(art.splits.forget),
         "forget_quality": score.forget_quality, "final_score": final,
         "mean_epsilon": score.mean_epsilon, "max_epsilon": len(score.points) * 0.5,
@@ -175,7 +183,7 @@ def _local(jobs: list[tuple[str, list[int]]], method: str, params: dict[str, Any
     return out
 
 
-def _on_ray(ks: list[int], together: bool, method: str, params: dict[str, Any], shared: Any,
+def _on_ray(ks: list[int], together: bool, unlearn: bool, method: str, params: dict[str, Any], shared: Any,
             cache: str | None, address: str | None, resources: tuple[float, float], quiet: bool
             ) -> list[dict[str, Any]]:
     """One task per method run; the retrains as one task per free worker slot, each training
@@ -189,7 +197,7 @@ def _on_ray(ks: list[int], together: bool, method: str, params: dict[str, Any], 
         import ray
 
         slots = int(ray.cluster_resources().get("CPU", 1) // max(cpus, 1e-9)) if cpus else len(ks)
-        jobs = _jobs(ks, together, slots)
+        jobs = _jobs(ks, together, slots, unlearn)
         ref = ray.put(shared)
         task = ray.remote(num_cpus=cpus, num_gpus=gpus)(audit_job)
         pending = [task.remote(kind, c, method, params, ref, cache) for kind, c in jobs]
@@ -204,7 +212,7 @@ def _on_ray(ks: list[int], together: bool, method: str, params: dict[str, Any], 
                     raise cause from None
                 raise
             out += rs
-            _report(rs, len(out), 2 * len(ks), quiet)
+            _report(rs, len(out), sum(len(c) for _, c in jobs), quiet)
         return out
     finally:
         _ray.shutdown(started, reaper)

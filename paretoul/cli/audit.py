@@ -19,6 +19,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("dir", nargs="?", default=None, help="a study directory (else: run options)")
     p.add_argument("--trial", default=None, help="with DIR: the trial to audit, e.g. raul-uniform#3")
     p.add_argument("--models", type=int, default=8, help="models per side (default 8; at least 3)")
+    p.add_argument("--untouched", action="store_true",
+                   help="without DIR: the unlearned side is the original, unchanged (what doing "
+                   "nothing scores; --method is not used)")
     p.add_argument("--local", action="store_true", help="train in this process, not as Ray tasks")
     p.add_argument("--address", default=None, help="Ray cluster address (default: a local Ray)")
     p.add_argument("--cpus", type=float, default=1.0, help="CPUs per training task (Ray)")
@@ -41,8 +44,11 @@ def main(args: argparse.Namespace) -> int:
         from paretoul.audit.challenge import audit
         from paretoul.cli.run import config_from
 
-        result = audit(config_from(args), **options)
+        result = audit(config_from(args), untouched=args.untouched, **options)
     else:
+        if args.untouched:
+            raise UserError("untouched", "--untouched audits the original of a run setting; give "
+                            "run options (--dataset ...), not a study directory")
         from paretoul.audit.study import audit_trial
 
         result = audit_trial(args.dir, args.trial, storage=args.storage, **options)
@@ -54,7 +60,8 @@ def main(args: argparse.Namespace) -> int:
 def summary_lines(r: dict[str, Any]) -> list[str]:
     """An audit in a few lines: the score, its parts, and the ε histogram."""
     c = r["config"]
-    what = r.get("trial") or f"{c['method']} {json.dumps(c['params'])}"
+    what = ("the original, untouched" if r.get("untouched") else r.get("trial")
+            or f"{c['method']} {json.dumps(c['params'])}")
     hist = ", ".join(f"[{h['from']:g}, {h['from'] + 0.5:g}): {h['examples']}" for h in r["histogram"][:-1])
     return [
         f"audit of {what} on {c['dataset']} / {c['model']} / forget {c['forget']} / seed {c['seed']}: "

@@ -46,3 +46,17 @@ def test_the_cli_prints_the_score(tmp_path, capsys) -> None:
     assert main(argv) == 0
     text = capsys.readouterr().out
     assert "forget quality" in text and "epsilon histogram" in text
+
+
+def test_an_untouched_original_is_audited_against_retrains_trained_together(tmp_path, capsys) -> None:
+    cache = tmp_path / "cache"
+    r = audit(models=3, local=True, cache_dir=str(cache), quiet=True, untouched=True,
+              recipe={"epochs": 5})
+    assert r["untouched"] and r["config"]["method"] == "original (untouched)"
+    unl, ret = r["accuracy"]["unlearn"], r["accuracy"]["retrain"]
+    assert len(set(unl["forget_acc"]["per_model"])) == 1  # N copies of the one original
+    assert unl["forget_acc"]["mean"] > ret["forget_acc"]["mean"]  # the original remembers
+    metas = [json.loads(p.read_text())["meta"] for p in cache.glob("retrain-*/*.json")]
+    assert len(metas) == 3 and all(m["trained_with"] == 3 for m in metas)
+    assert main(["audit", str(tmp_path), "--untouched"]) == 2
+    assert "untouched: --untouched audits the original" in capsys.readouterr().err
