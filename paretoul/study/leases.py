@@ -4,7 +4,8 @@ Every trial records the launcher that claimed it (``host:pid:start``). A launche
 heartbeat into each arm's study every :data:`HEARTBEAT_S` seconds. A RUNNING or queued
 trial is *stale* — its launcher is gone and it will never finish — when its launcher is
 a dead process on this host, or its heartbeat has not changed for :data:`STALE_AFTER_S`
-(plus the study's ``storage_retry_s``) by the observer's clock. Stale
+(plus the study's ``storage_retry_s``) by the observer's clock, or it has none (a launcher
+that ends removes its heartbeat; it beats before it claims anything). Stale
 trials are marked ``interrupted`` (they use no budget) and run again; trials of a live
 launcher are left alone, so ``resume`` is safe while another launcher is working.
 
@@ -91,8 +92,10 @@ _SEEN: dict[tuple[str, str], tuple[Any, float]] = {}
 
 def _heartbeat_stopped(study: optuna.Study, owner: str, stale_after: float) -> bool:
     beat = study.user_attrs.get(_ALIVE + owner)
-    if beat == 0:
-        return True  # it ended cleanly: whatever it left unfinished is orphaned
+    if beat == 0 or (beat is None and owner != "unattributed"):
+        # it ended cleanly (removed its beat; 0 from a storage that cannot delete, or an older
+        # paretoul): whatever it left unfinished is orphaned. A launcher beats before it claims.
+        return True
     key, now = (study.study_name, owner), time.monotonic()
     last = _SEEN.get(key)
     if last is None or last[0] != beat:
@@ -162,7 +165,30 @@ class Heartbeat:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
-        self.beat(0.0)  # 0 = gone: others need not wait for the grace period
+        with self._lock:  # gone: the attribute is removed (others read a missing beat as gone)
+            for s in self.studies:
+                try:
+                    if not remove_user_attr(s, _ALIVE + launcher_id()):
+                        s.set_user_attr(_ALIVE + launcher_id(), 0.0)  # a storage without deletion
+                except Exception as e:
+                    log.debug("heartbeat: %s", e)
+
+
+def remove_user_attr(study: optuna.Study, key: str) -> bool:
+    """Delete a study user attribute (Optuna has no API for it): on an RDB storage (SQLite,
+    PostgreSQL) its row is deleted; False for other storages, which keep it."""
+    from sqlalchemy import delete
+
+    storage = study._storage
+    rdb = getattr(storage, "_backend", storage)  # optuna wraps an RDBStorage in _CachedStorage
+    if not isinstance(rdb, optuna.storages.RDBStorage):
+        return False
+    from optuna.storages._rdb.models import StudyUserAttributeModel as Attr
+
+    with rdb.engine.begin() as conn:
+        conn.execute(delete(Attr.__table__).where(Attr.__table__.c.study_id == study._study_id,
+                                                   Attr.__table__.c.key == key))
+    return True
 
 
 def _lock_key(name: str) -> int:

@@ -95,7 +95,7 @@ class ArmSearcher:
         # The study's sampler only fills in parameters enqueued as fixed (grid, pymoo); Optuna
         # arms set a freshly seeded one before every ask.
         self.study = store.arm_study(storage, spec.name, self.name, self.directions,
-                                     optuna.samplers.RandomSampler(seed=0))
+                                     optuna.samplers.RandomSampler(seed=0), self.objectives)
         digest = _arm_digest(spec, index, replicate)
         known = self.study.user_attrs.get("spec_digest")
         if known is not None and known != digest:

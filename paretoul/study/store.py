@@ -108,13 +108,21 @@ def validation_study_name(study: str) -> str:
 
 
 def arm_study(storage: optuna.storages.BaseStorage, study: str, arm: str | None,
-              directions: list[str], sampler: optuna.samplers.BaseSampler | None = None) -> optuna.Study:
-    """The arm's Optuna study (created on first use); ``arm`` None: the study named ``study``."""
-    return optuna.create_study(
+              directions: list[str], sampler: optuna.samplers.BaseSampler | None = None,
+              names: list[str] | None = None) -> optuna.Study:
+    """The arm's Optuna study (created on first use); ``arm`` None: the study named ``study``.
+    ``names``: the objectives' metric names, set with ``set_metric_names`` so that
+    optuna-dashboard and ``optuna.visualization`` label the axes (not "Objective 0")."""
+    s = optuna.create_study(
         storage=storage, study_name=study if arm is None else arm_study_name(study, arm),
         load_if_exists=True,
         directions=["minimize" if d == "min" else "maximize" for d in directions], sampler=sampler,
     )
+    if names is not None:
+        labels = names if len(set(names)) == len(names) else [f"{n} ({i})" for i, n in enumerate(names)]
+        if s.metric_names != labels:
+            s.set_metric_names(labels)
+    return s
 
 
 def counted(t: optuna.trial.FrozenTrial) -> bool:

@@ -136,7 +136,7 @@ def run_validation(spec: StudySpec, study_dir: Path, storage_url: str, targets: 
     storage = store.open_storage(storage_url)
     try:
         study = store.arm_study(storage, store.validation_study_name(spec.name), None,
-                                spec.directions())
+                                spec.directions(), names=[o.metric for o in spec.objectives])
         known = [int(s) for s in study.user_attrs.get("seeds", [])]
         all_seeds = known + [s for s in seeds if s not in known]
         if not all_seeds:

@@ -41,6 +41,10 @@ def test_database_holds_params_objectives_and_every_metric(finished) -> None:
     assert names == {f"small:{a['name']}" for a in SMALL["arms"]}
     grid = optuna.load_study(study_name="small:sc-grid", storage=storage)
     assert sorted(t.params["w"] for t in grid.trials) == [0.0, 0.5, 1.0]
+    for name in names:  # what optuna-dashboard shows: the objectives' names, no heartbeat left
+        study = optuna.load_study(study_name=name, storage=storage)
+        assert study.metric_names == ["forget_gap", "retain_gap"]  # the default objectives
+        assert not any(k.startswith("alive:") for k in study.user_attrs)
     for t in grid.trials:
         assert t.state == optuna.trial.TrialState.COMPLETE and len(t.values) == 2
         m = t.user_attrs["metrics"]

@@ -102,3 +102,21 @@ def _hold_lock(url: str, log: str, k: int, barrier) -> None:
             time.sleep(0.05)
             with open(log, "a") as fh:
                 fh.write(f"out{k} ")
+
+
+def test_a_finished_launcher_removes_its_heartbeat(tmp_path) -> None:
+    storage = store.open_storage(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    study = store.arm_study(storage, "s", "a", ["min", "min"])
+    key = "alive:" + leases.launcher_id()
+    with leases.Heartbeat([study], interval=60):
+        assert study.user_attrs[key] > 0
+    reopened = optuna.load_study(study_name=study.study_name, storage=f"sqlite:///{tmp_path / 'db.sqlite'}")
+    assert key not in reopened.user_attrs and not any(k.startswith("alive:") for k in reopened.user_attrs)
+    # a remote launcher's trial whose beat is gone is orphaned at once, no grace period
+    study.enqueue_trial({}, user_attrs={leases.LAUNCHER: "elsewhere:2:2"})
+    study.ask()
+    assert leases.reap(study, set(), stale_after=3600) == 1
+    memory = optuna.create_study(directions=["minimize", "minimize"])  # cannot delete: marks 0
+    with leases.Heartbeat([memory], interval=60):
+        pass
+    assert memory.user_attrs[key] == 0.0
