@@ -1,23 +1,68 @@
 """paretoul: map and choose the forget-vs-retain trade-off of machine-unlearning methods.
 
 The Python API mirrors the ``paretoul`` command: everything the CLI does is a
-function here.
+function here. The names below are loaded on first use (``import paretoul`` stays cheap:
+no torch, scikit-learn or scipy until a name that needs them is touched).
 """
 
-from paretoul.artefacts import Artefacts, prepare
-from paretoul.cache import ArtifactCache
-from paretoul.data import DATASETS, ForgetSpec, Splits, load_dataset, make_splits
-from paretoul.errors import UnlearningDiverged, UserError
-from paretoul.methods import METHODS, get_method
-from paretoul.metrics import METRICS, evaluate
-from paretoul.models import MODELS, build_model
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from paretoul.redact import install_log_filter
-from paretoul.run import RunConfig, run, unlearn_and_evaluate
-from paretoul.training import Recipe, default_recipe
 
 __version__ = "0.1.0"
 
 install_log_filter()  # database passwords never reach a log line
+
+_EXPORTS: dict[str, str] = {
+    "Artefacts": "paretoul.artefacts",
+    "prepare": "paretoul.artefacts",
+    "ArtifactCache": "paretoul.cache",
+    "DATASETS": "paretoul.data",
+    "ForgetSpec": "paretoul.data",
+    "Splits": "paretoul.data",
+    "load_dataset": "paretoul.data",
+    "make_splits": "paretoul.data",
+    "UnlearningDiverged": "paretoul.errors",
+    "UserError": "paretoul.errors",
+    "METHODS": "paretoul.methods",
+    "get_method": "paretoul.methods",
+    "METRICS": "paretoul.metrics",
+    "evaluate": "paretoul.metrics",
+    "MODELS": "paretoul.models",
+    "build_model": "paretoul.models",
+    "RunConfig": "paretoul.one_run",
+    "run": "paretoul.one_run",
+    "unlearn_and_evaluate": "paretoul.one_run",
+    "Recipe": "paretoul.training",
+    "default_recipe": "paretoul.training",
+}
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'paretoul' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this hook
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
+
+if TYPE_CHECKING:  # for type checkers and IDEs: the real names
+    from paretoul.artefacts import Artefacts, prepare
+    from paretoul.cache import ArtifactCache
+    from paretoul.data import DATASETS, ForgetSpec, Splits, load_dataset, make_splits
+    from paretoul.errors import UnlearningDiverged, UserError
+    from paretoul.methods import METHODS, get_method
+    from paretoul.metrics import METRICS, evaluate
+    from paretoul.models import MODELS, build_model
+    from paretoul.one_run import RunConfig, run, unlearn_and_evaluate
+    from paretoul.training import Recipe, default_recipe
 
 __all__ = [
     "DATASETS",

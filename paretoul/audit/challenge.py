@@ -60,7 +60,7 @@ def audit_job(kind: str, ks: list[int], method: str, params: dict[str, Any], sha
     """Some of the audit's 2N trainings: the retrains number ``ks`` (trained together where the
     model allows it), or the method's runs number ``ks`` (one after another)."""
     from paretoul.artefacts import independent_retrains
-    from paretoul.run import unlearn_and_evaluate
+    from paretoul.one_run import unlearn_and_evaluate
     from paretoul.streams import stream_seed
     from paretoul.study.trial import _artefacts
 
@@ -97,7 +97,7 @@ def _jobs(ks: list[int], together: bool, slots: int, unlearn: bool) -> list[tupl
 def audit(config: Any = None, models: int = 8, *, local: bool = False, address: str | None = None,
           cpus: float = 1.0, gpus: float = 0.0, quiet: bool = False, untouched: bool = False,
           **overrides: Any) -> dict[str, Any]:
-    """Audit one configuration (a :class:`~paretoul.run.RunConfig` or its fields as keywords)
+    """Audit one configuration (a :class:`~paretoul.one_run.RunConfig` or its fields as keywords)
     with ``models`` retrained and ``models`` unlearned models; returns the score and its parts.
     ``cpus``/``gpus``: per training task on Ray (a task without a GPU share sees no GPU).
     ``untouched``: the unlearned side is the original itself, unchanged (N copies; the method
@@ -105,7 +105,7 @@ def audit(config: Any = None, models: int = 8, *, local: bool = False, address: 
     from dataclasses import replace
 
     from paretoul.artefacts import prepare, shipped_states
-    from paretoul.run import RunConfig
+    from paretoul.one_run import RunConfig
     from paretoul.study.trial import SharedSetting
 
     cfg = replace(config) if config is not None else RunConfig()

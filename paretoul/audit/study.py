@@ -31,8 +31,8 @@ def audit_trial(study_dir: str | Path, key: str | None = None, models: int = 8, 
     """Audit a trial of a study on the study's first seed and store the result (JSON) under
     ``<study>/audits/``; ``options`` go to :func:`~paretoul.audit.challenge.audit`."""
     from paretoul.audit.challenge import audit
+    from paretoul.one_run import RunConfig
     from paretoul.pareto.records import load_study_data
-    from paretoul.run import RunConfig
 
     data = load_study_data(study_dir, storage)
     record = find_trial(data, key)

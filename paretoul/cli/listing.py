@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from rich.console import Console
-from rich.table import Table
-
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("methods", help="list unlearning methods, or show one's hyperparameters")
@@ -18,6 +15,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 
 def methods(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
     from paretoul.methods import METHODS, get_method
 
     console = Console()
@@ -39,6 +39,9 @@ def methods(args: argparse.Namespace) -> int:
 
 
 def metrics(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
     from paretoul.metrics import METRICS
 
     table = Table("metric", "goal", "unit", "needs oracle", "meaning")

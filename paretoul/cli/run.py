@@ -6,14 +6,15 @@ import argparse
 import json
 import math
 import sys
-from typing import Any
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING, Any
 
 from paretoul.cli._common import parse_assignments
-from paretoul.run import RunConfig, run
-from paretoul.training import Recipe
+from paretoul.training.recipe import Recipe  # torch-free: the parser lists its fields
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from paretoul.one_run import RunConfig
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -58,6 +59,7 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
 def config_from(args: argparse.Namespace) -> RunConfig:
     """The :class:`RunConfig` the options of :func:`add_run_options` give."""
     from paretoul.data import DATASETS
+    from paretoul.one_run import RunConfig
 
     return RunConfig(
         dataset=args.dataset, model=args.model or DATASETS.get(args.dataset).default_model,
@@ -94,6 +96,8 @@ def _fmt(v: float | None, digits: int = 2) -> str:
 
 
 def render_table(record: dict[str, Any], console: Console) -> None:
+    from rich.table import Table
+
     m = record["metrics"]
     cfg = record["config"]
     table = Table(title=f"{cfg['dataset']} / {cfg['model']} / forget {cfg['forget']} / "
@@ -123,6 +127,10 @@ def render_table(record: dict[str, Any], console: Console) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from paretoul.one_run import run
+
     cfg = config_from(args)
     progress = not args.quiet and not args.json
     record = run(cfg, out=args.out, progress=progress, save_model=args.save_model)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
+if TYPE_CHECKING:
+    from rich.console import Console
+
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -52,11 +53,15 @@ def _options(args: argparse.Namespace) -> Any:
 
 
 def _console() -> Console:
+    from rich.console import Console
+
     c = Console()
     return Console(width=max(c.width, 130)) if not c.is_terminal else c
 
 
 def render_status(summary: dict[str, Any], console: Console) -> None:
+    from rich.table import Table
+
     objectives = list(summary["objectives"])
     table = Table(title=f"study {summary['study']}  ({summary['storage']})")
     for col in ("arm", "method", "searcher", "done", "failed", "in flight", "front",

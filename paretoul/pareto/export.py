@@ -17,8 +17,8 @@ import torch
 
 from paretoul.artefacts import prepare
 from paretoul.errors import UserError
+from paretoul.one_run import library_versions, unlearn_and_evaluate
 from paretoul.pareto.records import StudyData, TrialRecord
-from paretoul.run import library_versions, unlearn_and_evaluate
 
 TOLERANCE = 1e-6
 """Largest accepted |re-run - recorded| of any metric (percentage points), run time excluded."""

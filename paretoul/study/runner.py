@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from paretoul.errors import StudyInterrupted, StudyStopped, UserError
-from paretoul.run import library_versions
+from paretoul.one_run import library_versions
 from paretoul.study import _ray, leases, store
 from paretoul.study.interrupt import Interrupt
 from paretoul.study.layout import (

@@ -20,7 +20,7 @@ import torch
 from paretoul.artefacts import Artefacts, from_states, prepare_many, shipped_states
 from paretoul.errors import TrialTimeout, UnlearningDiverged, UserError
 from paretoul.metrics import evaluate
-from paretoul.run import unlearn_and_evaluate
+from paretoul.one_run import unlearn_and_evaluate
 from paretoul.training import Recipe, check_deadline, time_limit
 
 if TYPE_CHECKING:

@@ -1,30 +1,59 @@
 """Training: recipes, batch schedules, the one training loop, the cooperative time limit, and
-training from scratch one model at a time or many at once."""
+training from scratch one model at a time or many at once.
+
+Names load on first use: the recipes need no torch, so the CLI can read them cheaply.
+"""
 
 from __future__ import annotations
 
-from paretoul.training.deadline import check_deadline, time_limit
-from paretoul.training.ensemble import groupable, sgd_train_many
-from paretoul.training.loop import (
-    AfterStep,
-    Combine,
-    LoopResult,
-    Losses,
-    Optimiser,
-    train_loop,
-    weighted_backward,
-)
-from paretoul.training.recipe import DEFAULT_RECIPES, Recipe, autocast, default_recipe, lr_at
-from paretoul.training.schedules import (
-    Batch,
-    Batches,
-    BatchSchedule,
-    OnePass,
-    Paired,
-    Sequential,
-    Source,
-)
-from paretoul.training.scratch import Job, sgd_train
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS: dict[str, str] = {
+    "check_deadline": "deadline", "time_limit": "deadline",
+    "groupable": "ensemble", "sgd_train_many": "ensemble",
+    "AfterStep": "loop", "Combine": "loop", "LoopResult": "loop", "Losses": "loop",
+    "Optimiser": "loop", "train_loop": "loop", "weighted_backward": "loop",
+    "DEFAULT_RECIPES": "recipe", "Recipe": "recipe", "autocast": "recipe",
+    "default_recipe": "recipe", "lr_at": "recipe",
+    "Batch": "schedules", "BatchSchedule": "schedules", "Batches": "schedules",
+    "OnePass": "schedules", "Paired": "schedules", "Sequential": "schedules", "Source": "schedules",
+    "Job": "scratch", "sgd_train": "scratch",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'paretoul.training' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"paretoul.training.{module}"), name)
+    globals()[name] = value  # later lookups skip this hook
+    return value
+
+
+if TYPE_CHECKING:
+    from paretoul.training.deadline import check_deadline, time_limit
+    from paretoul.training.ensemble import groupable, sgd_train_many
+    from paretoul.training.loop import (
+        AfterStep,
+        Combine,
+        LoopResult,
+        Losses,
+        Optimiser,
+        train_loop,
+        weighted_backward,
+    )
+    from paretoul.training.recipe import DEFAULT_RECIPES, Recipe, autocast, default_recipe, lr_at
+    from paretoul.training.schedules import (
+        Batch,
+        Batches,
+        BatchSchedule,
+        OnePass,
+        Paired,
+        Sequential,
+        Source,
+    )
+    from paretoul.training.scratch import Job, sgd_train
 
 __all__ = [
     "DEFAULT_RECIPES",

@@ -9,11 +9,12 @@ from __future__ import annotations
 import contextlib
 import math
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from paretoul.errors import UserError
+
+if TYPE_CHECKING:
+    import torch
 
 SCHEDULES = ("constant", "step", "cosine")
 
@@ -81,6 +82,8 @@ def default_recipe(dataset: str) -> Recipe:
 def autocast(device: torch.device) -> contextlib.AbstractContextManager:
     """bf16 autocast on CUDA, nothing on CPU."""
     if device.type == "cuda":
+        import torch
+
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
