@@ -112,6 +112,19 @@ def _default_out(cfg: RunConfig) -> Path:
     return out
 
 
+def configure(config: RunConfig | None = None, **overrides: Any) -> RunConfig:
+    """A validated copy of ``config`` (default: :class:`RunConfig`) with ``overrides`` set; the
+    caller's config (and its ``params``, ``recipe`` dicts) stays as it was."""
+    cfg = replace(config) if config is not None else RunConfig()
+    for k, v in overrides.items():
+        if not hasattr(cfg, k):
+            raise UserError(k, "unknown run option")
+        setattr(cfg, k, v)
+    cfg.params, cfg.recipe = dict(cfg.params), dict(cfg.recipe or {})
+    cfg.validate()
+    return cfg
+
+
 def run(
     config: RunConfig | None = None,
     out: str | Path | None = None,
@@ -123,12 +136,7 @@ def run(
 
     ``overrides`` set :class:`RunConfig` fields, e.g. ``run(method="ga", params={"lr": 1e-3})``.
     """
-    cfg = replace(config) if config is not None else RunConfig()  # the caller's stays as it was
-    for k, v in overrides.items():
-        if not hasattr(cfg, k):
-            raise UserError(k, "unknown run option")
-        setattr(cfg, k, v)
-    cfg.validate()
+    cfg = configure(config, **overrides)
     out_dir = Path(out) if out is not None else _default_out(cfg)
     if (out_dir / "record.json").exists():
         raise UserError("out", f"{out_dir} already holds a run record; choose another directory")

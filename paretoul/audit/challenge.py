@@ -102,18 +102,11 @@ def audit(config: Any = None, models: int = 8, *, local: bool = False, address: 
     ``cpus``/``gpus``: per training task on Ray (a task without a GPU share sees no GPU).
     ``untouched``: the unlearned side is the original itself, unchanged (N copies; the method
     and its parameters are not used): what doing nothing scores."""
-    from dataclasses import replace
-
     from paretoul.artefacts import prepare, shipped_states
-    from paretoul.one_run import RunConfig
+    from paretoul.one_run import configure
     from paretoul.study.trial import SharedSetting
 
-    cfg = replace(config) if config is not None else RunConfig()
-    for key, value in overrides.items():
-        if not hasattr(cfg, key):
-            raise UserError(key, "unknown run option")
-        setattr(cfg, key, value)
-    cfg.validate()
+    cfg = configure(config, **overrides)
     if isinstance(models, bool) or not isinstance(models, int) or models < MIN_MODELS:
         raise UserError("models", f"{models!r}: give at least {MIN_MODELS} models per side (with 2 "
                         "the score has no bucket: ceil(ln(N - 1)) = 0)")

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from paretoul import Splits
 
@@ -94,3 +95,17 @@ def test_run_on_fabricated_cifar_files(tmp_path) -> None:
     rec = json.loads(res.stdout)
     assert rec["splits"]["sizes"] == {"reference": 20, "forget": 18, "retain": 162, "test": 50}
     assert rec["config"]["dataset"] == "cifar10" and rec["recipe"]["epochs"] == 2
+
+
+def test_configure_copies_and_never_mutates_the_callers_config() -> None:
+    from paretoul.errors import UserError
+    from paretoul.one_run import RunConfig, configure
+
+    mine = RunConfig(method="ft", params={"epochs": 2}, recipe={"epochs": 3})
+    cfg = configure(mine, method="ga", seed=4)
+    cfg.params["lr"] = 0.1
+    cfg.recipe["lr"] = 0.2
+    assert (mine.method, mine.seed, mine.params, mine.recipe) == ("ft", 0, {"epochs": 2}, {"epochs": 3})
+    assert (cfg.method, cfg.seed) == ("ga", 4)
+    with pytest.raises(UserError, match="colour: unknown run option"):
+        configure(mine, colour="red")
