@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import html
 import json
 import time
 from collections import Counter
@@ -204,55 +203,38 @@ def _no_trial_markdown(study: StudyData) -> str:
 
 
 def _settings_yaml(spec: Any) -> str:
-    """The spec as YAML, with any database password masked (``storage`` and any other URL)."""
-    settings = spec.model_dump(mode="json")
+    """The study's settings that differ from the defaults (what the user chose, not every
+    default and null) as YAML, with any database password masked (``storage``, any URL)."""
+    settings = spec.model_dump(mode="json", exclude_defaults=True)
     if settings.get("storage"):
         settings["storage"] = mask_url(settings["storage"])
     return mask_secrets(yaml.safe_dump(settings, sort_keys=False).strip())
 
 
+_STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em;
+       line-height: 1.45; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.92em; }
+td, th { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
+th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
+img { max-width: 100%; }
+pre { background: #f5f5f5; padding: 1em; overflow-x: auto; }
+code { background: #f5f5f5; padding: 0 0.2em; }
+"""
+
+
 def _md_to_html(md: str, images: dict[str, str]) -> str:
-    """A small Markdown subset (headings, tables, paragraphs, code, images) to HTML."""
-    out, in_table, in_code = [], False, False
-    for line in md.splitlines():
-        if line.startswith("```"):
-            out.append("</pre>" if in_code else "<pre>")
-            in_code = not in_code
-            continue
-        if in_code:
-            out.append(html.escape(line))
-            continue
-        if line.startswith("|"):
-            cells = [c.strip() for c in line.strip("|").split("|")]
-            if set("".join(cells)) <= set("-"):
-                continue
-            if not in_table:
-                out.append("<table>")
-                in_table = True
-                out.append("<tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in cells) + "</tr>")
-            else:
-                out.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
-            continue
-        if in_table:
-            out.append("</table>")
-            in_table = False
-        if line.startswith("#"):
-            level = len(line) - len(line.lstrip("#"))
-            out.append(f"<h{level}>{html.escape(line.lstrip('# '))}</h{level}>")
-        elif line.startswith("!["):
-            name = line[2:line.index("]")]
-            out.append(f'<figure><img alt="{name}" src="data:image/png;base64,{images[name]}">'
-                       f"<figcaption>{name}</figcaption></figure>")
-        elif line.strip():
-            out.append(f"<p>{html.escape(line)}</p>")
-    if in_table:
-        out.append("</table>")
-    style = ("body{font-family:sans-serif;max-width:1000px;margin:2em auto;}table{border-collapse:"
-             "collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
-             "img{max-width:100%}"
-             "pre{background:#f5f5f5;padding:1em}")
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>paretoul report</title>"
-            f"<style>{style}</style></head><body>{''.join(out)}</body></html>")
+    """The report's Markdown as a self-contained HTML page (markdown-it-py, CommonMark with
+    tables; raw HTML in the text is escaped). ``images`` maps each image file name the
+    Markdown links to its base64 PNG, embedded as a data URI."""
+    from markdown_it import MarkdownIt
+
+    for name, data in images.items():
+        md = md.replace(f"]({name})", f"](data:image/png;base64,{data})")
+    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(md)
+    return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>paretoul report</title><style>{_STYLE}</style></head>\n<body>\n{body}</body></html>\n")
 
 
 def _oracle_free(study: StudyData) -> Choice | None:
@@ -290,6 +272,6 @@ def write_report(study_dir: str | Path, out: str | Path | None = None, rule: str
         md = _no_trial_markdown(study)
     md += f"\n_Written {time.strftime('%Y-%m-%d %H:%M:%S')} by paretoul._\n"
     (out_dir / "report.md").write_text(md)
-    images = {name: base64.b64encode(p.read_bytes()).decode() for name, p in plots.items()}
+    images = {p.name: base64.b64encode(p.read_bytes()).decode() for p in plots.values()}
     (out_dir / "report.html").write_text(_md_to_html(md, images))
     return {"markdown": out_dir / "report.md", "html": out_dir / "report.html", **plots}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -121,7 +122,9 @@ def arm_study(storage: optuna.storages.BaseStorage, study: str, arm: str | None,
     if names is not None:
         labels = names if len(set(names)) == len(names) else [f"{n} ({i})" for i, n in enumerate(names)]
         if s.metric_names != labels:
-            s.set_metric_names(labels)
+            with warnings.catch_warnings():  # "experimental" since Optuna 3.2; stable in use
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                s.set_metric_names(labels)
     return s
 
 

@@ -4,6 +4,7 @@ single-trial study, and on bad directories; export reproduces the recorded metri
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import torch
@@ -34,6 +35,15 @@ def test_launch_wrote_the_report(study) -> None:
         assert (out / "report" / f"{name}.svg").exists()
     md = (out / "report" / "report.md").read_text()
     assert "Jacobian descent vs fixed weights" in md and "| raul |" in md
+    # real Markdown rendering: tables, emphasis and code become HTML, nothing prints literally
+    assert "<table>" in html and "<td>raul</td>" in html
+    body = html.split("<body>", 1)[1]
+    text = re.sub(r"<pre>.*?</pre>", "", body, flags=re.S)
+    assert "**" not in text and "`" not in text and "| raul |" not in text
+    settings = re.search(r'<pre><code class="language-yaml">(.*?)</code></pre>', body, re.S)
+    assert settings is not None and settings.group(1).count("\n") >= 5  # one setting per line
+    assert "name: small\n" in settings.group(1)
+    assert "trial_grace_s" not in settings.group(1)  # a default the spec did not write
 
 
 def test_front_json(study, capsys) -> None:
