@@ -70,6 +70,18 @@ def test_a_group_ends_bit_for_bit_where_each_model_alone_ends(digits, threads) -
         assert not job.model.training
 
 
+def test_an_mlp_alone_is_the_same_bits_at_any_thread_count(digits) -> None:
+    data, splits = digits
+    ends = []
+    for threads in (1, 2):
+        model = build_model("mlp", data.input_shape, data.num_classes, seed=7)
+        with _threads(threads):
+            sgd_train(model, data, splits[0].retain, RECIPE, 0, "t:0")
+            assert torch.get_num_threads() == threads  # restored
+        ends.append(model.state_dict())
+    assert all(torch.equal(a, b) for a, b in zip(ends[0].values(), ends[1].values(), strict=True))
+
+
 def test_the_group_trains_each_member_on_its_own_batches(digits) -> None:
     data, splits = digits
     sets = [splits[0].retain, splits[0].retain]

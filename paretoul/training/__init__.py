@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 _EXPORTS: dict[str, str] = {
     "check_deadline": "deadline", "time_limit": "deadline",
-    "groupable": "ensemble", "sgd_train_many": "ensemble",
+    "groupable": "grouping", "sgd_train_many": "ensemble",
     "AfterStep": "loop", "Combine": "loop", "LoopResult": "loop", "Losses": "loop",
     "Optimiser": "loop", "train_loop": "loop", "weighted_backward": "loop",
     "DEFAULT_RECIPES": "recipe", "Recipe": "recipe", "autocast": "recipe",
@@ -33,7 +33,8 @@ def __getattr__(name: str) -> Any:
 
 if TYPE_CHECKING:
     from paretoul.training.deadline import check_deadline, time_limit
-    from paretoul.training.ensemble import groupable, sgd_train_many
+    from paretoul.training.ensemble import sgd_train_many
+    from paretoul.training.grouping import groupable
     from paretoul.training.loop import (
         AfterStep,
         Combine,

@@ -7,14 +7,13 @@ batched matmul per layer for all K (each member on its own minibatch), and steps
 the stacked tensors, so the overhead is paid once per step instead of K times.
 
 Bit-for-bit: on CPU, a member trained in a group of K >= 2 ends with exactly the weights
-(and loss trace) it gets when trained alone by :func:`~paretoul.training.sgd_train` in a
-single-threaded process (``torch.set_num_threads(1)``, a trial's default with ``cpus: 1``),
-whatever the group's thread count: MKL's batched matmul runs each member's product as one
-single-threaded GEMM, the backward below computes each gradient in the layout the unbatched
-``addmm`` backward uses, and SGD's update is elementwise. A single model trained with several
-threads differs in the last bits (MKL splits a lone GEMM across threads), so bit equality
-holds against the single-threaded path only. On CUDA the results agree to rounding, not bits
-(cuBLAS picks kernels by shape).
+(and loss trace) it gets when trained alone, whatever the thread counts: MKL's batched matmul
+runs each member's product as one single-threaded GEMM, the backward below computes each
+gradient in the layout the unbatched ``addmm`` backward uses, and SGD's update is elementwise;
+and a groupable model trained alone (:func:`~paretoul.training.scratch.train_one`) trains
+single-threaded, because MKL splits a lone GEMM across threads and that changes its last bits.
+So a cached original or oracle is the same bits whichever path, and however many cores, built
+it. On CUDA the results agree to rounding, not bits (cuBLAS picks kernels by shape).
 
 What groups: members of the same architecture made only of ``Flatten``, ``Linear`` (with bias)
 and ``ReLU`` (paretoul's ``mlp``), trained under one recipe on index sets of one size (the
@@ -31,6 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from paretoul.data.base import DataBundle
+from paretoul.training.grouping import groupable, plan, shapes
 from paretoul.training.loop import LoopResult, train_loop
 from paretoul.training.recipe import Recipe
 from paretoul.training.schedules import Batches, BatchSchedule, Source
@@ -61,41 +61,16 @@ class _GroupedLinear(torch.autograd.Function):
         return gx, torch.bmm(g.transpose(1, 2), x).to(w.dtype), g.sum(1).to(w.dtype)
 
 
-def groupable(model: nn.Module) -> bool:
-    """Whether ``model`` can train in a group: a ``Sequential`` of ``Flatten(1, -1)``,
-    ``Linear`` with bias and ``ReLU``, with no buffers."""
-    if not isinstance(model, nn.Sequential) or any(True for _ in model.buffers()):
-        return False
-    for layer in model:
-        if isinstance(layer, nn.Flatten):
-            if (layer.start_dim, layer.end_dim) != (1, -1):
-                return False
-        elif isinstance(layer, nn.Linear):
-            if layer.bias is None:
-                return False
-        elif type(layer) is not nn.ReLU:
-            return False
-    return True
-
-
-def _plan(model: nn.Sequential) -> tuple[str, ...]:
-    return tuple("linear" if isinstance(m, nn.Linear) else type(m).__name__.lower() for m in model)
-
-
-def _shapes(model: nn.Module) -> tuple:
-    return tuple((name, tuple(p.shape), p.dtype, p.device) for name, p in model.named_parameters())
-
-
 class GroupedMLP(nn.Module):
     """K MLPs of one architecture as one module: ``forward`` maps (K, B, ...) to (K, B, classes)."""
 
     def __init__(self, members: Sequence[nn.Module]) -> None:
         super().__init__()
         first = members[0]
-        if not all(groupable(m) for m in members) or len({(_plan(m), _shapes(m))  # type: ignore[arg-type]
+        if not all(groupable(m) for m in members) or len({(plan(m), shapes(m))  # type: ignore[arg-type]
                                                           for m in members}) != 1:
             raise ValueError("GroupedMLP needs members of one Flatten/Linear/ReLU architecture")
-        self.plan = _plan(first)  # type: ignore[arg-type]
+        self.plan = plan(first)  # type: ignore[arg-type]
         linears = [[layer for layer in m if isinstance(layer, nn.Linear)] for m in members]  # type: ignore[union-attr]
         with torch.no_grad():
             self.weights = nn.ParameterList(
@@ -170,7 +145,7 @@ def _groups(jobs: Sequence[Job]) -> list[list[int]]:
     keyed: dict[tuple, list[int]] = {}
     for i, job in enumerate(jobs):
         if groupable(job.model):
-            key: tuple = ("group", _plan(job.model), _shapes(job.model), len(job.indices))  # type: ignore[arg-type]
+            key: tuple = ("group", plan(job.model), shapes(job.model), len(job.indices))  # type: ignore[arg-type]
         else:
             key = ("alone", i)
         keyed.setdefault(key, []).append(i)
