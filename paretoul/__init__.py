@@ -33,6 +33,7 @@ _EXPORTS: dict[str, str] = {
     "evaluate": "paretoul.metrics",
     "MODELS": "paretoul.models",
     "build_model": "paretoul.models",
+    "load_model": "paretoul.pareto.export",
     "RunConfig": "paretoul.one_run",
     "run": "paretoul.one_run",
     "unlearn_and_evaluate": "paretoul.one_run",
@@ -62,6 +63,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the real names
     from paretoul.metrics import METRICS, evaluate
     from paretoul.models import MODELS, build_model
     from paretoul.one_run import RunConfig, run, unlearn_and_evaluate
+    from paretoul.pareto.export import load_model
     from paretoul.training import Recipe, default_recipe
 
 __all__ = [
@@ -82,6 +84,7 @@ __all__ = [
     "evaluate",
     "get_method",
     "load_dataset",
+    "load_model",
     "make_splits",
     "prepare",
     "run",

@@ -8,8 +8,9 @@ per-sample Python data loader in the hot loop.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -28,6 +29,9 @@ class DataBundle:
     num_classes: int
     augment: bool = False
     """Whether training applies CIFAR-style augmentation (crop with 4-px padding, flip)."""
+    normalisation: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    """How raw pixels became ``train_x``: ``x = (raw / divide_by - mean[c]) / std[c]`` per
+    channel c (recorded with an exported model, so a user can prepare new inputs)."""
 
     @property
     def input_shape(self) -> tuple[int, ...]:

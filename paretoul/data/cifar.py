@@ -132,6 +132,7 @@ def _load(name: str, data_root: Path, download: bool, verify: bool) -> DataBundl
         test_y=torch.tensor(test.targets, dtype=torch.int64),
         num_classes=len(train.classes),
         augment=True,
+        normalisation={"divide_by": 255.0, "mean": list(mean), "std": list(std)},
     )
 
 

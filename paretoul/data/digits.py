@@ -41,4 +41,5 @@ def load(data_root: Path | None = None, download: bool = False) -> DataBundle:
         test_y=y[te],
         num_classes=10,
         augment=False,
+        normalisation={"divide_by": 16.0, "mean": [0.5], "std": [0.5]},
     )

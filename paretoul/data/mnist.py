@@ -153,7 +153,7 @@ def _load(name: str, data_root: Path, download: bool) -> DataBundle:
 
     return DataBundle(name=name, train_x=to_tensor(train.data), train_y=train.targets.long(),
                       test_x=to_tensor(test.data), test_y=test.targets.long(), num_classes=10,
-                      augment=False)
+                      augment=False, normalisation={"divide_by": 255.0, "mean": [mean], "std": [std]})
 
 
 @register_dataset("fashion-mnist", "Fashion-MNIST (60,000 + 10,000 28x28 grey images of clothes, "

@@ -20,6 +20,8 @@ from paretoul.errors import UserError
 from paretoul.one_run import library_versions, unlearn_and_evaluate
 from paretoul.pareto.records import StudyData, TrialRecord
 
+EXPORT_FORMAT = "paretoul-export-1"
+"""The sidecar's layout: what :func:`load_model` needs to rebuild the model."""
 TOLERANCE = 1e-6
 """Largest accepted |re-run - recorded| of any metric (percentage points), run time excluded."""
 
@@ -91,6 +93,8 @@ def export_trial(data: StudyData, record: TrialRecord, path: str | Path, seed: i
         "study": data.name, "arm": record.arm, "replicate": record.replicate, "key": record.key,
         "method": record.method, "trial": record.number,
         "params": run.params, "seed": seed, "dataset": spec.dataset, "model": spec.model_name,
+        "input_shape": list(art.data.input_shape), "num_classes": art.data.num_classes,
+        "normalisation": art.data.normalisation, "format": EXPORT_FORMAT,
         "forget": spec.forget, "metrics": run.metrics, "recorded_metrics": recorded,
         "max_abs_difference": worst, "tolerance": tolerance, "versions": library_versions(),
     }
@@ -104,3 +108,29 @@ def export_trial(data: StudyData, record: TrialRecord, path: str | Path, seed: i
     _write_new(target, buf.getvalue())
     _write_new(side, json.dumps(sidecar, indent=2).encode())
     return {"weights": str(target), "sidecar": str(side), **sidecar}
+
+
+def load_model(path: str | Path) -> torch.nn.Module:
+    """The exported model at ``path`` (its weights file; the ``.json`` sidecar beside it says
+    how to rebuild it), on the CPU in eval mode, ready for inference. Inputs are prepared as
+    the sidecar's ``normalisation`` says: ``(raw / divide_by - mean[c]) / std[c]``, shaped
+    ``input_shape`` per example. The weights load with ``weights_only=True``."""
+    from paretoul.models import build_model
+
+    weights = Path(path)
+    side = weights.with_name(weights.name + ".json")
+    try:
+        info = json.loads(side.read_text())
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+    except FileNotFoundError as e:
+        raise UserError("path", f"{e.filename} not found (an export writes the weights and "
+                        "<weights>.json beside them)") from None
+    except (OSError, ValueError, RuntimeError) as e:
+        raise UserError("path", f"{weights}: not a paretoul export ({type(e).__name__})") from None
+    missing = [k for k in ("model", "input_shape", "num_classes") if k not in info]
+    if missing:
+        raise UserError("path", f"{side} lacks {', '.join(missing)} (exported by an older paretoul; "
+                        "export the trial again)")
+    model = build_model(info["model"], tuple(info["input_shape"]), int(info["num_classes"]))
+    model.load_state_dict(state)
+    return model.eval()

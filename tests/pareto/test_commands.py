@@ -99,6 +99,24 @@ def test_export_reproduces_recorded_metrics(study, tmp_path, capsys, monkeypatch
     assert side["seed"] == 1 and side["max_abs_difference"] <= side["tolerance"]
     state = torch.load(target, weights_only=True)
     assert state and all(torch.is_tensor(v) for v in state.values())
+    # the sidecar says how to rebuild it: paretoul.load_model gives the model, ready to predict
+    assert side["model"] == "mlp" and side["input_shape"] == [1, 8, 8] and side["num_classes"] == 10
+    assert side["normalisation"] == {"divide_by": 16.0, "mean": [0.5], "std": [0.5]}
+    import paretoul
+    from paretoul.data import load_dataset
+
+    model = paretoul.load_model(target)
+    assert not model.training
+    data = load_dataset("digits")
+    with torch.no_grad():
+        acc = (model(data.test_x).argmax(1) == data.test_y).float().mean().item() * 100
+    assert acc == pytest.approx(side["metrics"]["ta"], abs=1e-4)  # float32 mean here
+    raw = torch.tensor(__import__("sklearn.datasets").datasets.load_digits().images[:1],
+                       dtype=torch.float32).unsqueeze(1)  # raw pixels, prepared as the sidecar says
+    n = side["normalisation"]
+    assert model((raw / n["divide_by"] - n["mean"][0]) / n["std"][0]).shape == (1, 10)
+    with pytest.raises(paretoul.UserError, match=r"path: .*not found"):
+        paretoul.load_model(tmp_path / "nothing.pt")
 
 
 def test_export_path_may_not_escape(study, tmp_path, capsys, monkeypatch) -> None:
