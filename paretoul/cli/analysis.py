@@ -159,13 +159,29 @@ def front(args: argparse.Namespace) -> int:
           f"{summary['trials']['failed']} failed")
     print(f"HV reference point {[f'{v:.3g}' for v in ref['reference_point']]} "
           f"(1.1 after normalising each objective over all finished trials)")
-    for arm, a in summary["arms"].items():
-        pts = "; ".join(", ".join(f"{v:.2f}" for v in p["objectives"].values()) for p in a["front"])
-        print(f"  {arm:<22} HV {a['hv']:.3f}  front ({len(a['front'])}): {pts}")
-    print(f"  {'overall':<22} HV {summary['overall']['hv']:.3f}")
+    for line in front_lines(summary):
+        print(line)
     for line in comparison_lines(summary["comparisons"]):
         print(line)
     return 0
+
+
+def front_lines(summary: dict[str, Any]) -> list[str]:
+    """Fronts and HV per arm, method, searcher and overall, each front point with its trial."""
+    names = ", ".join(summary["normalisation"].get("objectives", [])) or "objectives"
+
+    def pts(front: list[dict[str, Any]]) -> str:
+        return "; ".join(f"{p['key']} (" + ", ".join(f"{v:.2f}" for v in p["objectives"].values()) + ")"
+                         for p in front)
+
+    lines = [f"front points: trial ({names})"]
+    for label in ("arms", "methods", "searchers"):
+        lines.append(f"{label}:")
+        for name, g in summary[label].items():
+            lines.append(f"  {name:<22} HV {g['hv']:.3f}  front ({len(g['front'])}): {pts(g['front'])}")
+    o = summary["overall"]
+    lines.append(f"overall: HV {o['hv']:.3f}  front ({len(o['front'])}): {pts(o['front'])}")
+    return lines
 
 
 def plot(args: argparse.Namespace) -> int:

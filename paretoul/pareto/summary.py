@@ -117,7 +117,7 @@ def seed_spread(r: TrialRecord, objectives: list[str]) -> list[float]:
 
 
 def point(r: TrialRecord, objectives: list[str]) -> dict[str, Any]:
-    return {"arm": r.arm, "method": r.method, "trial": r.number, "params": r.params,
+    return {"arm": r.arm, "method": r.method, "trial": r.number, "key": r.key, "params": r.params,
             "objectives": dict(zip(objectives, r.objectives or (), strict=False)),
             "std": dict(zip(objectives, seed_spread(r, objectives), strict=True)),
             "avg_gap": r.metrics.get("avg_gap")}

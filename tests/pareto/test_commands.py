@@ -46,6 +46,18 @@ def test_launch_wrote_the_report(study) -> None:
     assert "trial_grace_s" not in settings.group(1)  # a default the spec did not write
 
 
+def test_front_text_shows_arms_methods_searchers_and_overall_with_trial_ids(study, capsys) -> None:
+    out, _ = study
+    assert main(["front", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "front points: trial (forget_gap, retain_gap)" in text
+    for section in ("\narms:\n", "\nmethods:\n", "\nsearchers:\n", "\noverall: HV "):
+        assert section in text
+    assert re.search(r"sc-grid#\d+ \(\d+\.\d\d, \d+\.\d\d\)", text)
+    methods = text.split("\nmethods:\n")[1].split("\nsearchers:\n")[0]
+    assert re.search(r"^  scalarized\s+HV", methods, re.M) and re.search(r"^  raul\s+HV", methods, re.M)
+
+
 def test_front_json(study, capsys) -> None:
     out, _ = study
     assert main(["front", str(out), "--json"]) == 0
