@@ -56,11 +56,13 @@ def scatter_data(data: StudyData, chosen: Choice | None = None) -> dict[str, Any
 
 
 def hv_history_data(data: StudyData) -> dict[str, list[list[float]]]:
-    """Per searcher: HV of its front after its n-th finished trial."""
+    """Per search run (an arm, or one replicate of it), labelled with its method and searcher:
+    HV of its front after its n-th finished trial. Each curve is one searcher on one problem
+    (one method's space), so curves of the same method compare searchers."""
     norm = study_normalisation(data)
     groups: dict[str, list[TrialRecord]] = {}
     for r in data.records:
-        groups.setdefault(r.searcher, []).append(r)
+        groups.setdefault(f"{r.unit} ({r.method}, {r.searcher})", []).append(r)
     return {k: [[n, hv] for n, hv in hv_history(rs, norm)] for k, rs in groups.items()}
 
 

@@ -16,7 +16,7 @@ def _save(fig: Any, out: Path, name: str) -> list[Path]:
     paths = []
     for ext in ("png", "svg"):
         p = out / f"{name}.{ext}"
-        fig.savefig(p, dpi=130, bbox_inches="tight")
+        fig.savefig(p, dpi=150, bbox_inches="tight")
         paths.append(p)
     plt.close(fig)
     return paths
@@ -31,6 +31,12 @@ def _nonnegative_axes(ax: Any, d: dict[str, Any]) -> None:
         ax.set_ylim(bottom=0)
 
 
+def _colours(n: int) -> list[Any]:
+    """n distinct colours (tab10, or tab20 past 10), none of them black."""
+    cmap = plt.get_cmap("tab10" if n <= 10 else "tab20")
+    return [cmap(i % cmap.N) for i in range(n)]
+
+
 def _steps(ax: Any, front: list[list[float]], **kw: Any) -> None:
     if len(front) >= 1:
         xs = [p[0] for p in front]
@@ -40,19 +46,20 @@ def _steps(ax: Any, front: list[list[float]], **kw: Any) -> None:
 
 def draw_scatter(d: dict[str, Any], out: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(7.5, 5.5))
-    cmap = plt.get_cmap("tab10")
-    for i, (arm, a) in enumerate(sorted(d["arms"].items())):
+    arms = sorted(d["arms"].items())
+    for (arm, a), color in zip(arms, _colours(len(arms)), strict=True):
         pts, std = a["points"], a["std"]
-        color = cmap(i % 10)
         ax.errorbar([p[0] for p in pts], [p[1] for p in pts], xerr=[s[0] for s in std],
                     yerr=[s[1] for s in std], fmt="o", ms=4, alpha=0.75, color=color, lw=0.6,
                     label=f"{arm} ({a['method']})")
         _steps(ax, a["front"], color=color, lw=1.0, alpha=0.8)
     _steps(ax, d["overall_front"], color="black", lw=1.6, ls="--", label="overall front")
-    markers = {"original": ("s", "tab:red"), "oracle": ("*", "gold")}
+    # hollow black markers: a colour no arm uses, hiding no trial beneath, and not clipped
+    # by the axes (the oracle sits at the origin of gap objectives)
+    markers = {"original": "s", "oracle": "D"}
     for who, p in d["reference_models"].items():
-        m, c = markers.get(who, ("x", "k"))
-        ax.scatter([p[0]], [p[1]], marker=m, s=140, color=c, edgecolor="k", zorder=5, label=who)
+        ax.scatter([p[0]], [p[1]], marker=markers.get(who, "X"), s=150, facecolor="none",
+                   edgecolor="black", lw=1.8, zorder=5, clip_on=False, label=who)
     if d.get("chosen"):
         ax.scatter([d["chosen"][0]], [d["chosen"][1]], s=260, facecolor="none", edgecolor="k",
                    lw=2.0, zorder=6, label=d["chosen_label"])
@@ -62,19 +69,20 @@ def draw_scatter(d: dict[str, Any], out: Path) -> list[Path]:
     ax.set_yscale("symlog", linthresh=1.0)
     _nonnegative_axes(ax, d)
     ax.set_title("Forget vs retain: every trial, fronts per arm (bars = std over seeds)")
-    ax.legend(fontsize=7, loc="upper right")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.grid(alpha=0.3)
     return _save(fig, out, "pareto_scatter")
 
 
 def draw_hv_history(d: dict[str, list[list[float]]], out: Path) -> list[Path]:
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    for name, series in sorted(d.items()):
-        ax.plot([s[0] for s in series], [s[1] for s in series], marker=".", label=name)
-    ax.set_xlabel("finished trials of the searcher")
+    fig, ax = plt.subplots(figsize=(8.5, 4.6))
+    runs = sorted(d.items())
+    for (name, series), color in zip(runs, _colours(len(runs)), strict=True):
+        ax.plot([s[0] for s in series], [s[1] for s in series], marker=".", label=name, color=color)
+    ax.set_xlabel("finished trials of the arm")
     ax.set_ylabel("hypervolume (normalised objectives)")
-    ax.set_title("Hypervolume history per searcher")
-    ax.legend()
+    ax.set_title("Hypervolume history per arm (method, searcher)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
     ax.grid(alpha=0.3)
     return _save(fig, out, "hv_history")
 
@@ -84,10 +92,12 @@ def draw_jd_vs_fixed(d: dict[str, Any], out: Path) -> list[Path]:
     fx = d["fixed"]
     ax.scatter([p["point"][0] for p in fx], [p["point"][1] for p in fx], color="tab:blue",
                label="fixed weights (scalarized)")
-    for p in fx:
-        if p["w"] is not None:
-            ax.annotate(f"w={p['w']:.2g}", p["point"], fontsize=7, xytext=(3, 3),
-                        textcoords="offset points")
+    offsets = [(5, 5), (5, -11), (-34, 5), (-34, -11)]  # neighbours along x alternate sides
+    labelled = sorted((p for p in fx if p["w"] is not None), key=lambda p: p["point"][0])
+    for i, p in enumerate(labelled):
+        ax.annotate(f"w={p['w']:.2g}", p["point"], fontsize=8, xytext=offsets[i % 4],
+                    textcoords="offset points",
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
     ax.scatter([p["point"][0] for p in d["jd"]], [p["point"][1] for p in d["jd"]], color="tab:red",
                marker="^", label="Jacobian descent (raul)")
     _steps(ax, d["jd_front"], color="tab:red", lw=1.5, label="JD front")
@@ -97,7 +107,7 @@ def draw_jd_vs_fixed(d: dict[str, Any], out: Path) -> list[Path]:
     ax.set_xlabel(d["objectives"][0])
     ax.set_ylabel(d["objectives"][1])
     ax.set_title(f"Jacobian descent vs fixed weightings: {d.get('name', '')}", fontsize=10)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.grid(alpha=0.3)
     return _save(fig, out, "jd_vs_fixed")
 
