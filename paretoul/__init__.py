@@ -17,6 +17,10 @@ __version__ = "0.1.0"
 install_log_filter()  # database passwords never reach a log line
 
 _EXPORTS: dict[str, str] = {
+    "Study": "paretoul.api",
+    "launch_study": "paretoul.api",
+    "open_study": "paretoul.api",
+    "resume_study": "paretoul.api",
     "Artefacts": "paretoul.artefacts",
     "prepare": "paretoul.artefacts",
     "ArtifactCache": "paretoul.cache",
@@ -55,6 +59,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the real names
+    from paretoul.api import Study, launch_study, open_study, resume_study
     from paretoul.artefacts import Artefacts, prepare
     from paretoul.cache import ArtifactCache
     from paretoul.data import DATASETS, ForgetSpec, Splits, load_dataset, make_splits
@@ -77,16 +82,20 @@ __all__ = [
     "Recipe",
     "RunConfig",
     "Splits",
+    "Study",
     "UnlearningDiverged",
     "UserError",
     "build_model",
     "default_recipe",
     "evaluate",
     "get_method",
+    "launch_study",
     "load_dataset",
     "load_model",
     "make_splits",
+    "open_study",
     "prepare",
+    "resume_study",
     "run",
     "unlearn_and_evaluate",
 ]

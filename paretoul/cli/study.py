@@ -42,14 +42,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(func=status)
 
 
-def _options(args: argparse.Namespace) -> Any:
+def _options(args: argparse.Namespace) -> dict[str, Any]:
     from paretoul.errors import UserError
-    from paretoul.study import LaunchOptions
 
     if args.max_concurrent is not None and args.max_concurrent < 1:
         raise UserError("max-concurrent", f"{args.max_concurrent} must be >= 1")
-    return LaunchOptions(out=getattr(args, "out", None), address=args.address, storage=args.storage,
-                         max_concurrent=args.max_concurrent, quiet=args.quiet, cache_dir=args.cache_dir)
+    return {"address": args.address, "storage": args.storage, "max_concurrent": args.max_concurrent,
+            "quiet": args.quiet, "cache_dir": args.cache_dir}
 
 
 def _console() -> Console:
@@ -102,15 +101,16 @@ def _finished(summary: dict[str, Any], quiet: bool) -> int:
 
 
 def launch(args: argparse.Namespace) -> int:
-    from paretoul.study import launch_study
+    from paretoul.api import launch_study
 
-    return _finished(launch_study(args.spec, _options(args)), args.quiet)
+    study = launch_study(args.spec, getattr(args, "out", None), **_options(args))
+    return _finished(study.summary or {}, args.quiet)
 
 
 def resume(args: argparse.Namespace) -> int:
-    from paretoul.study import resume_study
+    from paretoul.api import resume_study
 
-    return _finished(resume_study(args.dir, _options(args)), args.quiet)
+    return _finished(resume_study(args.dir, **_options(args)).summary or {}, args.quiet)
 
 
 def status(args: argparse.Namespace) -> int:

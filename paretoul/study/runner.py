@@ -249,8 +249,7 @@ def _tune_on(storage: Any, spec: StudySpec, study_dir: Path, storage_url: str, o
         raise StudyInterrupted(searcher.interrupted)
     summary = study_status(study_dir, storage_url=storage_url)
     summary["wall_s"] = end - t_start
-    summary["report"] = _write_report(study_dir, storage_url)
-    return summary
+    return summary  # the report is the API layer's (paretoul.api), not the runner's
 
 
 def _fit(tuner: Any, searcher: Any, study_dir: Path) -> None:
@@ -279,15 +278,3 @@ def _stopped_by(e: BaseException, study_dir: Path) -> StudyStopped | None:
                                 f"restore the database, then run `paretoul study resume {study_dir}`")
         seen = seen.__cause__ or seen.__context__
     return None
-
-
-def _write_report(study_dir: Path, storage_url: str) -> str | None:
-    """The study's report; a failure here is logged, never fatal (the results are safe)."""
-    try:
-        from paretoul.report.build import write_report
-
-        return str(write_report(study_dir, storage_url=storage_url)["html"])
-    except Exception as e:
-        log.warning("report: could not be written (%s: %s); run `paretoul report %s`",
-                    type(e).__name__, e, study_dir)
-        return None

@@ -9,8 +9,8 @@ import re
 import pytest
 import torch
 
+import paretoul
 from paretoul.cli import main
-from paretoul.study import LaunchOptions, launch_study
 from tests.study.conftest import SMALL, small_spec
 
 # the scalarized twin of SMALL's raul arm (same lr space, same epochs): paired automatically
@@ -21,8 +21,8 @@ MATCH = {"name": "sc-match", "method": "scalarized", "searcher": {"type": "rando
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("an")
-    launch_study(small_spec(tmp, seeds=[0, 1], arms=[*SMALL["arms"], MATCH]),
-                 LaunchOptions(out=tmp / "out", cache_dir=tmp / "cache", quiet=True))
+    paretoul.launch_study(small_spec(tmp, seeds=[0, 1], arms=[*SMALL["arms"], MATCH]),
+                          tmp / "out", cache_dir=tmp / "cache", quiet=True)  # the API writes the report
     return tmp / "out", tmp / "cache"
 
 
@@ -177,8 +177,8 @@ def test_report_names_the_oracle_free_choice(study) -> None:
 
 def test_single_trial_single_arm_study(tmp_path, capsys) -> None:
     arms = [{"name": "only", "method": "ft", "searcher": {"type": "grid"}, "grid": {"epochs": [1]}}]
-    launch_study(small_spec(tmp_path, name="one", arms=arms),
-                 LaunchOptions(out=tmp_path / "out", cache_dir=tmp_path / "cache", quiet=True))
+    paretoul.launch_study(small_spec(tmp_path, name="one", arms=arms), tmp_path / "out",
+                          cache_dir=tmp_path / "cache", quiet=True)
     for argv in (["front", str(tmp_path / "out")], ["choose", str(tmp_path / "out")],
                  ["plot", str(tmp_path / "out")], ["report", str(tmp_path / "out")]):
         assert main(argv) == 0, argv

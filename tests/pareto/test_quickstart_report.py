@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from paretoul.study import LaunchOptions, launch_study
+import paretoul
 
 PLOTS = ("pareto_scatter", "hv_history", "jd_vs_fixed", "jd_weights", "method_bars")
 
@@ -18,8 +18,8 @@ PLOTS = ("pareto_scatter", "hv_history", "jd_vs_fixed", "jd_weights", "method_ba
 @pytest.fixture(scope="module")
 def quickstart(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("qs")
-    summary = launch_study("studies/quickstart.yaml", LaunchOptions(out=tmp / "out",
-                                                                     cache_dir=tmp / "cache", quiet=True))
+    summary = paretoul.launch_study("studies/quickstart.yaml", tmp / "out", cache_dir=tmp / "cache",
+                                    quiet=True).summary
     assert summary["complete"]
     for a in summary["arms"]:  # effective budgets: a pymoo arm's repeated points run no trial
         assert a["finished"] == a["budget"] and a["budget"] >= min(4, a["spec_budget"]), a
