@@ -25,9 +25,11 @@ from paretoul.models import MODELS, build_model
 from paretoul.streams import stream_seed
 from paretoul.training import Job, Recipe, default_recipe, sgd_train_many
 
-CACHE_FORMAT = 2
-"""2: the original and the oracle draw their init, batch order and augmentation from their own
-streams (``train:original:*``, ``train:oracle:*``); format 1 shared one generator."""
+CACHE_FORMAT = 3
+"""3: an ``mlp`` trains single-threaded on CPU, alone or in a group (bit-identical either way,
+at any thread count; format 2 trained it with the process's threads). 2: the original and the
+oracle draw their init, batch order and augmentation from their own streams
+(``train:original:*``, ``train:oracle:*``); format 1 shared one generator."""
 
 
 def data_fingerprint(data: DataBundle) -> str:
