@@ -33,3 +33,14 @@ def test_resnet18_is_the_cifar_variant() -> None:
 def test_unknown_model() -> None:
     with pytest.raises(UserError, match="allowed: cnn, mlp, resnet18"):
         build_model("vit", (3, 32, 32), 10)
+
+
+def test_the_cnn_pools_early_on_28x28_and_32x32_but_not_on_8x8() -> None:
+    from torch import nn
+
+    from paretoul.models import build_model
+
+    def pools(shape: tuple[int, ...]) -> int:
+        return sum(isinstance(m, nn.MaxPool2d) for m in build_model("cnn", shape, 10).modules())
+
+    assert pools((1, 8, 8)) == 1 and pools((1, 28, 28)) == 2 and pools((3, 32, 32)) == 2
