@@ -76,6 +76,20 @@ class ArmSearcher:
     Every trial is claimed in the database (enqueue + ask, tagged with this launcher and a
     claim token) while :class:`StudySearcher` holds the study's claim lock, so launchers
     sharing a database see each other's claims and the union of their trials is the budget.
+
+    Lifecycle (what a subclass implements is :meth:`suggest`; the rest is shared):
+
+    1. construction opens (or creates) the arm's Optuna study, refuses a different setting
+       under the same name (the spec digest) and records the arm's attributes;
+    2. ``suggest(trial_id)`` claims the next trial and returns its parameters (fixed ones
+       included), or None once the budget is claimed;
+    3. ``complete(trial_id, result, error)`` tells its outcome: the objective values, or FAIL
+       with the reason (a failed trial uses budget; pymoo ranks it worst);
+    4. ``interrupt(trial_id)`` marks a trial stopped by a signal ``interrupted``: it uses no
+       budget and is proposed again;
+    5. ``remaining()`` / ``unfinished()`` tell the runner whether to go on. A new searcher on
+       the same database continues where this one stopped (resume; see
+       ``tests/study/test_searcher_resume.py``, and ``test_searcher_contract.py`` for the rest).
     """
 
     def __init__(self, spec: StudySpec, index: int, storage: optuna.storages.BaseStorage,
