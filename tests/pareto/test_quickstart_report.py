@@ -74,3 +74,49 @@ def test_report_opens_in_a_browser_with_its_images(quickstart, tmp_path) -> None
         shots[name] = _colourful_share(shot)
     assert shots["report"] > 0.01  # coloured plot markers, lines and bars were drawn
     assert shots["report"] > 10 * max(shots["text_only"], 1e-4)
+
+
+_PROBE = """<script>
+window.addEventListener("load", () => {
+  const imgs = [...document.images];
+  const code = document.querySelector("pre code.language-yaml");
+  const text = document.body.innerText;
+  const out = document.createElement("pre");
+  out.id = "probe";
+  out.textContent = JSON.stringify({
+    images: imgs.length,
+    loaded: imgs.filter(i => i.complete && i.naturalWidth > 0).length,
+    settings_lines: code ? code.innerText.split("\\n").filter(l => l.trim()).length : 0,
+    raw_markdown: ["**", "```", "|---", "![", "](data:"].filter(m => text.includes(m)),
+    tables: document.querySelectorAll("table").length,
+  });
+  document.body.appendChild(out);
+});
+</script>"""
+
+
+def browser_probe(html: Path, tmp_path: Path) -> dict:
+    """What headless Chromium rendered: images loaded, the settings block's lines, raw Markdown
+    left in the visible text, tables (a probe script is added to a copy of the page)."""
+    import json
+    import re
+
+    page = tmp_path / "probed.html"
+    page.write_text(html.read_text().replace("</body>", _PROBE + "</body>"))
+    r = subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path / 'profile-probe'}", "--virtual-time-budget=5000",
+         "--dump-dom", page.resolve().as_uri()],
+        check=True, capture_output=True, text=True, timeout=120)
+    found = re.search(r'<pre id="probe">(.*?)</pre>', r.stdout, re.S)
+    assert found, "the probe did not run"
+    return json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is installed by .ci/run")
+def test_the_report_renders_in_a_browser(quickstart, tmp_path) -> None:
+    probe = browser_probe(quickstart / "report" / "report.html", tmp_path)
+    assert probe["images"] == len(PLOTS) and probe["loaded"] == probe["images"]
+    assert probe["settings_lines"] >= 10  # the settings block keeps one setting per line
+    assert probe["raw_markdown"] == [] and probe["tables"] >= 3
