@@ -78,9 +78,6 @@ class GroupedMLP(nn.Module):
             self.biases = nn.ParameterList(
                 torch.stack([ls[j].bias for ls in linears]) for j in range(len(linears[0])))
 
-    def __len__(self) -> int:
-        return self.weights[0].shape[0]
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         j = 0
         for step in self.plan:
