@@ -26,8 +26,8 @@ import torch
 import torch.nn.functional as F
 
 from paretoul.jd import JacobianDescent, make_aggregator
+from paretoul.methods.losses import forget_kl
 from paretoul.models import build_model
-from paretoul.objectives import forget_kl
 
 VARIANTS = ("weighted_sum", "raul", "torchjd_autojac")
 

@@ -7,9 +7,9 @@ no torch, scikit-learn or scipy until a name that needs them is touched).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from paretoul._lazy import lazy_exports
 from paretoul.redact import install_log_filter
 
 __version__ = "0.1.0"
@@ -23,7 +23,7 @@ _EXPORTS: dict[str, str] = {
     "resume_study": "paretoul.api",
     "Artefacts": "paretoul.artefacts",
     "prepare": "paretoul.artefacts",
-    "ArtifactCache": "paretoul.cache",
+    "ArtefactCache": "paretoul.cache",
     "DATASETS": "paretoul.data",
     "ForgetSpec": "paretoul.data",
     "Splits": "paretoul.data",
@@ -45,23 +45,12 @@ _EXPORTS: dict[str, str] = {
     "default_recipe": "paretoul.training",
 }
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'paretoul' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip this hook
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
-
+__getattr__, __dir__ = lazy_exports("paretoul", _EXPORTS, globals())
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the real names
     from paretoul.api import Study, launch_study, open_study, resume_study
     from paretoul.artefacts import Artefacts, prepare
-    from paretoul.cache import ArtifactCache
+    from paretoul.cache import ArtefactCache
     from paretoul.data import DATASETS, ForgetSpec, Splits, load_dataset, make_splits
     from paretoul.errors import UnlearningDiverged, UserError
     from paretoul.methods import METHODS, get_method
@@ -76,8 +65,8 @@ __all__ = [
     "METHODS",
     "METRICS",
     "MODELS",
+    "ArtefactCache",
     "Artefacts",
-    "ArtifactCache",
     "ForgetSpec",
     "Recipe",
     "RunConfig",

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from paretoul.cache import ArtifactCache, CacheEntry, spec_key
+from paretoul.cache import ArtefactCache, CacheEntry, spec_key
 from paretoul.data import DataBundle, ForgetSpec, Splits, check_seed, load_dataset, make_splits
 from paretoul.device import resolve_device
 from paretoul.metrics import EvalContext, Outputs, predict
@@ -132,7 +132,7 @@ class _Wanted:
 
 
 def _trained(wanted: list[_Wanted], data: DataBundle, model_name: str, recipe: Recipe,
-             cache: ArtifactCache, progress: bool) -> list[TrainedModel]:
+             cache: ArtefactCache, progress: bool) -> list[TrainedModel]:
     """Each wanted model from the cache, or trained now and stored; the missing ones train
     together where they can (:func:`~paretoul.training.sgd_train_many`: bit-for-bit what each
     gets alone, single-threaded)."""
@@ -182,30 +182,6 @@ def _splits(data: DataBundle, forget: str, seed: int, reference_fraction: float)
                        reference_fraction, data.num_classes)
 
 
-def from_states(
-    dataset: str, model: str, forget: str, seed: int, reference_fraction: float, recipe: Recipe,
-    states: dict[str, dict[str, Any]], data_root: str | Path = "data", device: str = "auto",
-    dataset_options: dict[str, Any] | None = None,
-) -> Artefacts:
-    """Rebuild :class:`Artefacts` from shipped model states (e.g. on a Ray worker).
-
-    ``states`` maps ``original`` and ``oracle`` to ``{"state": state_dict, "train_seconds": s,
-    "key": cache key}``; data and splits are reloaded and re-derived deterministically.
-    """
-    dev = resolve_device(device)
-    data, splits, load_seconds = load_setting(dataset, forget, seed, reference_fraction, data_root,
-                                              False, dev, dataset_options)
-    trained = {}
-    for kind in ("original", "oracle"):
-        s = states[kind]
-        m = build_model(model, data.input_shape, data.num_classes).to(dev)
-        m.load_state_dict(s["state"])
-        m.eval()
-        trained[kind] = TrainedModel(m, "shipped", s.get("key", ""), float(s["train_seconds"]), None)
-    return Artefacts(dataset, model, seed, data, splits, recipe, trained["original"], trained["oracle"],
-                     load_seconds)
-
-
 def prepare(
     dataset: str = "digits",
     model: str = "mlp",
@@ -252,7 +228,7 @@ def prepare_many(
     for seed, sp in zip(seeds, splits, strict=True):
         base = _base_spec(dataset, data, model, rec, seed)
         wanted += [_Wanted("original", sp.train, seed, base), _Wanted("oracle", sp.retain, seed, base)]
-    trained = _trained(wanted, data, model, rec, ArtifactCache(cache_dir), progress)
+    trained = _trained(wanted, data, model, rec, ArtefactCache(cache_dir), progress)
     return [Artefacts(dataset, model, seed, data, sp, rec, trained[2 * i], trained[2 * i + 1],
                       load_seconds)
             for i, (seed, sp) in enumerate(zip(seeds, splits, strict=True))]
@@ -271,13 +247,4 @@ def independent_retrains(art: Artefacts, ks: list[int], cache_dir: str | Path | 
     reference models); the missing ones train together where the model allows it."""
     base = _base_spec(art.dataset, art.data, art.model_name, art.recipe, art.seed)
     wanted = [_Wanted(f"retrain-{k}", art.splits.retain, art.seed, base) for k in ks]
-    return _trained(wanted, art.data, art.model_name, art.recipe, ArtifactCache(cache_dir), False)
-
-
-def shipped_states(art: Artefacts) -> dict[str, dict[str, Any]]:
-    """The model states of ``art`` in the form :func:`from_states` takes (CPU tensors)."""
-    return {
-        kind: {"state": {k: v.detach().cpu() for k, v in tm.model.state_dict().items()},
-               "train_seconds": tm.train_seconds, "key": tm.cache_key}
-        for kind, tm in (("original", art.original), ("oracle", art.oracle))
-    }
+    return _trained(wanted, art.data, art.model_name, art.recipe, ArtefactCache(cache_dir), False)

@@ -68,7 +68,7 @@ class CacheEntry:
     key: str
 
 
-class ArtifactCache:
+class ArtefactCache:
     """Checkpoints (state dicts plus a JSON ``meta``) addressed by their spec."""
 
     def __init__(self, root: str | Path | None = None) -> None:

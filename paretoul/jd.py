@@ -12,11 +12,13 @@ become the parameters' ``.grad``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING
 
 from paretoul.errors import UserError
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 
 def _factories() -> dict[str, tuple[Callable[[], object], str | None]]:
@@ -79,6 +81,8 @@ class JacobianDescent:
     """Combine the gradients of several losses with a torchjd aggregator into ``p.grad``."""
 
     def __init__(self, params: Sequence[nn.Parameter], aggregator: object, n_objectives: int = 2):
+        import torch
+
         self.params = [p for p in params if p.requires_grad]
         self.aggregator = aggregator
         self.numels = [p.numel() for p in self.params]
@@ -88,6 +92,8 @@ class JacobianDescent:
         self._weighting = _weighting_of(aggregator)
 
     def _fill_row(self, i: int, loss: torch.Tensor) -> None:
+        import torch
+
         grads = torch.autograd.grad(loss, self.params, allow_unused=True)
         row = self.jacobian[i]
         offset = 0
@@ -104,6 +110,8 @@ class JacobianDescent:
         For aggregators that are not weighted combinations (e.g. ConFIG) the weights are
         the least-squares coefficients of the direction in the span of the gradients.
         """
+        import torch
+
         for i, loss in enumerate(losses):
             self._fill_row(i, loss)
         jac = self.jacobian

@@ -9,9 +9,12 @@ oracle's first epoch.
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 
 def purpose_tag(purpose: str) -> int:
@@ -32,6 +35,8 @@ def stream_seed(seed: int, purpose: str) -> int:
 
 def torch_stream(seed: int, purpose: str, device: torch.device | str = "cpu") -> torch.Generator:
     """A torch generator on ``device`` for ``purpose`` under ``seed``."""
+    import torch  # here: the NumPy streams (splits) need no torch
+
     g = torch.Generator(device=device)
     g.manual_seed(stream_seed(seed, purpose))
     return g

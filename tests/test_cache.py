@@ -5,7 +5,7 @@ import logging
 import pytest
 import torch
 
-from paretoul import ArtifactCache
+from paretoul import ArtefactCache
 
 SPEC = {"dataset": "digits", "model": "mlp", "seed": 0}
 
@@ -19,7 +19,7 @@ def _builder(calls: list[int]):
 
 
 def test_miss_then_hit(tmp_path) -> None:
-    cache, calls = ArtifactCache(tmp_path), []
+    cache, calls = ArtefactCache(tmp_path), []
     a = cache.get_or_build("original", SPEC, _builder(calls))
     b = cache.get_or_build("original", SPEC, _builder(calls))
     assert (a.status, b.status) == ("miss", "hit")
@@ -28,7 +28,7 @@ def test_miss_then_hit(tmp_path) -> None:
 
 
 def test_key_depends_on_every_spec_field(tmp_path) -> None:
-    cache, calls = ArtifactCache(tmp_path), []
+    cache, calls = ArtefactCache(tmp_path), []
     cache.get_or_build("original", SPEC, _builder(calls))
     for change in ({"seed": 1}, {"model": "cnn"}, {"dataset": "cifar10"}):
         assert cache.get_or_build("original", {**SPEC, **change}, _builder(calls)).status == "miss"
@@ -38,7 +38,7 @@ def test_key_depends_on_every_spec_field(tmp_path) -> None:
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "delete_pt", "garble_sidecar"])
 def test_corruption_is_detected_reported_and_rebuilt(tmp_path, caplog, damage: str) -> None:
-    cache, calls = ArtifactCache(tmp_path), []
+    cache, calls = ArtefactCache(tmp_path), []
     cache.get_or_build("original", SPEC, _builder(calls))
     pt, side = cache.paths("original", SPEC)
     if damage == "truncate":
@@ -66,7 +66,7 @@ def test_corruption_is_detected_reported_and_rebuilt(tmp_path, caplog, damage: s
 
 
 def test_checkpoints_hold_only_tensors(tmp_path) -> None:
-    cache = ArtifactCache(tmp_path)
+    cache = ArtefactCache(tmp_path)
     cache.get_or_build("original", SPEC, _builder([]))
     pt, _ = cache.paths("original", SPEC)
     state = torch.load(pt, weights_only=True)  # loads under the safe unpickler

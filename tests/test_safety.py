@@ -14,7 +14,7 @@ import pytest
 import torch
 
 import paretoul
-from paretoul import ArtifactCache, UserError
+from paretoul import ArtefactCache, UserError
 from paretoul.cli import main
 from paretoul.pareto.export import export_target, safe_export_path
 from paretoul.redact import mask_secrets
@@ -208,7 +208,7 @@ def test_a_malicious_cache_entry_is_refused_and_rebuilt(tmp_path, caplog, forge_
     import hashlib
 
     marker = tmp_path / "ran"
-    cache, spec = ArtifactCache(tmp_path / "cache"), {"dataset": "digits", "seed": 0}
+    cache, spec = ArtefactCache(tmp_path / "cache"), {"dataset": "digits", "seed": 0}
     cache.save("original", spec, {"w": torch.ones(3)}, {})
     pt, side = cache.paths("original", spec)
     blob = _malicious_checkpoint(marker)

@@ -62,11 +62,11 @@ def audit_job(kind: str, ks: list[int], method: str, params: dict[str, Any], sha
     from paretoul.artefacts import independent_retrains
     from paretoul.one_run import unlearn_and_evaluate
     from paretoul.streams import stream_seed
-    from paretoul.study.trial import _artefacts
+    from paretoul.study.shipping import artefacts_of
 
     torch.set_num_threads(max(1, int(shared.cpus)))
     t0 = time.perf_counter()
-    art = _artefacts(shared)[0]
+    art = artefacts_of(shared)[0]
     out = []
     if kind == "retrain":
         trained = independent_retrains(art, ks, cache_dir)
@@ -102,9 +102,9 @@ def audit(config: Any = None, models: int = 8, *, local: bool = False, address: 
     ``cpus``/``gpus``: per training task on Ray (a task without a GPU share sees no GPU).
     ``untouched``: the unlearned side is the original itself, unchanged (N copies; the method
     and its parameters are not used): what doing nothing scores."""
-    from paretoul.artefacts import prepare, shipped_states
+    from paretoul.artefacts import prepare
     from paretoul.one_run import configure
-    from paretoul.study.trial import SharedSetting
+    from paretoul.study.shipping import SharedSetting, shipped_states
 
     cfg = configure(config, **overrides)
     if isinstance(models, bool) or not isinstance(models, int) or models < MIN_MODELS:

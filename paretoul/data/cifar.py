@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import torch
 
 from paretoul.data.base import DataBundle, register_dataset
 from paretoul.errors import UserError
 
 if TYPE_CHECKING:
+    import torch
     from torchvision.datasets import CIFAR10
 
 _STATS = {
@@ -94,7 +94,8 @@ def _unverified(cls: type[CIFAR10]) -> type[CIFAR10]:
 
 
 def _load(name: str, data_root: Path, download: bool, verify: bool) -> DataBundle:
-    from torchvision.datasets import CIFAR10, CIFAR100  # imported here: torchvision is slow to import
+    import torch  # torch and torchvision are imported here, so that listing datasets is cheap
+    from torchvision.datasets import CIFAR10, CIFAR100
 
     cls = CIFAR10 if name == "cifar10" else CIFAR100
     loader = cls if verify else _unverified(cls)

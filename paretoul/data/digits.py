@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
-from sklearn.datasets import load_digits
 
 from paretoul.data.base import DataBundle, register_dataset
 
@@ -28,6 +26,9 @@ def _fixed_split(y: np.ndarray, test_fraction: float) -> tuple[np.ndarray, np.nd
 @register_dataset("digits", "scikit-learn's 8x8 handwritten digits, 1,797 images, 10 classes "
                   "(embedded, fixed 80/20 split)", needs_files=False)
 def load(data_root: Path | None = None, download: bool = False) -> DataBundle:
+    import torch  # torch and scikit-learn are imported here, so that listing datasets is cheap
+    from sklearn.datasets import load_digits
+
     d = load_digits()
     x = torch.tensor(d.images, dtype=torch.float32).unsqueeze(1) / 16.0  # (N, 1, 8, 8) in [0, 1]
     x = (x - 0.5) / 0.5

@@ -19,7 +19,6 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from paretoul.data.base import DataBundle, register_dataset
 from paretoul.errors import UserError
@@ -130,7 +129,8 @@ def _check_files(raw: Path) -> None:
 
 
 def _load(name: str, data_root: Path, download: bool) -> DataBundle:
-    from torchvision.datasets import MNIST, FashionMNIST  # imported here: torchvision is slow
+    import torch  # torch and torchvision are imported here, so that listing datasets is cheap
+    from torchvision.datasets import MNIST, FashionMNIST
 
     cls = FashionMNIST if name == "fashion-mnist" else MNIST
     root = locate(name, data_root, download)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import torch
-import torch.nn.functional as F
-from torch import nn
+from typing import TYPE_CHECKING
 
 from paretoul.methods._sgd import PairedConfig
-from paretoul.training import Batches, Losses
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from paretoul.training import Batches, Losses
 
 LABEL_DRAWS = ("any", "other")
 SCHEDULES = ("sequential", "paired")
@@ -18,6 +20,8 @@ SCHEDULES = ("sequential", "paired")
 def random_labels(y: torch.Tensor, num_classes: int, g: torch.Generator, draw: str = "any") -> torch.Tensor:
     """Random labels for ``y``: ``any`` = uniform over all classes, the true label included (the
     SalUn reference's ``torch.randint(0, num_classes)``); ``other`` = uniform over the others."""
+    import torch
+
     if draw == "any":
         return torch.randint(0, num_classes, y.shape, generator=g, device=g.device).to(y.device)
     shift = torch.randint(1, num_classes, y.shape, generator=g, device=g.device).to(y.device)
@@ -57,6 +61,8 @@ RELABEL_NOTES = (
 def relabel_losses(num_classes: int, g: torch.Generator, draw: str) -> Losses:
     """``losses``: "forget_relabelled" (CE to random labels) and "retain" (CE), for whichever
     of the two batches a step holds."""
+    import torch.nn.functional as F
+
 
     def losses(m: nn.Module, b: Batches, progress: float) -> dict[str, torch.Tensor]:
         out = {}

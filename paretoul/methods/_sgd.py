@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-
-from torch import nn
+from typing import TYPE_CHECKING
 
 from paretoul.methods.base import MethodConfig, UnlearnContext
-from paretoul.training import (
-    AfterStep,
-    BatchSchedule,
-    Combine,
-    Losses,
-    OnePass,
-    Optimiser,
-    Paired,
-    Sequential,
-    train_loop,
-)
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from paretoul.training import (
+        AfterStep,
+        BatchSchedule,
+        Combine,
+        Losses,
+        Optimiser,
+    )
 
 
 @dataclass(frozen=True)
@@ -40,6 +39,8 @@ class SGDConfig(MethodConfig):
 
     def optimiser(self) -> Optimiser:
         """SGD at a constant learning rate (as the reference code's unlearning runs use it)."""
+        from paretoul.training import Optimiser
+
         return Optimiser(self.lr, self.momentum, self.weight_decay)
 
 
@@ -57,6 +58,8 @@ def schedule(kind: str, ctx: UnlearnContext, cfg: SGDConfig, forget_epochs: int 
              ) -> BatchSchedule:
     """The batch schedule ``kind`` (``retain``, ``forget``, ``paired`` or ``sequential``) over the
     context's splits; only the sets the schedule reads are drawn from."""
+    from paretoul.training import OnePass, Paired, Sequential
+
     if kind in ("retain", "forget"):
         return OnePass(ctx.source(kind, cfg.batch_size), kind)
     forget_bs = getattr(cfg, "forget_batch_size", 0) or cfg.batch_size
@@ -71,5 +74,7 @@ def schedule(kind: str, ctx: UnlearnContext, cfg: SGDConfig, forget_epochs: int 
 def fit(model: nn.Module, ctx: UnlearnContext, cfg: SGDConfig, batches: BatchSchedule, losses: Losses,
         combine: Combine, name: str, after_step: AfterStep | None = None) -> dict[str, list[float]]:
     """Run the training loop for ``cfg.epochs`` with the config's SGD; return the trace."""
+    from paretoul.training import train_loop
+
     return train_loop(model, batches, losses, combine, cfg.epochs, cfg.optimiser(), name,
                       after_step, ctx.progress).trace

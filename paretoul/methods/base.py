@@ -13,10 +13,7 @@ import typing
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from paretoul._registry import Registry
 from paretoul.data.base import DataBundle
@@ -24,7 +21,13 @@ from paretoul.data.splits import Splits
 from paretoul.errors import UserError
 from paretoul.methods.space import Param
 from paretoul.streams import torch_stream
-from paretoul.training import Recipe, Source
+from paretoul.training import Recipe
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from paretoul.training import Source
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
@@ -128,6 +131,8 @@ class UnlearnContext:
         ``unlearn:augment:<part>``, the same in every method: methods that read the same part
         with the same batch size see the same batches (common random numbers, so that two
         methods differ only by their updates), and none replays the oracle's batches."""
+        from paretoul.training import Source
+
         aug = self.stream(f"augment:{part}") if self.data.augment else None
         return Source(self.data, getattr(self.splits, part), batch_size,
                       self.stream(f"order:{part}"), aug)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import torch
-import torch.nn.functional as F
-from torch import nn
+from typing import TYPE_CHECKING
 
 from paretoul.methods._sgd import SGDConfig, fit, schedule
 from paretoul.methods.base import Method, UnlearnContext, UnlearnResult, register_method
 from paretoul.methods.space import float_param, int_param
-from paretoul.training import Batches, weighted_backward
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from paretoul.training import Batches
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,8 @@ class FTConfig(SGDConfig):
 
 
 def retain_ce(m: nn.Module, b: Batches, progress: float) -> dict[str, torch.Tensor]:
+    import torch.nn.functional as F
+
     x, y = b["retain"]
     return {"loss": F.cross_entropy(m(x).float(), y)}
 
@@ -37,6 +41,8 @@ class FineTune(Method):
     )
 
     def unlearn(self, model: nn.Module, ctx: UnlearnContext, config: FTConfig) -> UnlearnResult:
+        from paretoul.training import weighted_backward
+
         trace = fit(model, ctx, config, schedule("retain", ctx, config), retain_ce,
                     weighted_backward({"loss": 1.0}), self.name)
         return UnlearnResult(model, trace)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import torch
-import torch.nn.functional as F
-from torch import nn
+from typing import TYPE_CHECKING
 
 from paretoul.methods._sgd import SGDConfig, fit, schedule
 from paretoul.methods.base import Method, UnlearnContext, UnlearnResult, register_method
 from paretoul.methods.space import float_param, int_param
-from paretoul.training import Batches, weighted_backward
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from paretoul.training import Batches
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,8 @@ class GAConfig(SGDConfig):
 
 
 def _forget_ce(m: nn.Module, b: Batches, progress: float) -> dict[str, torch.Tensor]:
+    import torch.nn.functional as F
+
     x, y = b["forget"]
     return {"forget_ce": F.cross_entropy(m(x).float(), y)}
 
@@ -38,6 +42,8 @@ class GradientAscent(Method):
     )
 
     def unlearn(self, model: nn.Module, ctx: UnlearnContext, config: GAConfig) -> UnlearnResult:
+        from paretoul.training import weighted_backward
+
         trace = fit(model, ctx, config, schedule("forget", ctx, config), _forget_ce,
                     weighted_backward({"forget_ce": -1.0}), self.name)
         return UnlearnResult(model, trace)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-
-import torch
-import torch.nn.functional as F
-from torch import nn
+from typing import TYPE_CHECKING
 
 from paretoul.methods._sgd import SGDConfig, fit, schedule
 from paretoul.methods.base import Method, UnlearnContext, UnlearnResult, register_method
 from paretoul.methods.space import float_param, int_param
-from paretoul.training import Batches, weighted_backward
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from paretoul.training import Batches
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,10 @@ class L1Sparse(Method):
     )
 
     def unlearn(self, model: nn.Module, ctx: UnlearnContext, config: L1SparseConfig) -> UnlearnResult:
+        import torch.nn.functional as F
+
+        from paretoul.training import weighted_backward
+
         params = [p for p in model.parameters() if p.requires_grad]
 
         def losses(m: nn.Module, b: Batches, progress: float) -> dict[str, torch.Tensor]:

@@ -10,17 +10,19 @@ the direction improves both whenever they do not conflict head-on.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import torch
-import torch.nn.functional as F
-from torch import nn
+from typing import TYPE_CHECKING
 
 from paretoul.jd import JacobianDescent
 from paretoul.methods._relabel import random_labels
 from paretoul.methods._sgd import PairedConfig, fit, schedule
 from paretoul.methods.base import Method, UnlearnContext, UnlearnResult, register_method
 from paretoul.methods.space import choice_param, float_param, int_param
-from paretoul.training import Batches
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from paretoul.training import Batches
 
 FORGET_LOSSES = ("neg_ce", "random_label")
 _EPS = 1e-8
@@ -66,6 +68,8 @@ class MUNBa(Method):
     )
 
     def unlearn(self, model: nn.Module, ctx: UnlearnContext, config: MUNBaConfig) -> UnlearnResult:
+        import torch.nn.functional as F
+
         g = ctx.stream("labels")
         k = ctx.data.num_classes
 

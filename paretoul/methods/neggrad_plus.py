@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import torch
-import torch.nn.functional as F
-from torch import nn
+from typing import TYPE_CHECKING
 
 from paretoul.methods._sgd import PairedConfig, fit, schedule
 from paretoul.methods.base import Method, UnlearnContext, UnlearnResult, register_method
 from paretoul.methods.space import float_param, int_param
-from paretoul.training import Batches, weighted_backward
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from paretoul.training import Batches
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,8 @@ class NegGradPlusConfig(PairedConfig):
 
 def ce_losses(m: nn.Module, b: Batches, progress: float) -> dict[str, torch.Tensor]:
     """Cross-entropy on the forget and on the retain batch."""
+    import torch.nn.functional as F
+
     (xf, yf), (xr, yr) = b["forget"], b["retain"]
     return {"forget": F.cross_entropy(m(xf).float(), yf),
             "retain": F.cross_entropy(m(xr).float(), yr)}
@@ -45,6 +49,8 @@ class NegGradPlus(Method):
     )
 
     def unlearn(self, model: nn.Module, ctx: UnlearnContext, config: NegGradPlusConfig) -> UnlearnResult:
+        from paretoul.training import weighted_backward
+
         combine = weighted_backward({"retain": config.alpha, "forget": -(1.0 - config.alpha)})
         return UnlearnResult(model, fit(model, ctx, config, schedule("paired", ctx, config), ce_losses,
                                         combine, self.name))

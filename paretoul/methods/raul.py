@@ -9,23 +9,25 @@ aggregator (UPGrad by default) into a direction that conflicts with neither.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING
 
 from paretoul.jd import AGGREGATORS, JacobianDescent, make_aggregator
-from paretoul.methods._reference_objectives import (
+from paretoul.methods._alignment import (
     REFERENCE_SPACE,
-    ReferenceObjectivesConfig,
-    reference_losses,
+    AlignmentConfig,
+    alignment_losses,
 )
 from paretoul.methods._sgd import fit, schedule
 from paretoul.methods.base import Method, UnlearnContext, UnlearnResult, register_method
 from paretoul.methods.space import choice_param
 
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
 
 @dataclass(frozen=True)
-class RAULConfig(ReferenceObjectivesConfig):
+class RAULConfig(AlignmentConfig):
     aggregator: str = "upgrad"
 
     def checks(self) -> list[tuple[str, bool, str]]:
@@ -53,7 +55,7 @@ class RAUL(Method):
                           help="torchjd aggregator (cagrad, nashmtl need extras)"))
 
     def unlearn(self, model: nn.Module, ctx: UnlearnContext, config: RAULConfig) -> UnlearnResult:
-        losses = reference_losses(model, ctx, config)
+        losses = alignment_losses(model, ctx, config)
         jd = JacobianDescent(list(model.parameters()), make_aggregator(config.aggregator))
 
         def combine(named: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from torch import nn
+from typing import TYPE_CHECKING
 
 from paretoul.methods.base import (
     Method,
@@ -14,7 +13,10 @@ from paretoul.methods.base import (
     register_method,
 )
 from paretoul.streams import stream_seed
-from paretoul.training import sgd_train
+
+if TYPE_CHECKING:
+    from torch import nn
+
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class Retrain(Method):
     space = ()
 
     def unlearn(self, model: nn.Module, ctx: UnlearnContext, config: RetrainConfig) -> UnlearnResult:
+        from paretoul.training import sgd_train
+
         fresh = ctx.new_model(stream_seed(ctx.seed, "unlearn:retrain:init"))
         res = sgd_train(fresh, ctx.data, ctx.splits.retain, ctx.recipe, ctx.seed, "unlearn:retrain",
                         progress=ctx.progress)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from torch import nn
+from typing import TYPE_CHECKING
 
 from paretoul.methods._relabel import RELABEL_NOTES, RelabelConfig, relabel_losses
 from paretoul.methods._sgd import fit, schedule
 from paretoul.methods.base import Method, UnlearnContext, UnlearnResult, register_method
 from paretoul.methods.space import float_param, int_param
-from paretoul.training import weighted_backward
+
+if TYPE_CHECKING:
+    from torch import nn
+
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,8 @@ class RandomLabel(Method):
     )
 
     def unlearn(self, model: nn.Module, ctx: UnlearnContext, config: RLConfig) -> UnlearnResult:
+        from paretoul.training import weighted_backward
+
         losses = relabel_losses(ctx.data.num_classes, ctx.stream("labels"), config.random_labels)
         combine = weighted_backward({"forget_relabelled": 1.0, "retain": 1.0})
         return UnlearnResult(model, fit(model, ctx, config, schedule(config.schedule, ctx, config),

@@ -10,16 +10,17 @@ so weight decay and momentum cannot move them either.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import torch
-import torch.nn.functional as F
-from torch import nn
+from typing import TYPE_CHECKING
 
 from paretoul.methods._relabel import RELABEL_NOTES, RelabelConfig, relabel_losses
 from paretoul.methods._sgd import fit, schedule
 from paretoul.methods.base import Method, UnlearnContext, UnlearnResult, register_method
 from paretoul.methods.space import float_param, int_param
-from paretoul.training import weighted_backward
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,9 @@ def saliency_mask(model: nn.Module, ctx: UnlearnContext, ratio: float,
     """Boolean masks, one per parameter: the top ``int(ratio * P)`` of the P weights by |gradient|
     of the forget cross-entropy summed over forget batches (batch means, model in eval mode), as
     the reference's ``generate_mask.py``."""
+    import torch
+    import torch.nn.functional as F
+
     params = [p for p in model.parameters() if p.requires_grad]
     grads = [torch.zeros_like(p) for p in params]
     forget = torch.as_tensor(ctx.splits.forget, device=ctx.device)
@@ -64,13 +68,15 @@ class MaskedUpdate:
             if p.grad is not None:
                 p.grad.mul_(m)
 
-    @torch.no_grad()
     def after_step(self, opt: torch.optim.Optimizer) -> None:
-        for p, m, t0 in zip(self.params, self.masks, self.theta0, strict=True):
-            p.copy_(torch.where(m, p, t0))  # exact: a masked-out weight is its old value, bit for bit
-            buf = opt.state.get(p, {}).get("momentum_buffer")
-            if buf is not None:
-                buf.masked_fill_(~m, 0.0)
+        import torch
+
+        with torch.no_grad():
+            for p, m, t0 in zip(self.params, self.masks, self.theta0, strict=True):
+                p.copy_(torch.where(m, p, t0))  # exact: a masked-out weight is its old value, bit for bit
+                buf = opt.state.get(p, {}).get("momentum_buffer")
+                if buf is not None:
+                    buf.masked_fill_(~m, 0.0)
 
 
 @register_method
@@ -88,6 +94,8 @@ class SalUn(Method):
     )
 
     def unlearn(self, model: nn.Module, ctx: UnlearnContext, config: SalUnConfig) -> UnlearnResult:
+        from paretoul.training import weighted_backward
+
         masks = saliency_mask(model, ctx, config.mask_ratio, config.batch_size)
         update = MaskedUpdate([p for p in model.parameters() if p.requires_grad], masks)
         backward = weighted_backward({"forget_relabelled": 1.0, "retain": 1.0})

@@ -7,22 +7,24 @@ differs. Sweeping ``w`` traces the scalarized front RAUL is compared against.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from torch import nn
-
-from paretoul.methods._reference_objectives import (
+from paretoul.methods._alignment import (
     REFERENCE_SPACE,
-    ReferenceObjectivesConfig,
-    reference_losses,
+    AlignmentConfig,
+    alignment_losses,
 )
 from paretoul.methods._sgd import fit, schedule
 from paretoul.methods.base import Method, UnlearnContext, UnlearnResult, register_method
 from paretoul.methods.space import float_param
-from paretoul.training import weighted_backward
+
+if TYPE_CHECKING:
+    from torch import nn
+
 
 
 @dataclass(frozen=True)
-class ScalarizedConfig(ReferenceObjectivesConfig):
+class ScalarizedConfig(AlignmentConfig):
     w: float = 0.5
     """Weight of the forget objective; the retain objective gets 1 - w."""
 
@@ -41,7 +43,9 @@ class Scalarized(Method):
     space = (*REFERENCE_SPACE, float_param("w", 0.0, 1.0, help="weight of the forget objective"))
 
     def unlearn(self, model: nn.Module, ctx: UnlearnContext, config: ScalarizedConfig) -> UnlearnResult:
-        losses = reference_losses(model, ctx, config)
+        from paretoul.training import weighted_backward
+
+        losses = alignment_losses(model, ctx, config)
         combine = weighted_backward({"forget": config.w, "retain": 1.0 - config.w})
         trace = fit(model, ctx, config, schedule("paired", ctx, config), losses, combine, self.name)
         return UnlearnResult(model, trace)

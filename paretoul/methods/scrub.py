@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-
-import torch
-import torch.nn.functional as F
-from torch import nn
+from typing import TYPE_CHECKING
 
 from paretoul.methods._sgd import SGDConfig, fit, schedule
 from paretoul.methods.base import Method, UnlearnContext, UnlearnResult, register_method
 from paretoul.methods.space import float_param, int_param
-from paretoul.training import Batches, weighted_backward
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from paretoul.training import Batches
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class SCRUBConfig(SGDConfig):
 
 def distill_kl(student: torch.Tensor, teacher: torch.Tensor, t: float) -> torch.Tensor:
     """KL(teacher || student) at temperature ``t``, scaled by t^2 (Hinton et al.)."""
+    import torch.nn.functional as F
+
     return F.kl_div(F.log_softmax(student.float() / t, 1), F.softmax(teacher.float() / t, 1),
                     reduction="batchmean") * t * t
 
@@ -66,6 +70,11 @@ class SCRUB(Method):
     )
 
     def unlearn(self, model: nn.Module, ctx: UnlearnContext, config: SCRUBConfig) -> UnlearnResult:
+        import torch
+        import torch.nn.functional as F
+
+        from paretoul.training import weighted_backward
+
         teacher = copy.deepcopy(model).eval()
         for p in teacher.parameters():
             p.requires_grad_(False)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from paretoul.metrics.base import EvalContext, register_metric
-from paretoul.metrics.divergence import mean_js
+from paretoul.metrics.registry import register_metric
+
+if TYPE_CHECKING:
+    from paretoul.metrics.context import EvalContext
 
 
 @register_metric("ua", "match", "unlearning accuracy: 100 - accuracy on the forget set")
@@ -68,12 +72,16 @@ def retain_gap(c: EvalContext) -> float:
 @register_metric("js_forget", "min", "mean Jensen-Shannon divergence to the oracle's softmax on "
                  "the forget set (nats)", unit="nats", needs_oracle=True, ideal=0.0)
 def js_forget(c: EvalContext) -> float:
+    from paretoul.metrics.divergence import mean_js  # torch: imported when a metric is computed
+
     return mean_js(c.probs("forget"), c.require_oracle().probs("forget"))
 
 
 @register_metric("js_test", "min", "mean Jensen-Shannon divergence to the oracle's softmax on "
                  "the test set (nats)", unit="nats", needs_oracle=True, ideal=0.0)
 def js_test(c: EvalContext) -> float:
+    from paretoul.metrics.divergence import mean_js
+
     return mean_js(c.probs("test"), c.require_oracle().probs("test"))
 
 

@@ -8,8 +8,6 @@ confidence of members (retain) vs non-members (test), applied to the forget set.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
-from sklearn.svm import SVC
 
 MAX_MEMBERS = 10_000
 
@@ -29,6 +27,8 @@ def mia_efficacy(conf_retain: np.ndarray, conf_test: np.ndarray, conf_forget: np
         raise ValueError("mia_efficacy needs non-empty retain, test and forget confidences")
     x = np.concatenate([members, non_members])[:, None]
     y = np.concatenate([np.ones(len(members)), np.zeros(len(non_members))])
+    from sklearn.svm import SVC  # here, not at the top: scikit-learn costs a second to import
+
     clf = SVC(C=3, gamma="auto", kernel="rbf")
     clf.fit(x, y)
     pred = clf.predict(np.asarray(conf_forget, dtype=np.float64)[:, None])
@@ -43,4 +43,6 @@ def membership_auc(conf_members: np.ndarray, conf_non_members: np.ndarray) -> fl
     """
     scores = np.concatenate([conf_members, conf_non_members])
     labels = np.concatenate([np.ones(len(conf_members)), np.zeros(len(conf_non_members))])
+    from sklearn.metrics import roc_auc_score
+
     return float(roc_auc_score(labels, scores))

@@ -1,14 +1,16 @@
-"""The model registry: each entry builds an ``nn.Module`` from the dataset's input shape and class count."""
+"""The model registry: each entry builds an ``nn.Module`` from the dataset's input shape and
+class count (torch is imported when a model is built, not when the registry is read)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING
 
 from paretoul._registry import Registry
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ def build_model(
     name: str, input_shape: tuple[int, ...], num_classes: int, seed: int | None = None
 ) -> nn.Module:
     """Build model ``name``; with ``seed`` its initial weights are deterministic."""
+    import torch  # here: the registry itself needs no torch
+
     info = MODELS.get(name)
     if seed is None:
         return info.build(tuple(input_shape), num_classes)

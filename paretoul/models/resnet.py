@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from torch import nn
+from typing import TYPE_CHECKING
 
 from paretoul.models.base import register_model
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 @register_model("resnet18", "ResNet-18, CIFAR variant (3x3 stem, no max-pool), torchvision's blocks")
 def build(input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
+    from torch import nn  # here, not at the top: listing models needs no torch
     from torchvision.models import resnet18  # imported here: torchvision is slow to import
 
     model = resnet18(weights=None, num_classes=num_classes)

@@ -153,7 +153,7 @@ def choose(data: StudyData, rule: str, weights: list[float] | None = None, p: fl
                        "oracle-based choice")
         return Choice(rule, recs[i], reason, len(recs), details)
     if rule == "constrained":
-        original = [data.reference[s]["original"] for s in data.reference]
+        original = [data.baselines[s]["original"] for s in data.baselines]
         if max_retain_drop is not None and not original:
             raise UserError("max-retain-drop", "the study records no original-model metrics to "
                             "measure the drop from; use --min-test-acc")

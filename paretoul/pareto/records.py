@@ -56,8 +56,8 @@ class StudyData:
     objectives: list[str]
     directions: list[str]
     records: list[TrialRecord]
-    reference: dict[str, Any]
-    """Per seed: metrics of the original model and of the oracle."""
+    baselines: dict[str, Any]
+    """Per search seed: metrics of the original model and of the oracle."""
     spec: Any
     validation_seeds: list[int] = field(default_factory=list)
     """Held-out seeds the study's ``paretoul validate`` runs evaluated trials on (none: none run)."""
@@ -65,7 +65,7 @@ class StudyData:
     """Trial key -> validation seed -> metrics (recorded apart from the search's)."""
     validation_errors: dict[str, dict[int, str]] = field(default_factory=dict)
     """Trial key -> validation seed -> why its evaluation failed."""
-    validation_reference: dict[str, Any] = field(default_factory=dict)
+    validation_baselines: dict[str, Any] = field(default_factory=dict)
     """Per validation seed: metrics of that seed's original model and oracle."""
 
     @property
@@ -123,9 +123,9 @@ class StudyData:
 
     def baselines_on(self, on: str = "search") -> dict[str, Any]:
         """Per seed of ``on``: the original's and the oracle's metrics."""
-        return self.validation_reference if on == "validation" else self.reference
+        return self.validation_baselines if on == "validation" else self.baselines
 
-    def reference_points(self, on: str = "search") -> dict[str, np.ndarray]:
+    def baseline_points(self, on: str = "search") -> dict[str, np.ndarray]:
         """The original model's and the oracle's objective values, averaged over ``on``'s seeds."""
         out = {}
         ref = self.baselines_on(on)
@@ -180,7 +180,7 @@ def _arm_records(spec: Any, i: int, replicate: int, unit: str, storage: Any) -> 
 def load_study_data(study_dir: str | Path, storage_url: str | None = None) -> StudyData:
     """Read every trial of every arm of the study in ``study_dir``."""
     from paretoul.study import store
-    from paretoul.study.layout import load_study_spec, read_meta, storage_url_of
+    from paretoul.study.layout import baselines_of, load_study_spec, read_meta, storage_url_of
 
     d = Path(study_dir)
     spec = load_study_spec(d)
@@ -192,18 +192,19 @@ def load_study_data(study_dir: str | Path, storage_url: str | None = None) -> St
     try:
         for i, replicate, unit in spec.units():
             records += _arm_records(spec, i, replicate, unit, storage)
-        seeds, validation, errors, reference = _validation(spec, storage)
+        seeds, validation, errors, baselines = _validation(spec, storage)
     finally:
         store.close(storage)
     meta = read_meta(d)
     return StudyData(spec.name, d, objectives, spec.directions(), records,
-                     meta.get("reference", {}), spec, seeds, validation, errors, reference)
+                     baselines_of(meta), spec, seeds, validation, errors, baselines)
 
 
 def _validation(spec: Any, storage: Any) -> tuple[list[int], dict[str, dict[int, dict[str, float]]],
                                                   dict[str, dict[int, str]], dict[str, Any]]:
     """The study's validation seeds and evaluations (see :mod:`paretoul.study.validation`)."""
     from paretoul.study import store
+    from paretoul.study.layout import baselines_of
 
     try:
         study = optuna.load_study(study_name=store.validation_study_name(spec.name), storage=storage)
@@ -220,4 +221,4 @@ def _validation(spec: Any, storage: Any) -> tuple[list[int], dict[str, dict[int,
         elif t.state == optuna.trial.TrialState.FAIL:
             errors.setdefault(key, {})[int(seed)] = str(t.user_attrs.get("error", "failed"))
     return ([int(s) for s in study.user_attrs.get("seeds", [])], metrics, errors,
-            dict(study.user_attrs.get("reference", {})))
+            baselines_of(study.user_attrs))

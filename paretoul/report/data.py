@@ -45,11 +45,11 @@ def scatter_data(data: StudyData, chosen: Choice | None = None) -> dict[str, Any
         a["trials"].append(r.number)
     for a in arms.values():
         a["front"] = _front_steps(np.array(a["points"]), data.directions)
-    refs = {k: v.tolist() for k, v in data.reference_points().items()}
+    refs = {k: v.tolist() for k, v in data.baseline_points().items()}
     all_pts = data.matrix()
     return {
         "objectives": data.objectives, "directions": data.directions, "arms": arms,
-        "overall_front": _front_steps(all_pts, data.directions), "reference_models": refs,
+        "overall_front": _front_steps(all_pts, data.directions), "baselines": refs,
         "chosen": list(chosen.record.objectives) if chosen else None,
         "chosen_label": f"{chosen.rule}: {chosen.record.key}" if chosen else None,
     }

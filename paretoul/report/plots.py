@@ -57,7 +57,7 @@ def draw_scatter(d: dict[str, Any], out: Path) -> list[Path]:
     # hollow black markers: a colour no arm uses, hiding no trial beneath, and not clipped
     # by the axes (the oracle sits at the origin of gap objectives)
     markers = {"original": "s", "oracle": "D"}
-    for who, p in d["reference_models"].items():
+    for who, p in d["baselines"].items():
         ax.scatter([p[0]], [p[1]], marker=markers.get(who, "X"), s=150, facecolor="none",
                    edgecolor="black", lw=1.8, zorder=5, clip_on=False, label=who)
     if d.get("chosen"):

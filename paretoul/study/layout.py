@@ -21,6 +21,10 @@ from paretoul.study.spec import StudySpec, parse_spec
 
 SPEC_FILE = "spec.yaml"
 META_FILE = "study.json"
+BASELINES = "baselines"
+"""The key, in ``study.json`` and in the validation study's user attrs, of the original's and
+the oracle's metrics per seed."""
+_OLD_BASELINES = "reference"  # what studies written before 2026-12 call it
 
 
 def load_study_spec(d: Path) -> StudySpec:
@@ -62,3 +66,9 @@ def write_meta(d: Path, meta: dict[str, Any]) -> None:
     tmp = d / (META_FILE + ".tmp")
     tmp.write_text(json.dumps(meta, indent=1))
     tmp.replace(d / META_FILE)
+
+
+def baselines_of(attrs: dict[str, Any]) -> dict[str, Any]:
+    """Seed -> {"original": metrics, "oracle": metrics} from a study's meta or its validation
+    study's user attrs (an older study's ``reference`` key is read as well)."""
+    return dict(attrs.get(BASELINES, attrs.get(_OLD_BASELINES, {})))

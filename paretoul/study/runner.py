@@ -19,6 +19,7 @@ from paretoul.one_run import library_versions
 from paretoul.study import _ray, leases, store
 from paretoul.study.interrupt import Interrupt
 from paretoul.study.layout import (
+    BASELINES,
     META_FILE,
     SPEC_FILE,
     load_study_spec,
@@ -27,9 +28,10 @@ from paretoul.study.layout import (
     write_meta,
 )
 from paretoul.study.progress import Progress
+from paretoul.study.shipping import SharedSetting
 from paretoul.study.spec import StudySpec, check_data_root, load_spec
 from paretoul.study.status import arm_counts, study_status
-from paretoul.study.trial import SharedSetting, prepare_shared
+from paretoul.study.trial import prepare_shared
 
 log = logging.getLogger("paretoul")
 
@@ -154,8 +156,8 @@ def _run_ray(spec: StudySpec, study_dir: Path, storage_url: str, opts: LaunchOpt
                 interrupt.arm()
                 reaper = _ray.start_reaper() if started else None
             finally:
-                shared, reference = prepared.result()
-        return _tune(spec, study_dir, storage_url, opts, resume, shared, reference, t_start, interrupt)
+                shared, baselines = prepared.result()
+        return _tune(spec, study_dir, storage_url, opts, resume, shared, baselines, t_start, interrupt)
     except OSError as e:
         stopped = _stopped_by(e, study_dir)
         if stopped is None:
@@ -166,20 +168,20 @@ def _run_ray(spec: StudySpec, study_dir: Path, storage_url: str, opts: LaunchOpt
 
 
 def _tune(spec: StudySpec, study_dir: Path, storage_url: str, opts: LaunchOptions, resume: bool,
-          shared: SharedSetting, reference: dict[str, Any], t_start: float, interrupt: Interrupt
+          shared: SharedSetting, baselines: dict[str, Any], t_start: float, interrupt: Interrupt
           ) -> dict[str, Any]:
     # Never more trials in flight than slots: a searcher asked too far ahead samples blind.
     concurrency = int(opts.max_concurrent or spec.max_concurrent or max(1, _ray.slots(spec, None)))
     storage = store.open_storage(storage_url)
     try:
-        return _tune_on(storage, spec, study_dir, storage_url, opts, resume, shared, reference,
+        return _tune_on(storage, spec, study_dir, storage_url, opts, resume, shared, baselines,
                         t_start, concurrency, interrupt)
     finally:
         store.close(storage)
 
 
 def _tune_on(storage: Any, spec: StudySpec, study_dir: Path, storage_url: str, opts: LaunchOptions,
-             resume: bool, shared: SharedSetting, reference: dict[str, Any], t_start: float,
+             resume: bool, shared: SharedSetting, baselines: dict[str, Any], t_start: float,
              concurrency: int, interrupt: Interrupt) -> dict[str, Any]:
     from ray import tune
 
@@ -197,7 +199,8 @@ def _tune_on(storage: Any, spec: StudySpec, study_dir: Path, storage_url: str, o
     # launcher still working on this study (another host, another shell) are left to it.
     interrupted = store.retrying(searcher.reap, storage_url, spec.storage_retry_s, "reaping")
     meta = read_meta(study_dir)
-    meta["reference"] = reference
+    meta[BASELINES] = baselines
+    meta.pop("reference", None)  # an older study's name for them
     initial = store.retrying(lambda: {a.name: arm_counts(a.study.get_trials(deepcopy=False))
                                       for a in arms}, storage_url, spec.storage_retry_s, "counting trials")
     progress = Progress(searcher, {a.name: a.budget for a in arms},

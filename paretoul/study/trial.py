@@ -1,8 +1,7 @@
 """The Ray Tune trainable: one trial = one method with one parameter set, on every seed.
 
 The driver ships the original and oracle weights of each seed through Ray's
-object store (``tune.with_parameters``); a worker reloads the data, re-derives the
-splits and keeps the rebuilt artefacts for later trials (actors are reused).
+object store (:mod:`paretoul.study.shipping`).
 """
 
 from __future__ import annotations
@@ -10,43 +9,21 @@ from __future__ import annotations
 import os
 import socket
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
-from paretoul.artefacts import Artefacts, from_states, prepare_many, shipped_states
+from paretoul.artefacts import prepare_many
 from paretoul.errors import TrialTimeout, UnlearningDiverged, UserError
 from paretoul.metrics import evaluate
 from paretoul.one_run import unlearn_and_evaluate
-from paretoul.training import Recipe, check_deadline, time_limit
+from paretoul.study.shipping import SharedSetting, artefacts_of, shipped_states
+from paretoul.training import check_deadline, time_limit
 
 if TYPE_CHECKING:
     from paretoul.study.spec import StudySpec
-
-
-@dataclass
-class SharedSetting:
-    """What every trial of a study shares, in a form Ray can ship to any node."""
-
-    dataset: str
-    model: str
-    forget: str
-    reference_fraction: float
-    data_root: str
-    recipe: dict[str, Any]
-    device: str
-    cpus: float
-    timeout_s: float | None = None
-    """Per-trial wall-clock limit (the spec's ``trial_timeout_s``)."""
-    states: dict[int, dict[str, dict[str, Any]]] = field(default_factory=dict)
-    """seed -> {"original"|"oracle": {"state", "train_seconds", "key"}}."""
-
-    @property
-    def seeds(self) -> list[int]:
-        return sorted(self.states)
 
 
 def prepare_shared(spec: StudySpec, seeds: list[int], cache_dir: str | Path | None, quiet: bool
@@ -55,41 +32,24 @@ def prepare_shared(spec: StudySpec, seeds: list[int], cache_dir: str | Path | No
     setting shipped to every worker, and per seed the original's and oracle's metrics."""
     shared = SharedSetting(spec.dataset, spec.model_name, spec.forget, spec.reference_fraction,
                            spec.data_root, {}, spec.device, spec.resources.cpus, spec.trial_timeout_s)
-    reference: dict[str, Any] = {}
+    baselines: dict[str, Any] = {}
     arts = prepare_many(spec.dataset, spec.model_name, spec.forget, list(seeds),
                         spec.reference_fraction, spec.recipe, spec.data_root, False, spec.device,
                         cache_dir)
     for seed, art in zip(seeds, arts, strict=True):
         shared.recipe = art.recipe.to_dict()
         shared.states[seed] = shipped_states(art)
-        reference[str(seed)] = {
+        baselines[str(seed)] = {
             "original": evaluate(art.original_context),
             "oracle": evaluate(art.oracle_context),
             "splits": {"sizes": art.splits.sizes(), "checksum": art.splits.checksum()},
             "cache": {"original": art.original.cache_status, "oracle": art.oracle.cache_status},
         }
     if not quiet:
-        hits = sum(v == "hit" for r in reference.values() for v in r["cache"].values())
+        hits = sum(v == "hit" for r in baselines.values() for v in r["cache"].values())
         print(f"original + oracle for {len(seeds)} seed(s): {hits} of {2 * len(seeds)} "
               "from the cache, the rest trained")
-    return shared, reference
-
-
-_WORKER_CACHE: dict[tuple, list[Artefacts]] = {}
-
-
-def _artefacts(shared: SharedSetting) -> list[Artefacts]:
-    key = (shared.dataset, shared.model, shared.forget, shared.reference_fraction,
-           tuple((s, shared.states[s]["original"]["key"]) for s in shared.seeds))
-    if key not in _WORKER_CACHE:
-        _WORKER_CACHE.clear()
-        recipe = Recipe(**{**shared.recipe, "milestones": tuple(shared.recipe.get("milestones", ()))})
-        _WORKER_CACHE[key] = [
-            from_states(shared.dataset, shared.model, shared.forget, seed, shared.reference_fraction,
-                        recipe, shared.states[seed], shared.data_root, shared.device)
-            for seed in shared.seeds
-        ]
-    return _WORKER_CACHE[key]
+    return shared, baselines
 
 
 def _node() -> str:
@@ -119,7 +79,7 @@ def run_trial(config: dict[str, Any], shared: SharedSetting) -> dict[str, Any]:
     try:
         with time_limit(shared.timeout_s):
             runs = []
-            for art in _artefacts(shared):
+            for art in artefacts_of(shared):
                 if art.seed not in seeds:
                     continue
                 check_deadline()

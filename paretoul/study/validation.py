@@ -28,7 +28,7 @@ import optuna
 from paretoul.data import check_seed
 from paretoul.errors import UserError
 from paretoul.study import _ray, store
-from paretoul.study.layout import read_meta, write_meta
+from paretoul.study.layout import BASELINES, baselines_of, read_meta, write_meta
 from paretoul.study.spec import StudySpec
 
 
@@ -151,10 +151,10 @@ def run_validation(spec: StudySpec, study_dir: Path, storage_url: str, targets: 
         if jobs:
             needed = sorted({s for _, ss in jobs for s in ss})
             shared, baselines = prepare_shared(spec, needed, cache_dir, quiet)
-            reference = dict(study.user_attrs.get("reference", {}))
-            reference.update({s: {"original": b["original"], "oracle": b["oracle"]}
-                              for s, b in baselines.items()})
-            study.set_user_attr("reference", reference)
+            recorded = baselines_of(study.user_attrs)
+            recorded.update({s: {"original": b["original"], "oracle": b["oracle"]}
+                             for s, b in baselines.items()})
+            study.set_user_attr(BASELINES, recorded)
             study.set_user_attr("seeds", all_seeds)
             summary.update(_evaluate(study, spec, jobs, shared, local, address, quiet))
         elif seeds:

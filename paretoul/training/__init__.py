@@ -6,8 +6,9 @@ Names load on first use: the recipes need no torch, so the CLI can read them che
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from paretoul._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "check_deadline": "deadline", "time_limit": "deadline",
@@ -22,14 +23,8 @@ _EXPORTS: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'paretoul.training' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"paretoul.training.{module}"), name)
-    globals()[name] = value  # later lookups skip this hook
-    return value
-
+__getattr__, __dir__ = lazy_exports(
+    "paretoul.training", {k: f"paretoul.training.{m}" for k, m in _EXPORTS.items()}, globals())
 
 if TYPE_CHECKING:
     from paretoul.training.deadline import check_deadline, time_limit

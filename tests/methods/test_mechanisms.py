@@ -10,8 +10,8 @@ import torch
 import paretoul
 from paretoul.jd import AGGREGATORS, JacobianDescent, make_aggregator
 from paretoul.methods import UnlearnContext, get_method
+from paretoul.methods.losses import forget_kl, kl_bound, reference_distribution
 from paretoul.metrics import predict
-from paretoul.objectives import forget_kl, kl_bound, reference_distribution
 
 
 def _ctx(art) -> UnlearnContext:

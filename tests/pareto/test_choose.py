@@ -73,7 +73,7 @@ def test_single_trial_and_fallback() -> None:
 
 def test_constrained_needs_the_original_to_measure_a_drop() -> None:
     d = _data(FRONT)
-    d.reference = {}
+    d.baselines = {}
     with pytest.raises(UserError, match="max-retain-drop"):
         choose(d, "constrained", max_retain_drop=1.0)
     c = choose(d, "constrained", min_test_acc=94.4)  # an absolute bound needs no original

@@ -66,7 +66,7 @@ def _make(root: Path, name: str, cache: Path, **spec_keys: Any) -> Path:
             arm.suggest(f"{arm_name}-inflight-{k}")
     store.close(storage)
     (d / META_FILE).write_text(json.dumps({"name": name, "created": time.time(), "runs": [],
-                                           "reference": reference}))
+                                           "baselines": reference}))
     return d
 
 

@@ -111,9 +111,9 @@ def test_same_spec_and_seeds_give_identical_metrics_on_cpu(tmp_path) -> None:
     for k in range(2):
         out = tmp_path / f"out{k}"
         launch_study(spec, LaunchOptions(out=out, cache_dir=tmp_path / f"cache{k}", quiet=True))
-        reference = json.loads((out / "study.json").read_text())["reference"]
+        baselines = json.loads((out / "study.json").read_text())["baselines"]
         trials = {(arm, t.number): (t.params, [untimed(m) for m in t.user_attrs["metrics_per_seed"]])
                   for arm, ts in arm_trials(f"sqlite:///{out / 'study.db'}").items() for t in ts}
-        runs.append(({s: (untimed(r["original"]), untimed(r["oracle"])) for s, r in reference.items()},
+        runs.append(({s: (untimed(r["original"]), untimed(r["oracle"])) for s, r in baselines.items()},
                      trials))
     assert len(runs[0][1]) == 5 and runs[0] == runs[1]

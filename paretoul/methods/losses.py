@@ -1,4 +1,5 @@
-"""Forget and retain objectives, and the reference distributions RAUL aligns to.
+"""RAUL's losses: the forget KL and retain CE, and the reference distributions forget samples
+are aligned to. (A study's "objectives" are metrics; these are the losses a method descends.)
 
 RAUL (``raul``) and its fixed-weight twin (``scalarized``) both call these
 functions, so the two differ only in how the two gradients are combined.
@@ -7,20 +8,20 @@ functions, so the two differ only in how the two gradients are combined.
 from __future__ import annotations
 
 import math
-
-import torch
-import torch.nn.functional as F
-from torch import nn
+from typing import TYPE_CHECKING
 
 from paretoul.data.base import DataBundle
 from paretoul.data.splits import Splits
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 REFERENCES = ("uniform", "empirical-class", "empirical-marginal")
 KL_DIRECTIONS = ("model_to_ref", "ref_to_model")
 _EPS = 1e-8
 
 
-@torch.no_grad()
 def reference_distribution(
     kind: str, model: nn.Module, data: DataBundle, splits: Splits, batch_size: int = 1024
 ) -> torch.Tensor:
@@ -31,7 +32,11 @@ def reference_distribution(
       over held-out reference samples of class ``c`` (the uniform row where a class
       has no reference sample);
     - ``empirical-marginal``: every row is the mean softmax over the whole reference set.
+
+    No gradient flows into the result.
     """
+    import torch
+
     k = data.num_classes
     uniform = torch.full((k, k), 1.0 / k, device=data.device)
     if kind == "uniform":
@@ -43,10 +48,11 @@ def reference_distribution(
         raise ValueError("an empirical reference needs a non-empty reference set")
     was_training = model.training
     model.eval()
-    probs = torch.cat([
-        torch.softmax(model(data.train_x[ref[i : i + batch_size]]).float(), dim=1)
-        for i in range(0, len(ref), batch_size)
-    ])
+    with torch.no_grad():
+        probs = torch.cat([
+            torch.softmax(model(data.train_x[ref[i : i + batch_size]]).float(), dim=1)
+            for i in range(0, len(ref), batch_size)
+        ])
     model.train(was_training)
     if kind == "empirical-marginal":
         return probs.mean(0, keepdim=True).expand(k, k).clone()
@@ -71,6 +77,8 @@ def forget_kl(
     by max(-log p_ref) (log K for uniform); ``ref_to_model`` = KL(p_ref || p_model), a soft-label
     cross-entropy, unbounded.
     """
+    import torch.nn.functional as F
+
     log_p = F.log_softmax(logits.float() / temperature, dim=1)
     log_ref = p_ref.float().clamp_min(_EPS).log()
     if temperature != 1.0:
@@ -85,6 +93,8 @@ def forget_kl(
 
 def retain_ce(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Cross-entropy on a retain batch."""
+    import torch.nn.functional as F
+
     return F.cross_entropy(logits.float(), y)
 
 

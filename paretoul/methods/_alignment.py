@@ -1,21 +1,25 @@
-"""The objectives RAUL and its fixed-weight twin share: KL to a reference on forget, CE on retain."""
+"""The losses RAUL and its fixed-weight twin share (KL to a reference on forget, CE on retain),
+with the knobs that configure them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING
 
 from paretoul.methods._sgd import PairedConfig
 from paretoul.methods.base import UnlearnContext
+from paretoul.methods.losses import KL_DIRECTIONS, REFERENCES, forget_kl, reference_distribution, retain_ce
 from paretoul.methods.space import choice_param, float_param, int_param
-from paretoul.objectives import KL_DIRECTIONS, REFERENCES, forget_kl, reference_distribution, retain_ce
-from paretoul.training import Batches, Losses
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from paretoul.training import Batches, Losses
 
 
 @dataclass(frozen=True)
-class ReferenceObjectivesConfig(PairedConfig):
+class AlignmentConfig(PairedConfig):
     epochs: int = 5
     lr: float = 0.01
     reference: str = "uniform"
@@ -45,7 +49,7 @@ REFERENCE_SPACE = (
 )
 
 
-def reference_losses(model: nn.Module, ctx: UnlearnContext, cfg: ReferenceObjectivesConfig) -> Losses:
+def alignment_losses(model: nn.Module, ctx: UnlearnContext, cfg: AlignmentConfig) -> Losses:
     """``losses`` for paired batches: {"forget": KL to p_ref, "retain": CE}.
 
     p_ref is computed once, here, from ``model`` — the original, before any update.
