@@ -3,7 +3,9 @@
 Each command runs in a fresh process (the installed ``paretoul`` entry point), 5 times; the
 median wall time is compared with the median of ``python -c "import torch"`` on the same
 machine in the same run. Prints JSON with each command's seconds and its ratio to torch.
-Target (issue 14): ``paretoul --help`` at most 0.35x.
+Target (issue 14): ``paretoul --help`` at most 0.35x. ``study status`` runs on a study
+directory made here (the quickstart spec and an empty results database: it reads and
+validates the spec, opens the database and prints every arm).
 
     python analysis/bench_cli.py [--repeat 5]
 """
@@ -16,11 +18,14 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[1]
+
 COMMANDS = [["--help"], ["run", "--help"], ["study", "launch", "--help"], ["methods"], ["metrics"],
-            ["datasets"], ["models"]]
+            ["methods", "raul"], ["datasets"], ["models"]]
 
 
 def _median_s(argv: list[str], repeat: int) -> float:
@@ -41,10 +46,17 @@ def main() -> None:
     torch_s = _median_s([sys.executable, "-c", "import torch"], args.repeat)
     python_s = _median_s([sys.executable, "-c", "pass"], args.repeat)
     rows = []
-    for cmd in COMMANDS:
+    tmp = Path(tempfile.mkdtemp(prefix="bench-cli-"))
+    shutil.copy(ROOT / "studies" / "quickstart.yaml", tmp / "spec.yaml")
+    subprocess.run([sys.executable, "-c", "import optuna, sys; optuna.create_study("
+                    "storage=f'sqlite:///{sys.argv[1]}/study.db', study_name='empty')", str(tmp)],
+                   check=True, capture_output=True)
+    for cmd in [*COMMANDS, ["study", "status", str(tmp)]]:
         s = _median_s([exe, *cmd], args.repeat)
-        rows.append({"command": "paretoul " + " ".join(cmd), "s": round(s, 3),
+        shown = " ".join(cmd).replace(str(tmp), "DIR")
+        rows.append({"command": f"paretoul {shown}", "s": round(s, 3),
                      "ratio_to_import_torch": round(s / torch_s, 3)})
+    shutil.rmtree(tmp)
     print(json.dumps({"import_torch_s": round(torch_s, 3), "python_startup_s": round(python_s, 3),
                       "repeat": args.repeat, "commands": rows}, indent=1))
 

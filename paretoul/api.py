@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("paretoul")
 
-FRONT_GROUPS = ("arm", "method", "searcher", "overall")
+FRONT_GROUPS = ("arm", "method", "searcher", "overall", "all")
 
 
 class Study:
@@ -85,13 +85,16 @@ class Study:
         return pd.DataFrame(rows)
 
     def front(self, by: str = "arm") -> dict[str, Any]:
-        """The Pareto front and hypervolume per ``by`` (``arm``, ``method``, ``searcher``), or the
-        study's ``overall`` front (``paretoul front``)."""
+        """The Pareto front and hypervolume per ``by`` (``arm``, ``method``, ``searcher``), the
+        study's ``overall`` front, or ``all`` of them with the normalisation and the trial counts
+        (what ``paretoul front --json`` prints, less the comparisons)."""
         from paretoul.pareto.summary import summarise_fronts
 
         if by not in FRONT_GROUPS:
             raise UserError("by", f"{by!r}; allowed: {', '.join(FRONT_GROUPS)}")
         summary = summarise_fronts(self.data())
+        if by == "all":
+            return summary
         return summary["overall"] if by == "overall" else summary[f"{by}s"]
 
     def compare(self, on: str | None = None) -> dict[str, Any]:
@@ -100,13 +103,19 @@ class Study:
 
         return compare_study(self.data(), on)
 
-    def choose(self, rule: str = "knee", **options: Any) -> Choice:
+    def choose(self, rule: str = "knee", on: str | None = None, **options: Any) -> Choice:
         """One operating point by ``rule`` (``knee``, ``weights``, ``compromise``, ``constrained``,
-        ``closest-to-retrain``, ``oracle-free``); ``options`` as ``paretoul choose`` takes them
-        (``weights``, ``p``, ``max_retain_drop``, ``min_test_acc``)."""
-        from paretoul.pareto.choose import choose
+        ``closest-to-retrain``, ``oracle-free``), always selected on the search seeds; ``options``
+        as ``paretoul choose`` takes them (``weights``, ``p``, ``max_retain_drop``,
+        ``min_test_acc``). ``choice.measured`` holds its figures on ``on``'s seeds (default: the
+        validation seeds when the study has them for this trial)."""
+        from dataclasses import replace
 
-        return choose(self.data(), rule, **options)
+        from paretoul.pareto.choose import choose, measured
+
+        data = self.data()
+        c = choose(data, rule, **options)
+        return replace(c, measured=measured(data, c.record, on))
 
     def export(self, choice: Choice, path: str | Path, seed: int | None = None,
                cache_dir: str | Path | None = None) -> dict[str, Any]:
@@ -209,10 +218,6 @@ def resume_study(path: str | Path, *, storage: str | None = None, address: str |
 
 def open_study(path: str | Path, storage: str | None = None) -> Study:
     """An existing study directory, to read (nothing runs); ``storage``: its database URL when it
-    is not the one the directory records."""
-    from paretoul.study.layout import SPEC_FILE
-
-    if not (Path(path) / SPEC_FILE).is_file():
-        raise UserError("study", f"{path} holds no study (no {SPEC_FILE}); launch one with "
-                        "paretoul.launch_study(spec)")
+    is not the one the directory records. A directory without a study is a one-line
+    :class:`~paretoul.errors.UserError`."""
     return Study(path, storage)

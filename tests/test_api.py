@@ -60,6 +60,9 @@ def test_open_study_and_every_method(launched, tmp_path, monkeypatch) -> None:
     assert set(arms) == {"jd", "fw"} and all(a["front"] for a in arms.values())
     assert set(study.front(by="method")) == {"raul", "scalarized"}
     assert study.front(by="overall")["hv"] > 0
+    everything = study.front(by="all")  # what `paretoul front --json` prints, less the comparisons
+    assert {"arms", "methods", "searchers", "overall", "normalisation"} <= set(everything)
+    assert everything["arms"] == arms
     with pytest.raises(paretoul.UserError, match="by: 'colour'"):
         study.front(by="colour")
 
@@ -68,6 +71,11 @@ def test_open_study_and_every_method(launched, tmp_path, monkeypatch) -> None:
 
     choice = study.choose("knee")
     assert choice.record.key in set(df["key"])
+    assert choice.measured is not None and choice.measured["on"] == "search"  # no validation yet
+    as_json = choice.to_dict()
+    assert as_json["search"]["seeds"] == as_json["seeds"] == [0, 1]
+    with pytest.raises(paretoul.UserError, match=r"on: .* no validation"):
+        study.choose("knee", on="validation")
     assert study.choose("weights", weights=[1.0, 0.0]).rule == "weights"
 
     monkeypatch.setenv("PARETOUL_CACHE", str(tmp / "cache"))

@@ -97,21 +97,22 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=report)
 
 
+def _study(args: argparse.Namespace) -> Any:
+    from paretoul.api import open_study
+
+    return open_study(args.dir, args.storage)
+
+
 def compare(args: argparse.Namespace) -> int:
     from paretoul.cli._common import emit
-    from paretoul.pareto.compare import compare_study
-    from paretoul.pareto.records import load_study_data
 
-    return emit(compare_study(load_study_data(args.dir, args.storage), args.on), args.json,
-                comparison_lines)
+    return emit(_study(args).compare(args.on), args.json, comparison_lines)
 
 
 def validate(args: argparse.Namespace) -> int:
-    from paretoul.pareto.validate import validate_study
-
-    result = validate_study(args.dir, _seed_list(args.seeds), rule=args.rule,
-                            rule_options=_rule_kwargs(args), storage=args.storage, local=args.local,
-                            address=args.address, quiet=args.json)
+    seeds, rule_options = _seed_list(args.seeds), _rule_kwargs(args)
+    result = _study(args).validate(seeds, rule=args.rule, rule_options=rule_options,
+                                   local=args.local, address=args.address, quiet=args.json)
     if args.json:
         json.dump(result, sys.stdout, indent=2, default=float)
         sys.stdout.write("\n")
@@ -143,13 +144,9 @@ def comparison_lines(result: dict) -> list[str]:
 
 
 def front(args: argparse.Namespace) -> int:
-    from paretoul.pareto.compare import compare_study
-    from paretoul.pareto.records import load_study_data
-    from paretoul.pareto.summary import summarise_fronts
-
-    data = load_study_data(args.dir, args.storage)
-    summary = summarise_fronts(data)
-    summary["comparisons"] = compare_study(data)
+    study = _study(args)
+    summary = study.front("all")
+    summary["comparisons"] = study.compare()
     if args.json:
         json.dump(summary, sys.stdout, indent=2, default=float)
         sys.stdout.write("\n")
@@ -185,15 +182,7 @@ def front_lines(summary: dict[str, Any]) -> list[str]:
 
 
 def plot(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from paretoul.pareto.choose import choose
-    from paretoul.pareto.records import load_study_data
-    from paretoul.report.build import make_plots
-
-    data = load_study_data(args.dir, args.storage)
-    out = Path(args.out) if args.out else Path(args.dir) / "report"
-    made = make_plots(data, out, choose(data, "knee") if data.finished() else None)
+    made = _study(args).plot(args.out)
     for name, path in made.items():
         print(f"{name}: {path} (+ .svg)")
     if not made:
@@ -213,22 +202,17 @@ def _weights(text: str | None) -> list[float] | None:
 
 
 def choose_cmd(args: argparse.Namespace) -> int:
-    from paretoul.pareto.choose import choose, measured
-    from paretoul.pareto.export import export_target, export_trial
-    from paretoul.pareto.records import load_study_data
+    from paretoul.pareto.export import export_target
 
     kwargs = _rule_kwargs(args)
     if args.export:
         export_target(args.export)  # a path that escapes or exists fails before the study is read
-    data = load_study_data(args.dir, args.storage)
-    c = choose(data, args.rule, **kwargs)
+    study = _study(args)
+    c = study.choose(args.rule, on=args.on, **kwargs)
     out: dict[str, Any] = c.to_dict()
-    shown = measured(data, c.record, args.on)
-    out["search"] = {"seeds": out.pop("seeds"), "metrics": out.pop("metrics"),
-                     "metrics_std": out.pop("metrics_std")}
-    out.update(shown)
+    shown = c.measured or out
     if args.export:
-        out["export"] = export_trial(data, c.record, args.export, seed=args.seed)
+        out["export"] = study.export(c, args.export, seed=args.seed)
     if args.json:
         json.dump(out, sys.stdout, indent=2, default=float)
         sys.stdout.write("\n")
@@ -253,9 +237,7 @@ def choose_cmd(args: argparse.Namespace) -> int:
 
 
 def report(args: argparse.Namespace) -> int:
-    from paretoul.report.build import write_report
-
-    paths = write_report(args.dir, args.out, rule=args.rule, storage_url=args.storage,
-                         rule_options=_rule_kwargs(args), on=args.on)
+    rule_options = _rule_kwargs(args)
+    paths = _study(args).report(args.out, rule=args.rule, on=args.on, **rule_options)
     print(f"report: {paths['html']} and {paths['markdown']}")
     return 0

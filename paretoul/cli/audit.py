@@ -49,9 +49,9 @@ def main(args: argparse.Namespace) -> int:
         if args.untouched:
             raise UserError("untouched", "--untouched audits the original of a run setting; give "
                             "run options (--dataset ...), not a study directory")
-        from paretoul.audit.study import audit_trial
+        from paretoul.api import open_study
 
-        result = audit_trial(args.dir, args.trial, storage=args.storage, **options)
+        result = open_study(args.dir, args.storage).audit(args.trial, **options)
     from paretoul.cli._common import emit
 
     return emit(result, args.json, summary_lines)

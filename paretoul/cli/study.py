@@ -114,9 +114,9 @@ def resume(args: argparse.Namespace) -> int:
 
 
 def status(args: argparse.Namespace) -> int:
-    from paretoul.study import study_status
+    from paretoul.api import open_study
 
-    summary = study_status(args.dir, storage_url=args.storage)
+    summary = open_study(args.dir, args.storage).status()
     if args.json:
         json.dump(summary, sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -44,18 +44,28 @@ def check_rule(rule: str, **options: Any) -> None:
 
 @dataclass
 class Choice:
+    """An operating point: the trial a rule picked on the search seeds, and why."""
+
     rule: str
     record: TrialRecord
     reason: str
     front_size: int
     details: dict[str, Any] = field(default_factory=dict)
+    measured: dict[str, Any] | None = None
+    """Its figures on the seeds they are measured on (:func:`measured`): ``on``, ``seeds``,
+    ``metrics``, ``metrics_std``, ``note``; None: on the search seeds it was selected on."""
 
     def to_dict(self) -> dict[str, Any]:
+        """The choice as JSON: ``search`` holds its figures on the search seeds it was selected
+        on; the top-level ``on``/``seeds``/``metrics``/``metrics_std``/``note`` are the figures
+        as measured (the validation seeds' when :attr:`measured` says so)."""
         r = self.record
+        search = {"seeds": r.seeds, "metrics": r.metrics, "metrics_std": r.metrics_std}
+        shown = self.measured or {"on": "search", **search,
+                                  "note": "selected on the search seeds, measured on them too"}
         return {"rule": self.rule, "reason": self.reason, "key": r.key, "arm": r.arm,
                 "replicate": r.replicate, "method": r.method, "trial": r.number, "params": r.params,
-                "seeds": r.seeds, "metrics": r.metrics, "metrics_std": r.metrics_std,
-                "front_size": self.front_size, **self.details}
+                "front_size": self.front_size, **self.details, "search": search, **shown}
 
 
 def measured(data: StudyData, record: TrialRecord, on: str | None = None) -> dict[str, Any]:

@@ -169,3 +169,22 @@ def test_fixture_studies_are_what_they_claim(studies) -> None:
                             storage=store.default_storage_url(studies["only-failed"]))
     assert [t.state for t in bad.trials] == [optuna.trial.TrialState.FAIL] * 2
     assert all("UnlearningDiverged" in t.user_attrs["error"] for t in bad.trials)
+
+
+def test_a_study_written_before_the_baselines_rename_still_reads(studies, tmp_path: Path) -> None:
+    """Studies written before 2026-12 keep the original's and oracle's metrics under
+    ``reference`` in study.json: they still load, with the same baselines."""
+    import shutil
+
+    from paretoul.pareto.records import load_study_data
+    from paretoul.study.layout import META_FILE
+
+    old = tmp_path / "old"
+    shutil.copytree(studies["single-arm"], old)
+    meta = json.loads((old / META_FILE).read_text())
+    meta["reference"] = meta.pop("baselines")
+    (old / META_FILE).write_text(json.dumps(meta))
+    now, before = load_study_data(studies["single-arm"]), load_study_data(old)
+    assert set(before.baselines) == {"0", "1"}
+    assert before.baselines == now.baselines
+    assert set(before.baseline_points()) == {"original", "oracle"}
