@@ -11,7 +11,6 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 
-
 def add_parser(sub: argparse._SubParsersAction) -> None:
     from paretoul.cli._common import Parser
 

@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from torch import nn
 
 
-
 @dataclass(frozen=True)
 class RetrainConfig(MethodConfig):
     """No knobs: the recipe is the one the original model was trained with."""

@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     from torch import nn
 
 
-
 @dataclass(frozen=True)
 class RLConfig(RelabelConfig):
     """RL's settings: those of every random-label method."""

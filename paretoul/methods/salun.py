@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from torch import nn
 
 
-
 @dataclass(frozen=True)
 class SalUnConfig(RelabelConfig):
     mask_ratio: float = 0.5

@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from torch import nn
 
 
-
 @dataclass(frozen=True)
 class ScalarizedConfig(AlignmentConfig):
     w: float = 0.5

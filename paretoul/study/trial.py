@@ -19,7 +19,7 @@ import torch
 from paretoul.artefacts import prepare_many
 from paretoul.errors import TrialTimeout, UnlearningDiverged, UserError
 from paretoul.metrics import evaluate
-from paretoul.one_run import unlearn_and_evaluate
+from paretoul.one_run import load_torch_optim, unlearn_and_evaluate
 from paretoul.study.shipping import SharedSetting, artefacts_of, shipped_states
 from paretoul.training import check_deadline, time_limit
 
@@ -120,6 +120,7 @@ def _load_libraries() -> None:
     rebuilding the data (counted), not for loading libraries (a second or two)."""
     for name in _TRIAL_LIBRARIES:
         importlib.import_module(name)
+    load_torch_optim()
 
 
 def seed_std(names: list[str], table: np.ndarray) -> dict[str, float]:

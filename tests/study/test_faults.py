@@ -149,7 +149,8 @@ def test_a_trial_stuck_past_its_grace_has_its_worker_ended_and_is_not_retried(tm
     assert stuck.state == S.FAIL
     assert stuck.user_attrs["error"].startswith("TrialTimeout: stopped hard after"), stuck.user_attrs
     assert "3 s past trial_timeout_s=4" in stuck.user_attrs["error"]
-    assert [t.state for t in trials["after"]] == [S.COMPLETE], [t.user_attrs.get("error") for t in trials["after"]]
+    assert [t.state for t in trials["after"]] == [S.COMPLETE], [t.user_attrs.get("error")
+                                                                for t in trials["after"]]
     # Tune's own failure line for the ended actor, once; no retry of it (max_failures would)
     assert stderr.count("Trial task failed") == 1, stderr
     assert "retrying hard-stopped" not in stderr
