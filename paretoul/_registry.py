@@ -1,4 +1,7 @@
-"""A small name -> object registry shared by datasets, models, methods and metrics."""
+"""A small name -> object registry shared by datasets, models, methods and metrics.
+
+Every lookup first imports the plugins (:mod:`paretoul.plugins`) not imported yet, so an
+entry registered from outside the package is found like the package's own."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
 from paretoul.errors import choice_error
+from paretoul.plugins import load_plugins
 
 T = TypeVar("T")
 
@@ -32,19 +36,25 @@ class Registry(Generic[T]):
         return deco
 
     def get(self, name: str) -> T:
+        if name not in self._entries:
+            load_plugins()
         try:
             return self._entries[name]
         except KeyError:
             raise choice_error(self.kind, name, self.names()) from None
 
     def names(self) -> list[str]:
+        load_plugins()
         return sorted(self._entries)
 
     def __contains__(self, name: object) -> bool:
+        if name not in self._entries:
+            load_plugins()
         return name in self._entries
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
 
     def __len__(self) -> int:
+        load_plugins()
         return len(self._entries)

@@ -142,7 +142,9 @@ def test_munba_weights_solve_the_bargaining_equations() -> None:
 
 
 def test_every_method_runs_through_the_cli_api(digits_art) -> None:
-    for name in paretoul.METHODS:
+    # every method the package ships (a test plugin registered in this process raises on purpose)
+    shipped = [n for n in paretoul.METHODS if type(get_method(n)).__module__.startswith("paretoul.")]
+    for name in shipped:
         params = {"epochs": 1} if "epochs" in get_method(name).config().to_dict() else {}
         r = paretoul.unlearn_and_evaluate(digits_art, name, params)
         assert 0 <= r.metrics["avg_gap"] <= 100 and r.unlearn_seconds > 0
