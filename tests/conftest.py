@@ -1,7 +1,9 @@
-"""Shared fixtures: a per-session checkpoint cache and the prepared digits artefacts."""
+"""Shared fixtures: the run's checkpoint cache, the prepared digits artefacts, the
+Fashion-MNIST cache kept across runs; the speed guards (:mod:`tests._guards`)."""
 
 from __future__ import annotations
 
+import os
 import pickle
 from pathlib import Path
 
@@ -10,13 +12,42 @@ import pytest
 import torch
 
 import paretoul
+from tests._guards import (  # noqa: F401  (the guards' hooks, found here by name)
+    pytest_fixture_setup,
+    pytest_runtest_makereport,
+    slow_fixture,
+)
 
-torch.set_num_threads(2)
+# two xdist workers share the two cores: one thread each
+torch.set_num_threads(1 if os.environ.get("PYTEST_XDIST_WORKER") else 2)
 
 
 @pytest.fixture(scope="session")
 def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("cache")
+    """The run's checkpoint cache, which every launch in the suite uses unless its test is about
+    training: ``$PARETOUL_TEST_CACHE`` (``.ci/run`` sets one for both of its phases), else one
+    directory shared by the xdist workers of this run."""
+    env = os.environ.get("PARETOUL_TEST_CACHE")
+    if env:
+        Path(env).mkdir(parents=True, exist_ok=True)
+        return Path(env)
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the workers' base directories share this parent
+    path = root / "cache"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def fmnist_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the Fashion-MNIST originals and oracles are cached: under ``$PARETOUL_CI_CACHE``
+    (kept across CI runs) in a folder named by :func:`tests._code_key.training_key`, which
+    changes with any change to the code that trains them; else a fresh directory."""
+    from tests._code_key import keyed_cache
+
+    root = os.environ.get("PARETOUL_CI_CACHE")
+    return keyed_cache(Path(root)) if root else tmp_path_factory.mktemp("fmnist-cache")
 
 
 @pytest.fixture(scope="session")
@@ -64,3 +95,19 @@ def fake_cifar(tmp_path: Path):
         return write_fake_cifar(tmp_path, name, **kw)
 
     return make
+
+
+@pytest.fixture(scope="session")
+@slow_fixture
+def shared_study(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path):
+    """The suite's one small study (:mod:`tests.shared_study`), launched once per run."""
+    from tests.shared_study import launch
+
+    return launch(tmp_path_factory.mktemp("shared"), cache_dir)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that reads the shared study needs its Ray launch: it runs with the Ray tests."""
+    for item in items:
+        if "shared_study" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.ray)
