@@ -1,5 +1,6 @@
-"""The notebook API, as a notebook uses it: launch a small study from a dict, reopen it with
-``open_study``, and call every :class:`paretoul.Study` method (real Ray, real SQLite)."""
+"""The notebook API, as a notebook uses it: the shared study (:mod:`tests.shared_study`),
+launched from a dict through ``paretoul.launch_study``, reopened with ``open_study``, and every
+:class:`paretoul.Study` method called (real Ray, real SQLite)."""
 
 from __future__ import annotations
 
@@ -8,57 +9,48 @@ import pytest
 import torch
 
 import paretoul
-
-SPEC = {
-    "name": "nb",
-    "dataset": "digits",
-    "forget": "random:0.1",
-    "seeds": [0, 1],
-    "arms": [
-        {"name": "jd", "method": "raul", "searcher": {"type": "optuna", "sampler": "tpe",
-                                                      "startup_trials": 2},
-         "budget": 3, "fixed": {"epochs": 1, "reference": "uniform"}, "search": ["lr"]},
-        {"name": "fw", "method": "scalarized", "searcher": {"type": "optuna", "sampler": "tpe",
-                                                             "startup_trials": 2},
-         "budget": 3, "fixed": {"epochs": 1, "reference": "uniform"}, "search": ["w", "lr"]},
-    ],
-    "comparisons": [{"name": "uniform", "jd": "jd", "fixed": "fw"}],
-}
+from tests.shared_study import FAILED, NAME, SPEC, TRIALS
 
 
-@pytest.fixture(scope="module")
-def launched(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("nb")
-    mine = {**SPEC, "arms": [dict(a) for a in SPEC["arms"]]}
-    study = paretoul.launch_study(mine, tmp / "study", cache_dir=tmp / "cache", quiet=True)
-    assert mine == {**SPEC, "arms": [dict(a) for a in SPEC["arms"]]}  # the caller's dict untouched
-    return study, tmp
+@pytest.fixture
+def launched(shared_study):
+    return shared_study, shared_study.out.parent
+
+
+def test_the_launch_left_the_callers_dict_untouched(shared_study) -> None:
+    assert shared_study.spec_before == SPEC  # SPEC is the very dict the launch was given
 
 
 def test_launch_returns_the_study_with_its_summary_and_report(launched) -> None:
-    study, tmp = launched
-    assert isinstance(study, paretoul.Study) and study.name == "nb"
+    shared, _ = launched
+    study = shared.study
+    assert isinstance(study, paretoul.Study) and study.name == NAME
     assert study.summary["complete"] and study.summary["report"].endswith("report.html")
-    assert (tmp / "study" / "report" / "report.html").is_file()
+    assert (shared.out / "report" / "report.html").is_file()
 
 
 def test_open_study_and_every_method(launched, tmp_path, monkeypatch) -> None:
-    _, tmp = launched
-    study = paretoul.open_study(tmp / "study")
-    assert study.summary is None and repr(study) == f"Study('nb', '{tmp / 'study'}')"
+    shared, _ = launched
+    study = paretoul.open_study(shared.out)
+    assert study.summary is None and repr(study) == f"Study({NAME!r}, '{shared.out}')"
     status = study.status()
-    assert status["complete"] and {a["arm"] for a in status["arms"]} == {"jd", "fw"}
+    assert status["complete"] and {a["arm"] for a in status["arms"]} == (
+        {a["name"] for a in SPEC["arms"]} | {"jd@r1", "fw@r1"})
 
     df = study.trials_dataframe()
-    assert isinstance(df, pd.DataFrame) and len(df) == 6
+    assert isinstance(df, pd.DataFrame) and len(df) == TRIALS
     assert {"key", "arm", "method", "searcher", "state", "params.lr", "params.w",
             "objective.forget_gap", "objective.retain_gap", "ua", "ua_std", "error"} <= set(df.columns)
-    assert set(df["method"]) == {"raul", "scalarized"} and (df["state"] == "complete").all()
-    assert (df["ua_std"] >= 0).all()  # sample std over the 2 seeds
+    assert set(df["method"]) == {a["method"] for a in SPEC["arms"]}
+    failed = df["arm"].isin(list(FAILED))
+    assert (df.loc[~failed, "state"] == "complete").all() and (df.loc[failed, "state"] == "failed").all()
+    assert df.loc[failed, "error"].str.len().gt(0).all()
+    assert (df.loc[~failed, "ua_std"] >= 0).all()  # sample std over the 2 seeds
 
     arms = study.front()
-    assert set(arms) == {"jd", "fw"} and all(a["front"] for a in arms.values())
-    assert set(study.front(by="method")) == {"raul", "scalarized"}
+    assert set(arms) == {a["name"] for a in SPEC["arms"]}
+    assert all(bool(a["front"]) == (name not in FAILED) for name, a in arms.items())
+    assert set(study.front(by="method")) == {a["method"] for a in SPEC["arms"]}
     assert study.front(by="overall")["hv"] > 0
     everything = study.front(by="all")  # what `paretoul front --json` prints, less the comparisons
     assert {"arms", "methods", "searchers", "overall", "normalisation"} <= set(everything)
@@ -67,7 +59,7 @@ def test_open_study_and_every_method(launched, tmp_path, monkeypatch) -> None:
         study.front(by="colour")
 
     verdict = study.compare()
-    assert [c["name"] for c in verdict["comparisons"]] == ["uniform"]  # the declared pair
+    assert [c["name"] for c in verdict["comparisons"]] == ["raul-nsga2 vs sc-match", "jd vs fw"]
 
     choice = study.choose("knee")
     assert choice.record.key in set(df["key"])
@@ -78,7 +70,7 @@ def test_open_study_and_every_method(launched, tmp_path, monkeypatch) -> None:
         study.choose("knee", on="validation")
     assert study.choose("weights", weights=[1.0, 0.0]).rule == "weights"
 
-    monkeypatch.setenv("PARETOUL_CACHE", str(tmp / "cache"))
+    monkeypatch.setenv("PARETOUL_CACHE", str(shared.cache))
     exported = study.export(choice, tmp_path / "model.pt")
     assert exported["max_abs_difference"] <= exported["tolerance"]
     model = paretoul.load_model(tmp_path / "model.pt")
@@ -96,6 +88,6 @@ def test_open_study_refuses_a_directory_without_a_study(tmp_path) -> None:
 
 
 def test_resume_of_a_complete_study_runs_nothing(launched) -> None:
-    _, tmp = launched
-    again = paretoul.resume_study(tmp / "study", cache_dir=tmp / "cache", quiet=True)
+    shared, _ = launched
+    again = paretoul.resume_study(shared.out, cache_dir=shared.cache, quiet=True)
     assert again.summary["already_complete"]

@@ -1,5 +1,5 @@
-"""front / plot / choose / report on a real study (the small one, with failed trials), on a
-single-trial study, and on bad directories; export reproduces the recorded metrics."""
+"""front / plot / choose / report on a real study (the shared one, with failed trials), on a
+single-trial study (no Ray), and on bad directories; export reproduces the recorded metrics."""
 
 from __future__ import annotations
 
@@ -11,19 +11,12 @@ import torch
 
 import paretoul
 from paretoul.cli import main
-from tests.study.conftest import SMALL, small_spec
-
-# the scalarized twin of SMALL's raul arm (same lr space, same epochs): paired automatically
-MATCH = {"name": "sc-match", "method": "scalarized", "searcher": {"type": "random", "seed": 0},
-         "budget": 2, "fixed": {"epochs": 1}, "search": ["w", "lr"]}
+from tests.shared_study import FAILED
 
 
-@pytest.fixture(scope="module")
-def study(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("an")
-    paretoul.launch_study(small_spec(tmp, seeds=[0, 1], arms=[*SMALL["arms"], MATCH]),
-                          tmp / "out", cache_dir=tmp / "cache", quiet=True)  # the API writes the report
-    return tmp / "out", tmp / "cache"
+@pytest.fixture
+def study(shared_study):
+    return shared_study.out, shared_study.cache  # the API wrote the report at launch
 
 
 def test_launch_wrote_the_report(study) -> None:
@@ -62,24 +55,27 @@ def test_front_json(study, capsys) -> None:
     out, _ = study
     assert main(["front", str(out), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["trials"]["failed"] == 2  # the diverging arm
+    assert data["trials"]["failed"] == sum(FAILED.values())  # the diverging and crashing arms
     assert set(data["arms"]) >= {"raul-nsga2", "sc-grid", "ft-pymoo", "ga-random"}
     assert 0 < data["overall"]["hv"] <= 1.1 ** 2
     comparisons = data["comparisons"]
-    assert comparisons["pairing"]["made"] == ["raul-nsga2 vs sc-match"]
-    assert "sc-grid" in comparisons["pairing"]["left_out"]
-    (c,) = comparisons["comparisons"]
+    assert comparisons["pairing"]["made"] == ["raul-nsga2 vs sc-match", "jd vs fw"]
+    assert set(comparisons["pairing"]["left_out"]) == {"sc-grid"}
+    c = comparisons["comparisons"][0]
+    assert len(comparisons["comparisons"]) == 2
     assert c["seeds"] == 2 and c["winner"] is None and "too few seeds" in c["verdict"]
     assert main(["front", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "HV" in text and "paired automatically where arms match: raul-nsga2 vs sc-match" in text
+    assert "HV" in text and ("paired automatically where arms match: raul-nsga2 vs sc-match, jd vs fw"
+                             in text)
 
 
 def test_compare_prints_each_comparison_and_its_json(study, capsys) -> None:
     out, _ = study
     assert main(["compare", str(out), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    (c,) = data["comparisons"]
+    c, replicated = data["comparisons"]
+    assert replicated["sides"] == {"jd": ["jd"], "fixed": ["fw"]}
     assert c["sides"] == {"jd": ["raul-nsga2"], "fixed": ["sc-match"]}
     assert c["full_budget"]["trials"] == {"jd": 4, "fixed": 2}
     assert c["equal_budget"]["trials"] == {"jd": 2, "fixed": 2}
@@ -98,7 +94,7 @@ def test_every_rule_chooses(study, capsys, argv) -> None:
     out, _ = study
     assert main(["choose", str(out), *argv, "--json"]) == 0
     c = json.loads(capsys.readouterr().out)
-    assert c["arm"] != "ga-diverges" and c["reason"]
+    assert c["arm"] not in FAILED and c["reason"]
 
 
 def test_export_reproduces_recorded_metrics(study, tmp_path, capsys, monkeypatch) -> None:
@@ -114,7 +110,6 @@ def test_export_reproduces_recorded_metrics(study, tmp_path, capsys, monkeypatch
     # the sidecar says how to rebuild it: paretoul.load_model gives the model, ready to predict
     assert side["model"] == "mlp" and side["input_shape"] == [1, 8, 8] and side["num_classes"] == 10
     assert side["normalisation"] == {"divide_by": 16.0, "mean": [0.5], "std": [0.5]}
-    import paretoul
     from paretoul.data import load_dataset
 
     model = paretoul.load_model(target)
@@ -173,15 +168,3 @@ def test_spec_reference_point_is_used(study, capsys) -> None:
 def test_report_names_the_oracle_free_choice(study) -> None:
     out, _ = study
     assert "Without an oracle" in (out / "report" / "report.md").read_text()
-
-
-def test_single_trial_single_arm_study(tmp_path, capsys) -> None:
-    arms = [{"name": "only", "method": "ft", "searcher": {"type": "grid"}, "grid": {"epochs": [1]}}]
-    paretoul.launch_study(small_spec(tmp_path, name="one", arms=arms), tmp_path / "out",
-                          cache_dir=tmp_path / "cache", quiet=True)
-    for argv in (["front", str(tmp_path / "out")], ["choose", str(tmp_path / "out")],
-                 ["plot", str(tmp_path / "out")], ["report", str(tmp_path / "out")]):
-        assert main(argv) == 0, argv
-    text = capsys.readouterr().out
-    assert "fell back" in text  # knee on one point says how it chose
-    assert (tmp_path / "out" / "report" / "report.html").exists()

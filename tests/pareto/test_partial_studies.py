@@ -27,6 +27,7 @@ ARMS = {
            "fixed": {"epochs": 1}},
     "bad": {"name": "bad", "method": "ga", "searcher": {"type": "grid"}, "grid": {"lr": [1e30, 1e31]},
             "fixed": {"epochs": 2}},  # the loss turns NaN: every trial fails
+    "only": {"name": "only", "method": "ft", "searcher": {"type": "grid"}, "grid": {"epochs": [1]}},
 }
 # name -> (arms in the spec, {arm: trials to run}, {arm: trials left in flight})
 SCENARIOS: dict[str, tuple[list[str], dict[str, int], dict[str, int]]] = {
@@ -35,6 +36,7 @@ SCENARIOS: dict[str, tuple[list[str], dict[str, int], dict[str, int]]] = {
     "one-trial": (["raul", "sc"], {"raul": 1}, {}),
     "only-failed": (["raul", "bad"], {"bad": 2}, {}),
     "single-arm": (["raul"], {"raul": 3}, {}),
+    "single-trial-single-arm": (["only"], {"only": 1}, {}),  # complete with one trial
     "arm-without-finished": (["raul", "sc", "bad"], {"sc": 2, "bad": 1}, {}),
     "in-flight": (["raul", "sc"], {"sc": 1}, {"raul": 1}),
 }
@@ -71,9 +73,9 @@ def _make(root: Path, name: str, cache: Path, **spec_keys: Any) -> Path:
 
 
 @pytest.fixture(scope="module")
-def studies(tmp_path_factory) -> dict[str, Path]:
+def studies(tmp_path_factory, cache_dir) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("partial")
-    return {name: _make(root, name, root / "cache") for name in SCENARIOS}
+    return {name: _make(root, name, cache_dir) for name in SCENARIOS}
 
 
 COMMANDS: dict[str, list[str]] = {
@@ -92,7 +94,8 @@ COMMANDS: dict[str, list[str]] = {
     "report-weights": ["report", "{d}", "--out", "{d}/rep-w", "--rule", "weights", "--weights", "2,1"],
 }
 FINISHED = {"no-database": 0, "no-trial": 0, "one-trial": 1, "only-failed": 0, "single-arm": 3,
-            "arm-without-finished": 2, "in-flight": 1}
+            "single-trial-single-arm": 1, "arm-without-finished": 2, "in-flight": 1}
+COMPLETE = {"single-arm", "single-trial-single-arm"}
 
 
 @pytest.mark.parametrize("command", list(COMMANDS))
@@ -115,9 +118,10 @@ def test_analysis_of_a_partial_study(studies, scenario: str, command: str, capsy
     if command == "status-json":
         summary = json.loads(out)
         assert sum(a["finished"] for a in summary["arms"]) == finished
-        assert not summary["complete"] or scenario == "single-arm"
+        assert summary["complete"] == (scenario in COMPLETE)
     if command.startswith("report"):
         md = (d / ("rep" if command == "report" else "rep-w") / "report.md").read_text()
+        assert (d / ("rep" if command == "report" else "rep-w") / "report.html").is_file()
         if finished == 0:
             assert "no finished trial" in md
         else:
@@ -126,6 +130,8 @@ def test_analysis_of_a_partial_study(studies, scenario: str, command: str, capsy
         assert json.loads(out)["trials"]["complete"] == finished
     if command == "plot" and finished == 0:
         assert "nothing to plot" in out
+    if command == "choose-knee" and finished == 1:
+        assert "fell back" in out  # knee on one point says how it chose
 
 
 def _one_line_error(argv: list[str], capsys) -> str:
@@ -152,8 +158,9 @@ def test_options_a_rule_does_not_use_are_refused(studies, argv: list[str], names
     assert names in line, line
 
 
-def test_oracle_free_without_a_reference_set_is_one_line(tmp_path: Path, capsys) -> None:
-    d = _make(tmp_path, "single-arm", tmp_path / "cache", reference_fraction=0)
+def test_oracle_free_without_a_reference_set_is_one_line(tmp_path: Path, cache_dir: Path,
+                                                        capsys) -> None:
+    d = _make(tmp_path, "single-arm", cache_dir, reference_fraction=0)
     line = _one_line_error(["choose", str(d), "--rule", "oracle-free"], capsys)
     assert "reference" in line and "oracle-free" in line, line
     assert main(["choose", str(d), "--rule", "knee"]) == 0  # the other rules still work

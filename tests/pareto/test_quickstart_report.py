@@ -1,4 +1,5 @@
-"""The quickstart study end to end: every plot and the HTML report, opened in headless Chromium."""
+"""The quickstart study end to end (the README's main job, run once: slow), and the HTML report
+opened in headless Chromium (the shared study's report, :mod:`tests.shared_study`)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,16 @@ import pytest
 from PIL import Image
 
 import paretoul
+from tests._guards import slow_fixture
 
 PLOTS = ("pareto_scatter", "hv_history", "jd_vs_fixed", "jd_weights", "method_bars")
 
 
 @pytest.fixture(scope="module")
-def quickstart(tmp_path_factory) -> Path:
+@slow_fixture
+def quickstart(tmp_path_factory, cache_dir) -> Path:
     tmp = tmp_path_factory.mktemp("qs")
-    summary = paretoul.launch_study("studies/quickstart.yaml", tmp / "out", cache_dir=tmp / "cache",
+    summary = paretoul.launch_study("studies/quickstart.yaml", tmp / "out", cache_dir=cache_dir,
                                     quiet=True).summary
     assert summary["complete"]
     for a in summary["arms"]:  # effective budgets: a pymoo arm's repeated points run no trial
@@ -26,6 +29,8 @@ def quickstart(tmp_path_factory) -> Path:
     return tmp / "out"
 
 
+@pytest.mark.ray
+@pytest.mark.slow
 def test_the_method_table_shows_the_noise_floor_and_the_sample_std(quickstart) -> None:
     md = (quickstart / "report" / "report.md").read_text()
     assert "| retrain (noise floor) | retrain#0 |" in md
@@ -35,8 +40,11 @@ def test_the_method_table_shows_the_noise_floor_and_the_sample_std(quickstart) -
     assert 0 < avg_gap < 3  # an independent retrain: close to the oracle, not identical
 
 
-def test_every_plot_and_the_report_exist(quickstart) -> None:
-    report = quickstart / "report"
+@pytest.mark.ray
+@pytest.mark.parametrize("which", [pytest.param("quickstart", marks=pytest.mark.slow), "shared_study"])
+def test_every_plot_and_the_report_exist(which, request) -> None:
+    fixture = request.getfixturevalue(which)
+    report = (fixture if which == "quickstart" else fixture.out) / "report"
     for name in PLOTS:
         assert (report / f"{name}.png").stat().st_size > 5000, name
         assert (report / f"{name}.svg").read_text().lstrip().startswith("<?xml")
@@ -51,9 +59,10 @@ def _colourful_share(png: Path) -> float:
     return float((sat > 0.25).mean())
 
 
+@pytest.mark.browser
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is installed by .ci/run")
-def test_report_opens_in_a_browser_with_its_images(quickstart, tmp_path) -> None:
-    html = quickstart / "report" / "report.html"
+def test_report_opens_in_a_browser_with_its_images(shared_study, tmp_path) -> None:
+    html = shared_study.out / "report" / "report.html"
     text_only = tmp_path / "text_only.html"
     # the same page without its images: what a browser shows if the images fail to load
     src = html.read_text()
@@ -114,9 +123,10 @@ def browser_probe(html: Path, tmp_path: Path) -> dict:
     return json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
 
 
+@pytest.mark.browser
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is installed by .ci/run")
-def test_the_report_renders_in_a_browser(quickstart, tmp_path) -> None:
-    probe = browser_probe(quickstart / "report" / "report.html", tmp_path)
+def test_the_report_renders_in_a_browser(shared_study, tmp_path) -> None:
+    probe = browser_probe(shared_study.out / "report" / "report.html", tmp_path)
     assert probe["images"] == len(PLOTS) and probe["loaded"] == probe["images"]
     assert probe["settings_lines"] >= 10  # the settings block keeps one setting per line
     assert probe["raw_markdown"] == [] and probe["tables"] >= 3

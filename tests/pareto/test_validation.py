@@ -1,4 +1,6 @@
-"""Replicates and held-out validation seeds on a real study (real Ray, real database)."""
+"""Replicates and held-out validation seeds on a real study (real Ray, real database): the
+shared study's replicated arms ``jd`` and ``fw``; validate and audit write, so they work on a
+copy of its directory."""
 
 from __future__ import annotations
 
@@ -9,25 +11,15 @@ import pytest
 
 from paretoul.cli import main
 from paretoul.pareto.records import load_study_data
-from paretoul.study import LaunchOptions, launch_study
 from paretoul.study.store import open_storage, validation_study_name
-from tests.study.conftest import small_spec
+from tests.shared_study import NAME, copy_of
 
-ARMS = [
-    {"name": "jd", "method": "raul", "searcher": {"type": "random", "seed": 3}, "budget": 3,
-     "replicates": 2, "fixed": {"epochs": 1, "aggregator": "upgrad"}, "search": ["lr"]},
-    {"name": "fw", "method": "scalarized", "searcher": {"type": "random", "seed": 3}, "budget": 3,
-     "replicates": 2, "fixed": {"epochs": 1}, "search": ["w", "lr"]},
-]
+pytestmark = pytest.mark.ray
 
 
-@pytest.fixture(scope="module")
-def study(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("val")
-    spec = small_spec(tmp, name="val", seeds=[0, 1], arms=ARMS,
-                      comparisons=[{"name": "pair", "jd": "jd", "fixed": "fw"}])
-    launch_study(spec, LaunchOptions(out=tmp / "out", cache_dir=tmp / "cache", quiet=True))
-    return tmp / "out", tmp / "cache"
+@pytest.fixture
+def study(shared_study, tmp_path):
+    return copy_of(shared_study, tmp_path / "study"), shared_study.cache
 
 
 def _arm_trials(out):
@@ -42,17 +34,18 @@ def _arm_trials(out):
 def test_each_replicate_is_its_own_search_run(study, capsys) -> None:
     out, _ = study
     storage, names, _ = _arm_trials(out)
-    assert sorted(names) == ["val:fw", "val:fw@r1", "val:jd", "val:jd@r1"]
-    seeds = {n: optuna.load_study(study_name=n, storage=storage).user_attrs["searcher"]["seed"]
-             for n in names}
-    assert seeds == {"val:fw": 3, "val:fw@r1": 4, "val:jd": 3, "val:jd@r1": 4}
+    replicated = sorted(n for n in names if n.split(":", 1)[1].split("@")[0] in ("jd", "fw"))
+    assert replicated == [f"{NAME}:fw", f"{NAME}:fw@r1", f"{NAME}:jd", f"{NAME}:jd@r1"]
+    seeds = {n.split(":", 1)[1]: optuna.load_study(study_name=n, storage=storage)
+             .user_attrs["searcher"]["seed"] for n in replicated}
+    assert seeds == {"fw": 3, "fw@r1": 4, "jd": 3, "jd@r1": 4}
     data = load_study_data(out)
-    assert sorted({(r.arm, r.replicate) for r in data.finished()}) == [
+    assert sorted({(r.arm, r.replicate) for r in data.finished() if r.arm in ("jd", "fw")}) == [
         ("fw", 0), ("fw", 1), ("jd", 0), ("jd", 1)]
     lrs = {r.replicate: r.params["lr"] for r in data.finished() if r.arm == "jd" and r.number == 0}
     assert lrs[0] != lrs[1]  # different searcher seeds propose different points
     assert main(["compare", str(out), "--json"]) == 0
-    (c,) = json.loads(capsys.readouterr().out)["comparisons"]
+    (c,) = [c for c in json.loads(capsys.readouterr().out)["comparisons"] if c["name"] == "jd vs fw"]
     assert c["on"] == "search" and c["replicates"] == 2
     assert c["full_budget"]["trials_per_replicate"] == {"jd": [3, 3], "fixed": [3, 3]}
 
@@ -71,7 +64,7 @@ def test_validate_records_apart_and_compare_measures_on_it(study, capsys, tmp_pa
     assert "validation seeds 7, 8:" in text
     storage, _, after = _arm_trials(out)
     assert after == before  # the search is untouched
-    vstudy = optuna.load_study(study_name=validation_study_name("val"), storage=storage)
+    vstudy = optuna.load_study(study_name=validation_study_name(NAME), storage=storage)
     evals = vstudy.get_trials()
     assert vstudy.user_attrs["seeds"] == [7, 8] and evals
     assert {t.user_attrs["seed"] for t in evals} == {7, 8}

@@ -1,4 +1,5 @@
-"""A real study on a real local Ray: every searcher, a failing arm, the database, status."""
+"""A real study on a real local Ray (the shared study, :mod:`tests.shared_study`): every
+searcher, a failing arm, a crashing plugin method, the database, status; and determinism."""
 
 from __future__ import annotations
 
@@ -10,17 +11,15 @@ import pytest
 from paretoul.cli import main
 from paretoul.metrics import METRICS
 from paretoul.study import LaunchOptions, launch_study, study_status
-from tests.study.conftest import SMALL, arm_trials, small_spec
+from tests.shared_study import BUDGETS, FAILED, NAME, SPEC, TRIALS
+from tests.study.conftest import arm_trials, small_spec
+
+pytestmark = pytest.mark.ray
 
 
-@pytest.fixture(scope="module")
-def finished(tmp_path_factory):
-    from tests.study.conftest import small_spec
-
-    tmp = tmp_path_factory.mktemp("study")
-    spec = small_spec(tmp)
-    summary = launch_study(spec, LaunchOptions(out=tmp / "out", cache_dir=tmp / "cache", quiet=True))
-    return tmp / "out", summary
+@pytest.fixture
+def finished(shared_study):
+    return shared_study.out, shared_study.summary
 
 
 def test_every_arm_ran_its_budget(finished) -> None:
@@ -30,6 +29,10 @@ def test_every_arm_ran_its_budget(finished) -> None:
     assert by_arm["sc-grid"]["finished"] == 3
     assert by_arm["ft-pymoo"]["finished"] == 4
     assert by_arm["ga-random"]["finished"] == 2
+    for arm, budget in BUDGETS.items():  # replicates: each search run its own budget
+        for run in [arm, f"{arm}@r1"] if arm in ("jd", "fw") else [arm]:
+            assert by_arm[run]["finished"] + by_arm[run]["failed"] == budget, run
+            assert by_arm[run]["failed"] == FAILED.get(arm, 0), run
     assert summary["complete"]
     assert all(a["running"] == 0 for a in summary["arms"])
 
@@ -38,8 +41,9 @@ def test_database_holds_params_objectives_and_every_metric(finished) -> None:
     out, _ = finished
     storage = f"sqlite:///{out / 'study.db'}"
     names = {s.study_name for s in optuna.get_all_study_summaries(storage)}
-    assert names == {f"small:{a['name']}" for a in SMALL["arms"]}
-    grid = optuna.load_study(study_name="small:sc-grid", storage=storage)
+    assert names == ({f"{NAME}:{a['name']}" for a in SPEC["arms"]}
+                     | {f"{NAME}:{a['name']}@r1" for a in SPEC["arms"] if a.get("replicates", 1) == 2})
+    grid = optuna.load_study(study_name=f"{NAME}:sc-grid", storage=storage)
     assert sorted(t.params["w"] for t in grid.trials) == [0.0, 0.5, 1.0]
     for name in names:  # what optuna-dashboard shows: the objectives' names, no heartbeat left
         study = optuna.load_study(study_name=name, storage=storage)
@@ -50,14 +54,14 @@ def test_database_holds_params_objectives_and_every_metric(finished) -> None:
         m = t.user_attrs["metrics"]
         assert {"ua", "ra", "ta", "mia", "avg_gap", "forget_gap", "retain_gap", "js_forget"} <= set(m)
         assert t.values == [m["forget_gap"], m["retain_gap"]]
-        assert t.user_attrs["seeds"] == [0] and t.user_attrs["trial_s"] > 0
+        assert t.user_attrs["seeds"] == [0, 1] and t.user_attrs["trial_s"] > 0
         assert t.user_attrs["node"] == "127.0.0.1"  # the local Ray stays on loopback
         assert t.user_attrs["params_full"]["epochs"] == 1  # fixed parameters are recorded
 
 
 def test_pymoo_arm_served_generations(finished) -> None:
     out, _ = finished
-    study = optuna.load_study(study_name="small:ft-pymoo", storage=f"sqlite:///{out / 'study.db'}")
+    study = optuna.load_study(study_name=f"{NAME}:ft-pymoo", storage=f"sqlite:///{out / 'study.db'}")
     tags = sorted(tuple(t.user_attrs["pymoo"]) for t in study.trials)
     assert tags == [(0, 0), (0, 1), (1, 0), (1, 1)]
     assert all(1e-3 <= t.params["lr"] <= 0.1 for t in study.trials)
@@ -68,7 +72,7 @@ def test_a_diverging_trial_is_recorded_as_failed_and_the_study_goes_on(finished)
     out, summary = finished
     by_arm = {a["arm"]: a for a in summary["arms"]}
     assert by_arm["ga-diverges"]["failed"] == 2 and by_arm["ga-diverges"]["finished"] == 0
-    study = optuna.load_study(study_name="small:ga-diverges", storage=f"sqlite:///{out / 'study.db'}")
+    study = optuna.load_study(study_name=f"{NAME}:ga-diverges", storage=f"sqlite:///{out / 'study.db'}")
     for t in study.trials:
         assert t.state == optuna.trial.TrialState.FAIL
         assert "UnlearningDiverged" in t.user_attrs["error"] and "NaN" in t.user_attrs["error"]
@@ -82,7 +86,7 @@ def test_status_command(finished, capsys) -> None:
     assert main(["study", "status", str(out)]) == 0
     text = capsys.readouterr().out
     assert "raul-nsga2" in text and "orchestration efficiency" in text
-    assert study_status(out)["runs"][0]["trials"] == 15
+    assert study_status(out)["runs"][0]["trials"] == TRIALS
 
 
 def test_launch_into_an_existing_study_is_refused(finished, capsys) -> None:
@@ -91,6 +95,7 @@ def test_launch_into_an_existing_study_is_refused(finished, capsys) -> None:
     assert "resume" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_same_spec_and_seeds_give_identical_metrics_on_cpu(tmp_path) -> None:
     """Determinism on CPU: the same study launched twice (fresh cache each time, so the
     original and oracle are retrained too) records bit-identical metrics for every trial."""

@@ -11,6 +11,7 @@ point). Resume after a restart is :mod:`tests.study.test_searcher_resume`'s cont
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import optuna
@@ -18,21 +19,14 @@ import pytest
 
 from paretoul.study import store
 from paretoul.study.searchers import FAIL_PENALTY, ArmSearcher, PymooArm, make_arm
+from tests.study.conftest import memory_storage
 from tests.study.test_searcher_resume import ARMS, _result, _spec
 
 S = optuna.trial.TrialState
 
 
-def _memory() -> optuna.storages.RDBStorage:
-    """An in-memory SQLite results database (one connection, so every call sees its tables)."""
-    from sqlalchemy.pool import StaticPool
-
-    return optuna.storages.RDBStorage("sqlite:///:memory:", engine_kwargs={
-        "poolclass": StaticPool, "connect_args": {"check_same_thread": False}})
-
-
 def _arm(kind: str, **changes: Any) -> ArmSearcher:
-    return make_arm(_spec(kind, **changes), 0, _memory())
+    return make_arm(_spec(kind, **changes), 0, memory_storage())
 
 
 def _run(arm: ArmSearcher, fail_every: int = 0) -> list[dict[str, Any]]:
@@ -47,10 +41,17 @@ def _run(arm: ArmSearcher, fail_every: int = 0) -> list[dict[str, Any]]:
     return seen
 
 
+@functools.cache
+def _base(kind: str) -> tuple[ArmSearcher, list[dict[str, Any]]]:
+    """Each kind's search with its own seed, run to the end once for the tests that only read it
+    (the GP kind's is most of this suite's time)."""
+    arm = _arm(kind)
+    return arm, _run(arm)
+
+
 @pytest.mark.parametrize("kind", list(ARMS))
 def test_exact_budget_then_it_stops(kind: str) -> None:
-    arm = _arm(kind)
-    seen = _run(arm)
+    arm, seen = _base(kind)
     assert len(seen) == arm.used() == arm.budget > 0
     if kind != "pymoo":  # pymoo's repeated points take the earlier result, no trial
         assert arm.budget == ARMS[kind].get("budget", len(ARMS[kind].get("grid", {}).get("w", [])))
@@ -61,8 +62,8 @@ def test_exact_budget_then_it_stops(kind: str) -> None:
 
 @pytest.mark.parametrize("kind", list(ARMS))
 def test_parameters_stay_inside_the_declared_space(kind: str) -> None:
-    arm = _arm(kind)
-    for params in _run(arm):
+    arm, seen = _base(kind)
+    for params in seen:
         assert set(arm.space) <= set(params)
         for name, dim in arm.space.items():
             assert dim.contains(params[name]), f"{name}={params[name]!r} outside {dim}"
@@ -72,7 +73,7 @@ def test_parameters_stay_inside_the_declared_space(kind: str) -> None:
 
 @pytest.mark.parametrize("kind", list(ARMS))
 def test_the_same_seed_gives_the_same_sequence_and_another_seed_another(kind: str) -> None:
-    first, again = _run(_arm(kind)), _run(_arm(kind))
+    first, again = _base(kind)[1], _run(_arm(kind))
     assert first == again
     if kind != "grid":  # a grid is the same for every seed
         searcher = {**ARMS[kind]["searcher"], "seed": ARMS[kind]["searcher"].get("seed", 0) + 100}

@@ -1,0 +1,98 @@
+"""The suite's shared study: one small digits study, launched once per run through the Python
+API on a real local Ray, which every test that only reads a study reads.
+
+It holds an arm of every searcher kind (SMALL's), a diverging arm (a method-level NaN), a
+plugin method that raises in the worker (Ray Tune's error path), two automatically paired
+JD-vs-fixed comparisons (one of them with two search replicates), on seeds 0 and 1. A test
+that writes into a study directory (validate, audit) works on :func:`copy_of` it.
+
+To add an end-to-end check, take the ``shared_study`` fixture and read it; add an arm here
+only if no arm shows what the check needs (every arm costs every reading test nothing, but
+the launch a few seconds).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.study.conftest import SMALL
+
+NAME = SMALL["name"]
+REPO = Path(__file__).resolve().parents[1]
+PLUGIN = "tests.plugins.paretoul_test_plugin"
+
+# the scalarized twin of SMALL's raul arm (same lr space, same epochs): paired automatically
+MATCH = {"name": "sc-match", "method": "scalarized", "searcher": {"type": "random", "seed": 0},
+         "budget": 2, "fixed": {"epochs": 1}, "search": ["w", "lr"]}
+# a matched pair with two search runs each (replicates): paired automatically too
+REPLICATED = [
+    {"name": "jd", "method": "raul", "searcher": {"type": "random", "seed": 3}, "budget": 3,
+     "replicates": 2, "fixed": {"epochs": 1, "aggregator": "upgrad"}, "search": ["lr"]},
+    {"name": "fw", "method": "scalarized", "searcher": {"type": "random", "seed": 3}, "budget": 3,
+     "replicates": 2, "fixed": {"epochs": 1}, "search": ["w", "lr"]},
+]
+# a method registered from outside the package (tests/plugins) that raises in the worker
+CRASH = {"name": "crash", "method": "crash", "searcher": {"type": "grid"}, "grid": {"epochs": [1]}}
+
+SPEC: dict[str, Any] = {**SMALL, "seeds": [0, 1], "arms": [*SMALL["arms"], MATCH, *REPLICATED, CRASH]}
+BUDGETS = {"raul-nsga2": 4, "sc-grid": 3, "ft-pymoo": 4, "ga-random": 2, "ga-diverges": 2,
+           "sc-match": 2, "jd": 3, "fw": 3, "crash": 1}
+"""Trials per arm and search run (jd and fw run twice: replicates 2)."""
+TRIALS = sum(BUDGETS.values()) + BUDGETS["jd"] + BUDGETS["fw"]
+FAILED = {"ga-diverges": 2, "crash": 1}
+
+
+@dataclass(frozen=True)
+class Shared:
+    out: Path
+    """The study directory (read it; never write into it)."""
+    cache: Path
+    """The checkpoint cache it was launched with (the run's)."""
+    study: Any
+    """The :class:`paretoul.Study` the launch returned (its ``summary`` is the launch's)."""
+    spec_before: dict[str, Any]
+    """A deep copy of :data:`SPEC` taken before the launch, which was given :data:`SPEC` itself."""
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        return self.study.summary
+
+
+@contextlib.contextmanager
+def plugin_environment():
+    """``PARETOUL_PLUGINS`` and ``PYTHONPATH`` as a user sets them for a plugin of their own: the
+    launcher and the workers of the local Ray it starts (which inherit its environment) import
+    the test plugin."""
+    before = {k: os.environ.get(k) for k in ("PARETOUL_PLUGINS", "PYTHONPATH")}
+    os.environ["PARETOUL_PLUGINS"] = PLUGIN
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), before["PYTHONPATH"]) if p)
+    try:
+        yield
+    finally:
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def launch(tmp: Path, cache: Path) -> Shared:
+    import copy
+
+    import paretoul
+
+    before = copy.deepcopy(SPEC)
+    with plugin_environment():
+        study = paretoul.launch_study(SPEC, tmp / "out", cache_dir=cache, quiet=True)
+    return Shared(tmp / "out", cache, study, before)
+
+
+def copy_of(shared: Shared, dest: Path) -> Path:
+    """A copy of the shared study's directory (its database with it) for a test that writes."""
+    shutil.copytree(shared.out, dest, ignore=shutil.ignore_patterns("ray"))
+    return dest
