@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -174,3 +175,46 @@ def ray_processes(since: float) -> list[str]:
     return [f"{pid} {cmd[:80]}" for pid, (_, ticks, cmd) in _procs().items()
             if boot + int(ticks) / hz >= since - 1
             and any(m in cmd for m in ("ray::", "/raylet ", "/gcs_server ", "site-packages/ray/"))]
+
+
+def memory_storage():
+    """An in-memory SQLite results database (one connection, so every call sees its tables)."""
+    import optuna
+    from sqlalchemy.pool import StaticPool
+
+    return optuna.storages.RDBStorage("sqlite:///:memory:", engine_kwargs={
+        "poolclass": StaticPool, "connect_args": {"check_same_thread": False}})
+
+
+def replayed_sequences(spec: dict, url: str) -> dict[str, list[str]]:
+    """Per arm, the parameter sets an uninterrupted run of ``spec`` claims, in order, at
+    ``max_concurrent: 1``: each arm's searcher driven in-process (ask/tell on an in-memory
+    database, no Ray, no training), told for each proposal the outcome the study at ``url``
+    recorded for the same parameters (training is deterministic on the CPU). A proposal the
+    study never ran ends that arm's replay: the sequences then differ where the search did."""
+    import optuna
+
+    from paretoul.study import store
+    from paretoul.study.searchers import make_arm
+    from paretoul.study.spec import parse_spec
+
+    S = optuna.trial.TrialState
+    ran = {arm: {json.dumps(t.params, sort_keys=True): t for t in ts
+                 if store.counted(t) and t.state.is_finished()}
+           for arm, ts in arm_trials(url).items()}
+    parsed = parse_spec(spec)
+    out: dict[str, list[str]] = {}
+    for i, arm_spec in enumerate(parsed.arms):
+        arm = make_arm(parsed, i, memory_storage())
+        seq = out.setdefault(arm_spec.name, [])
+        while arm.suggest(tid := f"replay-{len(seq)}") is not None:
+            (trial,) = [t for t in arm.study.get_trials(deepcopy=False) if t.state == S.RUNNING]
+            seq.append(key := json.dumps(trial.params, sort_keys=True))
+            real = ran[arm_spec.name].get(key)
+            if real is None:
+                break
+            if real.state == S.COMPLETE:
+                arm.complete(tid, dict(zip(arm.objectives, real.values, strict=True)), None)
+            else:
+                arm.complete(tid, None, real.user_attrs.get("error", "failed"))
+    return out

@@ -19,8 +19,9 @@ import yaml
 
 from tests.study.conftest import SMALL
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("ip") is None,
-                                reason="network namespaces need root and iproute2")
+pytestmark = [pytest.mark.ray,
+              pytest.mark.skipif(os.geteuid() != 0 or shutil.which("ip") is None,
+                                 reason="network namespaces need root and iproute2")]
 
 BIN = Path(sys.executable).parent
 HEAD, WORKER = "10.231.0.1", "10.231.0.2"
@@ -66,14 +67,14 @@ def two_hosts():
             _sh("ip", "netns", "del", ns, check=False)
 
 
-def test_study_runs_trials_on_both_hosts(two_hosts, tmp_path) -> None:
+def test_study_runs_trials_on_both_hosts(two_hosts, tmp_path, cache_dir) -> None:
     a, _, env = two_hosts
     spec = {**SMALL, "name": "cluster", "arms": [
         {"name": "grid", "method": "scalarized", "searcher": {"type": "grid"},
          "grid": {"w": [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]}, "fixed": {"epochs": 3}},
     ]}
     (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec))
-    env = {**env, "PARETOUL_CACHE": str(tmp_path / "cache")}
+    env = {**env, "PARETOUL_CACHE": str(cache_dir)}
     res = subprocess.run(
         ["ip", "netns", "exec", a, str(BIN / "paretoul"), "study", "launch", "spec.yaml",
          "--address", f"{HEAD}:{PORT}", "--out", "out", "--quiet"],

@@ -21,6 +21,8 @@ import yaml
 
 from tests.study.conftest import SMALL, arm_trials, check_exact_budgets, paretoul_cmd
 
+pytestmark = pytest.mark.ray
+
 SPEC = {**SMALL, "name": "diskfull", "storage_retry_s": 5, "max_concurrent": 1,
         "arms": [{"name": "grid", "method": "scalarized", "searcher": {"type": "grid"},
                   "grid": {"w": [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]}, "fixed": {"epochs": 3}}]}
@@ -58,11 +60,12 @@ def _keep_full(disk: Path, stop: threading.Event) -> None:
         stop.wait(0.02)
 
 
-def test_disk_full_stops_cleanly_and_resume_completes(tmp_path: Path, small_disk: Path) -> None:
+def test_disk_full_stops_cleanly_and_resume_completes(tmp_path: Path, small_disk: Path,
+                                                      cache_dir: Path) -> None:
     (tmp_path / "spec.yaml").write_text(yaml.safe_dump(SPEC))
     out = small_disk / "out"
     url = f"sqlite:///{out / 'study.db'}"
-    cache = tmp_path / "cache"
+    cache = cache_dir
     p = paretoul_cmd("study", "launch", "spec.yaml", "--out", str(out), "--quiet", cwd=tmp_path, cache=cache)
     deadline = time.time() + 120
     while time.time() < deadline and p.poll() is None:

@@ -15,12 +15,14 @@ import time
 from pathlib import Path
 
 import optuna
+import pytest
 import yaml
 
 from paretoul.study import LaunchOptions, launch_study
 from tests.study.conftest import SMALL, arm_trials, paretoul_cmd, small_spec, tune_trials
 
 S = optuna.trial.TrialState
+pytestmark = pytest.mark.ray
 
 
 def _workers(since: float) -> set[int]:
@@ -37,7 +39,7 @@ def _running(url: str) -> list:
         return []
 
 
-def test_killed_worker_is_retried_then_recorded_failed(tmp_path: Path) -> None:
+def test_killed_worker_is_retried_then_recorded_failed(tmp_path: Path, cache_dir: Path) -> None:
     # Two long trials, one at a time, one retry each: trial 1's worker is killed once (it is
     # retried and finishes), trial 2's worker twice (it is recorded failed with the reason).
     spec = {**SMALL, "name": "killworker", "max_failures": 1, "max_concurrent": 1,
@@ -47,7 +49,7 @@ def test_killed_worker_is_retried_then_recorded_failed(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'out' / 'study.db'}"
     t0 = time.time()
     proc = paretoul_cmd("study", "launch", "spec.yaml", "--out", "out", "--quiet", cwd=tmp_path,
-                        cache=tmp_path / "cache")
+                        cache=cache_dir)
     killed: list[int] = []
 
     def kill_next_worker(trial_number: int) -> None:
@@ -84,7 +86,8 @@ def test_killed_worker_is_retried_then_recorded_failed(tmp_path: Path) -> None:
     assert len(errors) == 2 and all("died" in e.read_text().lower() for e in errors)
 
 
-def test_a_trial_past_its_time_limit_stops_at_a_step_and_its_worker_runs_the_next(tmp_path: Path) -> None:
+def test_a_trial_past_its_time_limit_stops_at_a_step_and_its_worker_runs_the_next(
+        tmp_path: Path, cache_dir: Path) -> None:
     # One trial at a time, so every trial runs in the same reused actor: the two slow trials stop
     # themselves at a training step past the limit, and the quick ones after them still finish.
     arms = [
@@ -96,8 +99,7 @@ def test_a_trial_past_its_time_limit_stops_at_a_step_and_its_worker_runs_the_nex
     # the limit), which took over 2 s on a slow 2-core machine
     spec = small_spec(tmp_path, name="timeout", trial_timeout_s=8.0, max_concurrent=1, arms=arms)
     t0 = time.perf_counter()
-    summary = launch_study(spec, LaunchOptions(out=tmp_path / "out", cache_dir=tmp_path / "cache",
-                                               quiet=True))
+    summary = launch_study(spec, LaunchOptions(out=tmp_path / "out", cache_dir=cache_dir, quiet=True))
     wall = time.perf_counter() - t0
     by_arm = {a["arm"]: a for a in summary["arms"]}
     assert by_arm["slow"]["failed"] == 2 and by_arm["quick"]["finished"] == 2  # the study went on
@@ -112,7 +114,8 @@ def test_a_trial_past_its_time_limit_stops_at_a_step_and_its_worker_runs_the_nex
     assert wall < 120
 
 
-def test_a_trial_stuck_past_its_grace_has_its_worker_ended_and_is_not_retried(tmp_path: Path) -> None:
+def test_a_trial_stuck_past_its_grace_has_its_worker_ended_and_is_not_retried(
+        tmp_path: Path, cache_dir: Path) -> None:
     # A worker that never gets back to Python (here: stopped with SIGSTOP, as a hung native call)
     # cannot check its deadline: the driver ends it trial_grace_s past the limit. Tune does not
     # retry it (max_failures would), it is recorded failed with the reason, the study goes on.
@@ -126,7 +129,7 @@ def test_a_trial_stuck_past_its_grace_has_its_worker_ended_and_is_not_retried(tm
     url = f"sqlite:///{tmp_path / 'out' / 'study.db'}"
     t0 = time.time()
     proc = paretoul_cmd("study", "launch", "spec.yaml", "--out", "out", "--quiet", cwd=tmp_path,
-                        cache=tmp_path / "cache")
+                        cache=cache_dir)
     stopped = None
     deadline = time.time() + 120
     while stopped is None and time.time() < deadline and proc.poll() is None:

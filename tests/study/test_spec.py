@@ -81,6 +81,7 @@ def test_missing_spec_file(tmp_path, capsys) -> None:
     assert "no such file" in capsys.readouterr().err
 
 
+@pytest.mark.ray
 def test_gpu_request_on_a_cluster_without_gpu(tmp_path, capsys) -> None:
     """Ray would wait forever for the GPU: the launcher checks the cluster first (real Ray)."""
     spec = tmp_path / "spec.yaml"
@@ -116,6 +117,7 @@ def test_missing_data_files_fail_in_one_line_and_leave_nothing(tmp_path, capsys)
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.ray
 def test_set_up_failing_after_ray_started_leaves_nothing(tmp_path, monkeypatch) -> None:
     """A set-up error that arrives after Ray has started: the error reaches the user whole,
     Ray is shut down, and the refused study leaves nothing behind."""
