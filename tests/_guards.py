@@ -12,13 +12,16 @@ pytest-timeout stops a test that hangs.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pytest
 
-LIMIT_S = 60.0
+LIMIT_S = float(os.environ.get("PARETOUL_TEST_LIMIT_S", "60"))
+"""Seconds a test or a wide fixture may take unmarked (``$PARETOUL_TEST_LIMIT_S`` exists for the
+guard's own test, :mod:`tests.test_guards`)."""
 F = TypeVar("F", bound=Callable[..., Any])
 _SLOW_FIXTURES: set[str] = set()
 _FIXTURE_S = pytest.StashKey[dict[str, tuple[str, float]]]()
@@ -51,9 +54,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     own = call.duration + sum(s for scope, s in fixtures.values() if scope == "function")
     problems = []
     if own > LIMIT_S and item.get_closest_marker("slow") is None:
-        problems.append(f"took {own:.0f} s (its call and function-scoped fixtures), over the "
-                        f"{LIMIT_S:.0f} s limit of a test not marked slow")
-    problems += [f"its fixture {name!r} took {s:.0f} s to set up, over the {LIMIT_S:.0f} s limit "
+        problems.append(f"took {own:.1f} s (its call and function-scoped fixtures), over the "
+                        f"{LIMIT_S:g} s limit of a test not marked slow")
+    problems += [f"its fixture {name!r} took {s:.1f} s to set up, over the {LIMIT_S:g} s limit "
                  "of a fixture not declared with tests._guards.slow_fixture"
                  for name, s in wide.items() if s > LIMIT_S and name not in _SLOW_FIXTURES]
     if problems:
