@@ -12,25 +12,20 @@ import paretoul
 from tests.shared_study import FAILED, NAME, SPEC, TRIALS
 
 
-@pytest.fixture
-def launched(shared_study):
-    return shared_study, shared_study.out.parent
-
-
 def test_the_launch_left_the_callers_dict_untouched(shared_study) -> None:
     assert shared_study.spec_before == SPEC  # SPEC is the very dict the launch was given
 
 
-def test_launch_returns_the_study_with_its_summary_and_report(launched) -> None:
-    shared, _ = launched
+def test_launch_returns_the_study_with_its_summary_and_report(shared_study) -> None:
+    shared = shared_study
     study = shared.study
     assert isinstance(study, paretoul.Study) and study.name == NAME
     assert study.summary["complete"] and study.summary["report"].endswith("report.html")
     assert (shared.out / "report" / "report.html").is_file()
 
 
-def test_open_study_and_every_method(launched, tmp_path, monkeypatch) -> None:
-    shared, _ = launched
+def test_open_study_and_every_method(shared_study, tmp_path, monkeypatch) -> None:
+    shared = shared_study
     study = paretoul.open_study(shared.out)
     assert study.summary is None and repr(study) == f"Study({NAME!r}, '{shared.out}')"
     status = study.status()
@@ -87,7 +82,7 @@ def test_open_study_refuses_a_directory_without_a_study(tmp_path) -> None:
         paretoul.open_study(tmp_path)
 
 
-def test_resume_of_a_complete_study_runs_nothing(launched) -> None:
-    shared, _ = launched
+def test_resume_of_a_complete_study_runs_nothing(shared_study) -> None:
+    shared = shared_study
     again = paretoul.resume_study(shared.out, cache_dir=shared.cache, quiet=True)
     assert again.summary["already_complete"]
