@@ -59,7 +59,7 @@ def load_plugins() -> list[str]:
                 for ep in entry_points(group=GROUP):
                     done += _import(ep.value.split(":", 1)[0], f"entry point {ep.name!r} of {GROUP}")
                 _entry_points_done = True
-            for module in _env_modules():
+            for module in pending_env:
                 done += _import(module, ENV)
             return done
         finally:
