@@ -125,12 +125,12 @@ def test_interrupted_study_resumes_into_the_uninterrupted_one(tmp_path: Path, ca
             time.sleep(0.005)
         time.sleep(rng.uniform(0.0, 0.05))
         assert proc.poll() is None, f"fault {k + 1}: the study ended before it could be interrupted"
-        print(f"fault {k + 1} ({sig.name}): {_done(url)} of {TOTAL} trials done, {before} before it")
         if sig == signal.SIGINT:
             os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole group
         else:
             proc.send_signal(sig)  # SIGKILL: the launcher alone, its Ray must not outlive it
         _, err = proc.communicate(timeout=120)
+        print(f"fault {k + 1} ({sig.name}): {_done(url)} of {TOTAL} trials done, {before} before it")
         if sig == signal.SIGKILL:
             assert proc.returncode == -signal.SIGKILL
             assert not _wait_for_processes_to_go(t0), f"orphans after fault {k + 1}"
