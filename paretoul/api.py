@@ -64,7 +64,8 @@ class Study:
     def trials_dataframe(self) -> pd.DataFrame:
         """One row per trial: key, arm, replicate, method, searcher, number, state, every
         parameter (``params.<name>``), every objective, every metric's mean and sample std over
-        the seeds (``<metric>`` and ``<metric>_std``), the seeds and the error."""
+        the seeds (``<metric>`` and ``<metric>_std``), the gradient conflict (``grad_cos``,
+        ``grad_conflict``; empty where the method did not measure it), the seeds and the error."""
         import pandas as pd
 
         data = self.data()
@@ -79,6 +80,8 @@ class Study:
             for m, v in r.metrics.items():
                 row[m] = v
                 row[f"{m}_std"] = r.metrics_std.get(m)
+            for k in ("grad_cos", "grad_conflict"):
+                row[k] = r.conflict.get(k)
             row["seeds"] = list(r.seeds)
             row["error"] = r.error
             rows.append(row)

@@ -2,8 +2,9 @@
 API on a real local Ray, which every test that only reads a study reads.
 
 It holds an arm of every searcher kind (SMALL's), a diverging arm (a method-level NaN), a
-plugin method that raises in the worker (Ray Tune's error path), two automatically paired
-JD-vs-fixed comparisons (one of them with two search replicates), on seeds 0 and 1. A test
+plugin method that raises in the worker (Ray Tune's error path), three automatically paired
+JD-vs-fixed comparisons (one with two search replicates, one paired by w), NegGrad+ with its
+gradient-conflict probe, on seeds 0 and 1. A test
 that writes into a study directory (validate, audit) works on :func:`copy_of` it.
 
 To add an end-to-end check, take the ``shared_study`` fixture and read it; add an arm here
@@ -36,12 +37,24 @@ REPLICATED = [
     {"name": "fw", "method": "scalarized", "searcher": {"type": "random", "seed": 3}, "budget": 3,
      "replicates": 2, "fixed": {"epochs": 1}, "search": ["w", "lr"]},
 ]
+# Jacobian descent and fixed weights on the same w grid (lr 0.02, so neither pairs with another
+# arm): paired by w automatically
+PAIRED = [
+    {"name": "jd-w", "method": "raul", "searcher": {"type": "grid"}, "grid": {"w": [0.2, 0.5, 0.8]},
+     "fixed": {"epochs": 1, "lr": 0.02, "aggregator": "upgrad"}},
+    {"name": "fw-w", "method": "scalarized", "searcher": {"type": "grid"},
+     "grid": {"w": [0.2, 0.5, 0.8]}, "fixed": {"epochs": 1, "lr": 0.02}},
+]
+# NegGrad+ with its opt-in gradient-conflict probe
+PROBED = {"name": "ng-probe", "method": "neggrad_plus", "searcher": {"type": "grid"},
+          "grid": {"alpha": [0.9]}, "fixed": {"epochs": 1, "probe_every": 1}}
 # a method registered from outside the package (tests/plugins) that raises in the worker
 CRASH = {"name": "crash", "method": "crash", "searcher": {"type": "grid"}, "grid": {"epochs": [1]}}
 
-SPEC: dict[str, Any] = {**SMALL, "seeds": [0, 1], "arms": [*SMALL["arms"], MATCH, *REPLICATED, CRASH]}
+SPEC: dict[str, Any] = {**SMALL, "seeds": [0, 1],
+                        "arms": [*SMALL["arms"], MATCH, *REPLICATED, *PAIRED, PROBED, CRASH]}
 BUDGETS = {"raul-nsga2": 4, "sc-grid": 3, "ft-pymoo": 4, "ga-random": 2, "ga-diverges": 2,
-           "sc-match": 2, "jd": 3, "fw": 3, "crash": 1}
+           "sc-match": 2, "jd": 3, "fw": 3, "jd-w": 3, "fw-w": 3, "ng-probe": 1, "crash": 1}
 """Trials per arm and search run (jd and fw run twice: replicates 2)."""
 TRIALS = sum(BUDGETS.values()) + BUDGETS["jd"] + BUDGETS["fw"]
 FAILED = {"ga-diverges": 2, "crash": 1}

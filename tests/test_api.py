@@ -41,6 +41,15 @@ def test_open_study_and_every_method(shared_study, tmp_path, monkeypatch) -> Non
     assert (df.loc[~failed, "state"] == "complete").all() and (df.loc[failed, "state"] == "failed").all()
     assert df.loc[failed, "error"].str.len().gt(0).all()
     assert (df.loc[~failed, "ua_std"] >= 0).all()  # sample std over the 2 seeds
+    # gradient conflict: free for raul and scalarized (the Jacobian step's Gramian), probed for
+    # NegGrad+ (probe_every 1), not measured by ft or ga
+    measured = df["method"].isin(["raul", "scalarized", "neggrad_plus"]) & ~failed
+    assert df.loc[measured, "grad_cos"].between(-1, 1).all()
+    assert df.loc[measured, "grad_conflict"].between(0, 1).all()
+    assert df.loc[df["method"].isin(["ft", "ga"]), "grad_cos"].isna().all()
+    records = {r.key: r for r in study.data().finished()}
+    probed = records[df.loc[df["arm"] == "ng-probe", "key"].iloc[0]]
+    assert set(probed.conflict) == {"grad_cos", "grad_conflict"}
 
     arms = study.front()
     assert set(arms) == {a["name"] for a in SPEC["arms"]}
@@ -54,7 +63,8 @@ def test_open_study_and_every_method(shared_study, tmp_path, monkeypatch) -> Non
         study.front(by="colour")
 
     verdict = study.compare()
-    assert [c["name"] for c in verdict["comparisons"]] == ["raul-nsga2 vs sc-match", "jd vs fw"]
+    assert [c["name"] for c in verdict["comparisons"]] == ["raul-nsga2 vs sc-match", "jd vs fw",
+                                                           "jd-w vs fw-w"]
 
     choice = study.choose("knee")
     assert choice.record.key in set(df["key"])

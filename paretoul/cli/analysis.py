@@ -127,7 +127,7 @@ def validate(args: argparse.Namespace) -> int:
 
 def comparison_lines(result: dict) -> list[str]:
     """The comparisons as text: how the arms were paired, then each comparison's sentence."""
-    from paretoul.pareto.compare import pairing_lines, reference_text
+    from paretoul.pareto.sentences import pairing_lines, reference_text
 
     head, *left_out = pairing_lines(result)
     lines = [head, *(f"  {line}" for line in left_out)]

@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING
 
 from paretoul.methods._sgd import PairedConfig
 from paretoul.methods.base import UnlearnContext
-from paretoul.methods.losses import KL_DIRECTIONS, REFERENCES, forget_kl, reference_distribution, retain_ce
+from paretoul.methods.losses import (
+    KL_DIRECTIONS,
+    REFERENCE_TARGETS,
+    REFERENCES,
+    forget_kl,
+    forget_reference,
+    resolve_reference,
+    retain_ce,
+)
 from paretoul.methods.space import choice_param, float_param, int_param
 
 if TYPE_CHECKING:
@@ -22,8 +30,9 @@ if TYPE_CHECKING:
 class AlignmentConfig(PairedConfig):
     epochs: int = 5
     lr: float = 0.01
-    reference: str = "uniform"
-    """``uniform``, ``empirical-class`` or ``empirical-marginal`` (from the original on the reference set)."""
+    reference: str = "auto"
+    """What forget samples are aligned to (:data:`~paretoul.methods.losses.REFERENCE_TARGETS`);
+    ``auto`` picks by the forget scenario."""
     kl_direction: str = "model_to_ref"
     """``model_to_ref`` = KL(p_model || p_ref), bounded (default); ``ref_to_model`` unbounded."""
     temperature: float = 1.0
@@ -40,6 +49,9 @@ class AlignmentConfig(PairedConfig):
         ]
 
 
+REFERENCE_NOTES = ("The target p_ref of a forget sample, by `reference`: "
+                   + "; ".join(f"`{k}`: {v}" for k, v in REFERENCE_TARGETS.items()) + ".")
+
 REFERENCE_SPACE = (
     float_param("lr", 1e-4, 1e-1, log=True, help="SGD learning rate"),
     int_param("epochs", 1, 10, help="passes over the retain set"),
@@ -54,17 +66,21 @@ def alignment_losses(model: nn.Module, ctx: UnlearnContext, cfg: AlignmentConfig
 
     p_ref is computed once, here, from ``model`` — the original, before any update.
     """
-    if cfg.reference != "uniform" and len(ctx.splits.reference) == 0:
+    kind = resolve_reference(cfg.reference, ctx.splits)
+    if kind != "uniform" and len(ctx.splits.reference) == 0:
         from paretoul.errors import UserError
 
-        raise UserError("param.reference", f"{cfg.reference} needs a reference set; "
-                        "use a reference fraction > 0 or reference=uniform")
-    p_ref = reference_distribution(cfg.reference, model, ctx.data, ctx.splits)
+        why = (f"auto picks {kind} for forget set {ctx.splits.forget_spec}" if cfg.reference == "auto"
+               else cfg.reference)
+        raise UserError("param.reference", f"{why}, which needs a reference set; use a reference "
+                        "fraction > 0 or reference=uniform")
+    p_ref = forget_reference(kind, model, ctx.data, ctx.splits)
 
     def losses(m: nn.Module, b: Batches, progress: float) -> dict[str, torch.Tensor]:
         (xf, yf), (xr, yr) = b["forget"], b["retain"]
+        target = p_ref.rows(yf, getattr(b["forget"], "index", None))
         return {
-            "forget": forget_kl(m(xf), p_ref[yf], cfg.kl_direction, cfg.temperature),
+            "forget": forget_kl(m(xf), target, cfg.kl_direction, cfg.temperature),
             "retain": retain_ce(m(xr), yr),
         }
 

@@ -34,7 +34,14 @@ _FALSE = {"false", "0", "no", "off"}
 
 
 def _coerce(field_name: str, typ: Any, value: Any) -> Any:
-    """Convert ``value`` (possibly a CLI string) to the field's type, or raise a UserError."""
+    """Convert ``value`` (possibly a CLI string) to the field's type, or raise a UserError. An
+    optional field (``float | None``) takes None, or ``none``/``null`` from the command line."""
+    args = typing.get_args(typ)
+    if type(None) in args:
+        if value is None or (isinstance(value, str) and value.strip().lower() in ("none", "null")):
+            return None
+        (inner,) = [a for a in args if a is not type(None)]
+        return _coerce(field_name, inner, value)
     if typ is bool:
         if isinstance(value, bool):
             return value

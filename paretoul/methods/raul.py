@@ -1,9 +1,10 @@
 """``raul``: reference-aligned unlearning solved by Jacobian descent (arXiv 2606.00399).
 
 Forget objective: KL between the model's softmax on forget samples and a reference
-distribution (uniform, or empirical from the held-out reference set); retain
-objective: cross-entropy. Each step's two gradients are combined by a torchjd
-aggregator (UPGrad by default) into a direction that conflicts with neither.
+distribution (:mod:`paretoul.methods.losses`); retain objective: cross-entropy. Each step's
+two gradients are combined by a torchjd aggregator (UPGrad by default) into a direction that
+conflicts with neither; ``w`` sets the aggregator's preference vector ``(w, 1 - w)``, so that
+``raul`` at ``w`` and ``scalarized`` at ``w`` differ only in the projection.
 """
 
 from __future__ import annotations
@@ -11,15 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from paretoul.jd import AGGREGATORS, JacobianDescent, make_aggregator
+from paretoul.jd import AGGREGATORS, PREFERENCE, JacobianDescent, conflict_log, make_aggregator
 from paretoul.methods._alignment import (
+    REFERENCE_NOTES,
     REFERENCE_SPACE,
     AlignmentConfig,
     alignment_losses,
 )
 from paretoul.methods._sgd import fit, schedule
 from paretoul.methods.base import Method, UnlearnContext, UnlearnResult, register_method
-from paretoul.methods.space import choice_param
+from paretoul.methods.space import choice_param, float_param
 
 if TYPE_CHECKING:
     import torch
@@ -29,10 +31,25 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class RAULConfig(AlignmentConfig):
     aggregator: str = "upgrad"
+    w: float | None = None
+    """The forget gradient's preference (the retain gradient gets 1 - w), for the aggregators that
+    take a preference vector; None: the aggregator's own default (equal weights)."""
 
     def checks(self) -> list[tuple[str, bool, str]]:
-        return [*super().checks(),
-                ("aggregator", self.aggregator in AGGREGATORS, f"is not one of {', '.join(AGGREGATORS)}")]
+        out = [*super().checks(),
+               ("aggregator", self.aggregator in AGGREGATORS, f"is not one of {', '.join(AGGREGATORS)}")]
+        if self.w is not None:
+            out += [("w", 0.0 <= self.w <= 1.0, "must be in [0, 1]"),
+                    ("w", self.aggregator in PREFERENCE,
+                     f"is set, but aggregator {self.aggregator} takes no preference; allowed with "
+                     f"aggregator {', '.join(PREFERENCE)} (or leave w unset)")]
+        return out
+
+    def preference(self) -> tuple[float, float] | None:
+        return None if self.w is None else (self.w, 1.0 - self.w)
+
+
+_PREFERENCE_NOTES = "; ".join(f"`{k}`: {v}" for k, v in PREFERENCE.items())
 
 
 @register_method
@@ -44,23 +61,32 @@ class RAUL(Method):
              "(`kl_direction: model_to_ref`, bounded; `ref_to_model` swaps the two sides), both "
              "sides tempered by T, so at the minimum the model's untempered softmax on a forget "
              "sample is p_ref exactly, for every T; L_retain = cross-entropy on the retain batch. "
-             "p_ref is uniform, or the original's mean softmax on the held-out reference set (per "
-             "class or marginal), computed once before unlearning. Each step the two gradients "
+             f"{REFERENCE_NOTES} Each step the two gradients "
              "form a 2 x P Jacobian that the torchjd `aggregator` turns into the update "
-             "(`aggregator: mean` is the fixed weighting w = 0.5, not Jacobian descent).")
+             "(`aggregator: mean` is the fixed weighting w = 0.5, not Jacobian descent). "
+             "Preference `w` (the forget row's; the retain row gets 1 - w; unset: the aggregator's "
+             f"equal weights) is taken by {_PREFERENCE_NOTES}. The other aggregators (mgda, pcgrad, "
+             "cagrad, nashmtl, imtlg, mean) take none and refuse `w`. `w` is searched only where an "
+             "arm names it in `search`. The trace records per epoch the mean cosine between the "
+             "forget and retain gradients (`grad_cos`) and the share of steps where they conflict "
+             "(`grad_conflict`, cos < 0), from the Jacobian's Gramian at no extra cost.")
     Config = RAULConfig
     space = (*REFERENCE_SPACE,
              choice_param("aggregator", ("upgrad", "mgda", "dualproj", "pcgrad", "imtlg",
                                          "aligned_mtl", "config", "mean"),
-                          help="torchjd aggregator (cagrad, nashmtl need extras)"))
+                          help="torchjd aggregator (cagrad, nashmtl need extras)"),
+             float_param("w", 0.0, 1.0, help="preference of the forget gradient (upgrad, dualproj, "
+                         "aligned_mtl, config); searched only when named in search",
+                         searched_by_default=False))
 
     def unlearn(self, model: nn.Module, ctx: UnlearnContext, config: RAULConfig) -> UnlearnResult:
         losses = alignment_losses(model, ctx, config)
-        jd = JacobianDescent(list(model.parameters()), make_aggregator(config.aggregator))
+        jd = JacobianDescent(list(model.parameters()),
+                             make_aggregator(config.aggregator, config.preference(), ctx.device))
 
         def combine(named: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
             w = jd.step([named["forget"], named["retain"]])
-            return {"jd_weight_forget": w[0], "jd_weight_retain": w[1]}
+            return {"jd_weight_forget": w[0], "jd_weight_retain": w[1], **conflict_log(jd.cosine)}
 
         trace = fit(model, ctx, config, schedule("paired", ctx, config), losses, combine, self.name)
         return UnlearnResult(model, trace)

@@ -23,6 +23,9 @@ class Param:
     log: bool = False
     choices: tuple[Any, ...] = ()
     help: str = ""
+    searched_by_default: bool = True
+    """False: searched only where an arm names it in ``search`` (a knob that changes what the
+    method is, such as ``raul``'s preference ``w``, is not drawn unless asked for)."""
 
     def __post_init__(self) -> None:
         if self.kind in ("float", "int"):
@@ -64,8 +67,9 @@ class Param:
         return f"{self.kind} [{self.low:g}, {self.high:g}]{scale}"
 
 
-def float_param(name: str, low: float, high: float, log: bool = False, help: str = "") -> Param:
-    return Param(name, "float", low, high, log, help=help)
+def float_param(name: str, low: float, high: float, log: bool = False, help: str = "",
+                searched_by_default: bool = True) -> Param:
+    return Param(name, "float", low, high, log, help=help, searched_by_default=searched_by_default)
 
 
 def int_param(name: str, low: int, high: int, log: bool = False, help: str = "") -> Param:

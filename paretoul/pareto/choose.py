@@ -134,7 +134,24 @@ def asf(N: np.ndarray, weights: np.ndarray) -> int:
 def choose(data: StudyData, rule: str, weights: list[float] | None = None, p: float | None = None,
            max_retain_drop: float | None = None, min_test_acc: float | None = None) -> Choice:
     """Pick one finished trial by ``rule``; bad arguments are one-line UserErrors (see
-    :func:`check_rule`). ``p`` defaults to 2 for the compromise rule."""
+    :func:`check_rule`). ``p`` defaults to 2 for the compromise rule. The choice says when the
+    untouched original (doing nothing) dominates it (``details["dominated_by_original"]``)."""
+    c = _choose(data, rule, weights, p, max_retain_drop, min_test_acc)
+    original = data.baseline_points().get("original")
+    if original is not None and c.record.objectives is not None:
+        G = as_minimisation(np.array([original, c.record.objectives], dtype=float), data.directions)
+        worse = bool(np.all(G[0] <= G[1]) and np.any(G[0] < G[1]))
+        c.details["dominated_by_original"] = worse
+        if worse:
+            c.reason += ("; the untouched original dominates it ("
+                         + ", ".join(f"{o} {v:.2f}" for o, v in zip(data.objectives, original,
+                                                                      strict=True))
+                         + "): on these objectives doing nothing is better")
+    return c
+
+
+def _choose(data: StudyData, rule: str, weights: list[float] | None, p: float | None,
+            max_retain_drop: float | None, min_test_acc: float | None) -> Choice:
     check_rule(rule, weights=weights, p=p, max_retain_drop=max_retain_drop, min_test_acc=min_test_acc)
     done = data.finished()
     if not done:
@@ -152,7 +169,7 @@ def choose(data: StudyData, rule: str, weights: list[float] | None = None, p: fl
         F = np.array([[r.metrics[m] for m, _ in ORACLE_FREE] for r in done], dtype=float)
         recs, N = _front(done, F, [d for _, d in ORACLE_FREE])
         i = compromise(N, 2.0)
-        oracle = choose(data, "closest-to-retrain")
+        oracle = _choose(data, "closest-to-retrain", None, None, None, None)
         gap_here, gap_best = recs[i].metrics.get("avg_gap"), oracle.record.metrics.get("avg_gap")
         reason = ("closest to the ideal of the oracle-free front (ref_gap min, TA max; Euclidean, "
                   "normalised)")

@@ -15,7 +15,12 @@ match: :mod:`paretoul.study.comparisons`) is measured on its own two sides only:
 - **replicates** (an arm's independent search runs): each run has its own front; a side's HV is
   the mean over its runs, and the interval resamples runs as well as seeds;
 - **held-out seeds** (``on="validation"``): the fronts the search delivered (selected on its
-  seeds) measured on seeds it never saw (``paretoul validate``).
+  seeds) measured on seeds it never saw (``paretoul validate``);
+- **the do-nothing point**: how many of each side's trials the untouched original dominates, and
+  each side's HV gain over the original's point (HV of the side with the original, less the
+  original's own; 0 when the original dominates the whole side);
+- **paired by w** (``paired_by: w``): on top of the front figures, per ``w`` the paired per-seed
+  differences of each objective and of Avg. Gap (:mod:`paretoul.pareto.paired`).
 """
 
 from __future__ import annotations
@@ -33,14 +38,14 @@ from paretoul.pareto.indicators import (
     front_points,
     hypervolume,
 )
+from paretoul.pareto.paired import MIN_SEEDS, N_BOOT, paired_figures, paired_sentence
 from paretoul.pareto.records import StudyData, TrialRecord
+from paretoul.pareto.sentences import measured_on, verdict_sentence
 from paretoul.pareto.summary import Normalisation, normalisation
 from paretoul.study.comparisons import auto_pairs
 from paretoul.study.spec import arm_settings, declared_pairings
 
-MIN_SEEDS = 5
-"""Fewest seeds with which a winner is named."""
-N_BOOT = 2000
+__all__ = ["MIN_SEEDS", "N_BOOT", "compare_pair", "compare_study"]
 
 
 @dataclass
@@ -138,8 +143,21 @@ def _interval(hv_a: np.ndarray, hv_b: np.ndarray, rng_seed: int) -> tuple[float,
     return float(lo), float(hi)
 
 
+def _against_original(points: np.ndarray, original: np.ndarray | None, norm: Normalisation
+                      ) -> dict[str, Any] | None:
+    """Of normalised ``points``: how many the original's (normalised) point dominates, and the HV
+    they add to the original's."""
+    if original is None or not len(points):
+        return None
+    o = norm(original[None, :])
+    base = hypervolume(o, norm.reference)
+    dominated, n = dominated_share(o, points)
+    return {"dominated_by_original": [dominated, n],
+            "hv_gain_over_original": hypervolume(np.vstack([o, points]), norm.reference) - base}
+
+
 def _figures(data: StudyData, jd: Side, fixed: Side, norm: Normalisation, n_seeds: int,
-             rng_seed: int = 0) -> dict[str, Any]:
+             rng_seed: int = 0, original: np.ndarray | None = None) -> dict[str, Any]:
     """HV of both sides (seed-mean fronts and per seed; with replicates, the mean over search
     runs), dominance and epsilon (trials pooled over runs), and the bootstrap interval."""
     A = norm(np.array([r.objectives for r in jd.trials], dtype=float))
@@ -159,6 +177,9 @@ def _figures(data: StudyData, jd: Side, fixed: Side, norm: Normalisation, n_seed
         "epsilon_jd_to_fixed": additive_epsilon(front_points(A), front_points(B)),
         "epsilon_fixed_to_jd": additive_epsilon(front_points(B), front_points(A)),
     }
+    vs = {side: _against_original(pts, original, norm) for side, pts in (("jd", A), ("fixed", B))}
+    if vs["jd"] is not None:
+        out["original"] = vs
     replicates = len(jd.runs)
     if replicates > 1:
         out["hv_per_replicate"] = {"jd": hv_a, "fixed": hv_b}
@@ -188,22 +209,6 @@ def _winner(fig: dict[str, Any], n_seeds: int) -> tuple[str | None, str]:
     return None, "the interval contains 0, so neither front is shown to be better"
 
 
-def seeds_text(seeds: list[int]) -> str:
-    """``0-7`` for a run of consecutive seeds, else ``0, 3, 9``."""
-    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[0] + len(seeds))):
-        return f"{seeds[0]}-{seeds[-1]}"
-    return ", ".join(map(str, seeds))
-
-
-def measured_on(data: StudyData, on: str) -> str:
-    """Which seeds a figure used, in words."""
-    search = f"search seeds {seeds_text(data.search_seeds)}"
-    if on == "search":
-        return f"selected and measured on the {search}"
-    return (f"selected on the {search}, measured on the held-out validation seeds "
-            f"{seeds_text(data.validation_seeds)}")
-
-
 def _validated(data: StudyData, side: Side) -> tuple[Side, list[str]]:
     """``side`` as measured on the validation seeds; the reasons of trials lacking them."""
     missing = []
@@ -221,7 +226,8 @@ def _validated(data: StudyData, side: Side) -> tuple[Side, list[str]]:
 
 
 def compare_pair(data: StudyData, name: str, jd_arms: tuple[str, ...], fixed_arms: tuple[str, ...],
-                 declared: bool = True, on: str | None = None) -> dict[str, Any]:
+                 declared: bool = True, on: str | None = None, paired_by: str | None = None
+                 ) -> dict[str, Any]:
     """Every figure of one comparison (see the module docstring), and its plain sentence.
 
     ``on="validation"``: each search run's front (and, at equal budget, the front of its first
@@ -232,6 +238,7 @@ def compare_pair(data: StudyData, name: str, jd_arms: tuple[str, ...], fixed_arm
     on = data.resolve_on(on)
     jd, fixed = _sides(data, jd_arms, fixed_arms)
     out: dict[str, Any] = {"name": name, "declared": declared,
+                           "design": f"paired by {paired_by}" if paired_by else "unpaired",
                            "sides": {"jd": list(jd_arms), "fixed": list(fixed_arms)}}
     if not jd.trials or not fixed.trials:
         out.update(winner=None, on=on, verdict=f"{name}: a side has no finished trial yet; nothing "
@@ -274,45 +281,39 @@ def compare_pair(data: StudyData, name: str, jd_arms: tuple[str, ...], fixed_arm
     out["replicates"] = len(jd.runs)
     out["normalisation"] = norm.describe(data.objectives)
     out["seeds"] = n_seeds
-    out["full_budget"] = _figures(data, full_jd, full_fixed, norm, n_seeds)
-    out["equal_budget"] = _figures(data, eq[0], eq[1], norm, n_seeds) if eq else None
+    original = data.baseline_points(on).get("original")
+    out["original_point"] = original.tolist() if original is not None else None
+    out["full_budget"] = _figures(data, full_jd, full_fixed, norm, n_seeds, original=original)
+    out["equal_budget"] = _figures(data, eq[0], eq[1], norm, n_seeds, original=original) if eq else None
+    if paired_by:
+        out["paired"] = _paired(data, jd, fixed, on)
     decisive = out["equal_budget"] if equal else out["full_budget"]
     each = "search run" if len(jd.runs) > 1 else "side"
     out["decided_on"] = f"equal budget (the first {n} trials of each {each})" if equal else "full budget"
     out["winner"], because = _winner(decisive, n_seeds)
-    out["verdict"] = _sentence(name, out, decisive, because, n if equal else None)
+    out["verdict"] = verdict_sentence(name, out, decisive, because, n if equal else None)
+    if paired_by:
+        out["verdict"] = (f"{name}: {paired_sentence(out['paired'])} ({out['paired']['measured_on']})"
+                          f". Fronts: {out['verdict'].removeprefix(name + ' ')}")
     return out
 
 
-def _sentence(name: str, c: dict[str, Any], f: dict[str, Any], because: str, n: int | None) -> str:
-    full = c["full_budget"]["trials"]
-    runs = c["replicates"]
-    per_run = " run" if runs > 1 else ""
-    if c["on"] == "validation":  # the fronts the search delivered, measured on new seeds
-        counts = (f"the delivered fronts: {full['jd']} JD and {full['fixed']} fixed-weight trials"
-                  + (f" from {runs} search runs per side" if runs > 1 else "")
-                  + (f"; at equal budget, the fronts of the first {n} trials of each{per_run}"
-                     if n is not None else ""))
-    else:
-        counts = (f"{full['jd']} JD vs {full['fixed']} fixed-weight trials"
-                  + (f" from {runs} search runs per side" if runs > 1 else "")
-                  + (f"; at equal budget, the first {n} of each{per_run}" if n is not None else ""))
-    head = f"{name} ({counts}; {c['measured_on']}): "
-    bd, nb = f["fixed_dominated_by_jd"]
-    ad, na = f["jd_dominated_by_fixed"]
-    mean_of = " (mean over search runs)" if runs > 1 else ""
-    text = (head + f"Jacobian descent's trials dominate {bd} of {nb} fixed-weight trials, which "
-            f"dominate {ad} of {na} Jacobian-descent trials; HV{mean_of} {f['hv']['jd']:.3f} (JD) "
-            f"vs {f['hv']['fixed']:.3f} (fixed)")
-    iv = f.get("interval")
-    if iv is not None and c["seeds"] >= MIN_SEEDS:
-        lo, hi = iv["hv_difference_95"]
-        text += (f"; per-seed HV difference {f['hv_difference']:+.3f} [95% CI {lo:+.3f}, {hi:+.3f}] "
-                 f"over {c['seeds']} seeds ({iv['method']})")
-    else:
-        diffs = ", ".join(f"{d:+.3f}" for d in f["hv_difference_per_seed"])
-        text += f"; per-seed HV differences {diffs} over {c['seeds']} seed(s)"
-    return text + f": {because}."
+def _paired(data: StudyData, jd: Side, fixed: Side, on: str) -> dict[str, Any]:
+    """The per-w figures on ``on``'s seeds (every trial of both sides; the search seeds when a
+    trial lacks validation figures, saying so)."""
+    sides = [jd.trials, fixed.trials]
+    used = on
+    if on == "validation":
+        views = [[data.validated(r) for r in trials] for trials in sides]
+        if all(v is not None for view in views for v in view):
+            sides = views  # type: ignore[assignment]
+        else:
+            used = "search"
+    out = paired_figures(data, *sides)
+    out["measured_on"] = measured_on(data, used)
+    if used != on:
+        out["note"] = "some trials lack validation figures, so the paired figures use the search seeds"
+    return out
 
 
 def compare_study(data: StudyData, on: str | None = None) -> dict[str, Any]:
@@ -328,8 +329,10 @@ def compare_study(data: StudyData, on: str | None = None) -> dict[str, Any]:
         auto = auto_pairs(arm_settings(data.spec))
         pairings, left_out, declared = auto.made, auto.left_out, False
     return {
-        "comparisons": [compare_pair(data, p.name, p.jd, p.fixed, declared, on) for p in pairings],
-        "pairing": {"declared": declared, "made": [p.name for p in pairings], "left_out": left_out},
+        "comparisons": [compare_pair(data, p.name, p.jd, p.fixed, declared, on, p.paired_by)
+                        for p in pairings],
+        "pairing": {"declared": declared, "made": [p.name for p in pairings], "left_out": left_out,
+                    "designs": {p.name: p.design for p in pairings}},
     }
 
 
@@ -348,18 +351,3 @@ def comparison_trials(data: StudyData) -> list[TrialRecord]:
             for r in side.fronts(data.directions).trials:
                 out.setdefault(r.key, r)
     return list(out.values())
-
-
-def pairing_lines(result: dict[str, Any]) -> list[str]:
-    """How the study's arms were paired (declared or automatic) and which were left out, why."""
-    pairing = result["pairing"]
-    head = ("Declared comparisons (checked matched when the spec was loaded): " if pairing["declared"]
-            else "No comparisons declared; paired automatically where arms match: ")
-    return [head + (", ".join(pairing["made"]) or "none")] + [
-        f"left out {arm}: {why}" for arm, why in pairing["left_out"].items()]
-
-
-def reference_text(c: dict[str, Any]) -> str:
-    """A comparison's HV reference point in objective units, e.g. ``forget_gap 7.2, retain_gap 3.1``."""
-    n = c["normalisation"]
-    return ", ".join(f"{o} {v:.4g}" for o, v in zip(n["objectives"], n["reference_point"], strict=True))

@@ -34,6 +34,10 @@ class TrialRecord:
     """The first seed's per-epoch losses and per-step weights (thinned)."""
     replicate: int = 0
     """Which search run of its arm (``replicates``) proposed it."""
+    conflict: dict[str, float] = field(default_factory=dict)
+    """Gradient conflict over the trial's unlearning (mean over seeds of each seed's epoch mean):
+    ``grad_cos`` (cosine of the forget and retain gradients) and ``grad_conflict`` (share of
+    steps with cos < 0); empty when the method did not measure it."""
 
     @property
     def unit(self) -> str:
@@ -173,6 +177,7 @@ def _arm_records(spec: Any, i: int, replicate: int, unit: str, storage: Any) -> 
             error=t.user_attrs.get("error"),
             trace=dict(t.user_attrs.get("trace", {})),
             replicate=replicate,
+            conflict={k: v for k, v in dict(t.user_attrs.get("conflict") or {}).items() if k != "seeds"},
         ))
     return records
 

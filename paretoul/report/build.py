@@ -13,15 +13,9 @@ import yaml
 
 from paretoul.audit.study import stored_audits
 from paretoul.pareto.choose import Choice, check_rule, choose, measured
-from paretoul.pareto.compare import (
-    MIN_SEEDS,
-    compare_study,
-    measured_on,
-    pairing_lines,
-    reference_text,
-    seeds_text,
-)
+from paretoul.pareto.compare import MIN_SEEDS, compare_study
 from paretoul.pareto.records import StudyData, load_study_data
+from paretoul.pareto.sentences import measured_on, pairing_lines, reference_text, seeds_text
 from paretoul.pareto.summary import summarise_fronts
 from paretoul.redact import mask_secrets, mask_url
 from paretoul.report import data as D
@@ -38,9 +32,16 @@ def make_plots(study: StudyData, out: Path, chosen: Choice | None = None,
         made["pareto_scatter"] = P.draw_scatter(D.scatter_data(study, chosen), out)[0]
         made["hv_history"] = P.draw_hv_history(D.hv_history_data(study), out)[0]
         made["method_bars"] = P.draw_method_bars(D.method_table(study, on), out)[0]
-    jd = D.jd_vs_fixed_data(study, comparisons or compare_study(study))
+    comparisons = comparisons or compare_study(study)
+    jd = D.jd_vs_fixed_data(study, comparisons)
     if jd:
         made["jd_vs_fixed"] = P.draw_jd_vs_fixed(jd, out)[0]
+    paired = D.paired_w_data(comparisons)
+    if paired:
+        made["paired_w"] = P.draw_paired_w(paired, out)[0]
+    conflict = D.conflict_data(study)
+    if conflict:
+        made["gradient_conflict"] = P.draw_conflict(conflict, out)[0]
     w = D.jd_weights_data(study)
     if w:
         made["jd_weights"] = P.draw_jd_weights(w, out)[0]
@@ -56,9 +57,11 @@ def comparison_markdown(result: dict[str, Any]) -> list[str]:
     head, *left_out = pairing_lines(result)
     out = [head + ".", *(f"- {line}" for line in left_out)]
     for c in result["comparisons"]:
-        out += ["", f"### {c['name']}", "", c["verdict"]]
+        out += ["", f"### {c['name']}", "", f"Design: {c.get('design', 'unpaired')}. {c['verdict']}"]
         if "full_budget" not in c:
             continue
+        if c.get("paired"):
+            out += _paired_markdown(c["paired"])
         iv = (c["equal_budget"] or c["full_budget"])["interval"]
         runs = (f" An arm's {c['replicates']} independent search runs (replicates) each have their "
                 "own front; a side's HV is the mean over its runs." if c["replicates"] > 1 else "")
@@ -81,8 +84,45 @@ def comparison_markdown(result: dict[str, Any]) -> list[str]:
             out.append(f"| {label} | {f['trials']['jd']} | {f['trials']['fixed']} | "
                        f"{f['hv']['jd']:.3f} | {f['hv']['fixed']:.3f} | {f['hv_difference']:+.3f} | "
                        f"{ci} | {f['epsilon_jd_to_fixed']:.3f} | {f['epsilon_fixed_to_jd']:.3f} |")
+        vs = c["full_budget"].get("original")
+        if vs:
+            out += ["", "Against the untouched original (doing nothing, at "
+                    + ", ".join(f"{o} {v:.3g}" for o, v in zip(c["normalisation"]["objectives"],
+                                                               c["original_point"], strict=True))
+                    + "): " + "; ".join(
+                        f"{label} {vs[side]['dominated_by_original'][0]} of "
+                        f"{vs[side]['dominated_by_original'][1]} trials dominated by it, HV gain over "
+                        f"it {vs[side]['hv_gain_over_original']:.3f}"
+                        for side, label in (("jd", "JD:"), ("fixed", "fixed:"))) + "."]
     if not result["comparisons"]:
         out += ["", "No matched pair of `raul` and `scalarized` arms to compare."]
+    return out
+
+
+def _paired_markdown(p: dict[str, Any]) -> list[str]:
+    """Per w: each figure's seed means and the paired JD - fixed difference with its interval."""
+    names = list(p["summary"])
+    out = ["", f"Paired by {', '.join(p['by'])}, {p['measured_on']}: at each value one JD and one "
+           "fixed-weight trial with the same objectives, batches, optimiser and seeds, which differ "
+           f"only in the projection of the gradients; {p['rule']}. "
+           + (p.get("note", "") or ""), "",
+           "| " + " | ".join([", ".join(p["by"]), *(f"{m}: JD − fixed [95% CI]" for m in names),
+                              "cos JD / fixed"]) + " |",
+           "|" + "---|" * (len(names) + 2)]
+    for pt in p["points"]:
+        cells = []
+        for m in names:
+            f = pt["figures"][m]
+            iv = f["difference_95"]
+            ci = f" [{iv[0]:+.3f}, {iv[1]:+.3f}]" if iv else ""
+            win = {"jd": " JD", "fixed": " fixed"}.get(f["winner"] or "", "")
+            cells.append(f"{f['jd_mean']:.3f} − {f['fixed_mean']:.3f} = {f['difference']:+.3f}{ci}{win}")
+        cos = [pt["conflict"][side].get("grad_cos") for side in ("jd", "fixed")]
+        cells.append(" / ".join("-" if v is None else f"{v:+.2f}" for v in cos))
+        at = ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in pt["point"].values())
+        out.append(f"| {at} | " + " | ".join(cells) + " |")
+    if p["unpaired_trials"]:
+        out += ["", f"Trials without a partner (left out): {', '.join(p['unpaired_trials'])}."]
     return out
 
 
@@ -134,15 +174,24 @@ def report_markdown(study: StudyData, plots: dict[str, Path], chosen: Choice | N
     else:
         lines[-1] += (" No `retrain` arm: the noise floor of these gaps is not measured (add an "
                       "arm `{method: retrain, searcher: {type: grid}}`).")
-    lines += ["", "| method | trial | " + " | ".join(_HEADERS[m] for m in cols) + " |",
-              "|---|---|" + "---|" * len(cols)]
+    conflict = any("grad_cos" in row for row in rows)
+    if conflict:
+        lines[-1] += (" cos: the mean cosine between the forget and retain gradients over the "
+                      "trial's steps (search seeds), and the share of steps where they conflict "
+                      "(cos < 0); '-' where the method does not measure it.")
+    lines += ["", "| method | trial | " + " | ".join(_HEADERS[m] for m in cols)
+              + (" | cos (conflict share)" if conflict else "") + " |",
+              "|---|---|" + "---|" * (len(cols) + conflict)]
     missing = [row["missing"] for row in rows if row.get("missing")]
     if missing:
         lines[-1] += (f" {len(missing)} row(s) lack validation figures ({missing[0]}): run "
                       f"`paretoul validate {study.directory}`.")
     for row in rows:
         name = f"{row['method']} (noise floor)" if row.get("noise_floor") else row["method"]
-        lines.append(f"| {name} | {row['trial']} | " + " | ".join(_fmt(row, m) for m in cols) + " |")
+        cos = (f" | {row['grad_cos']:+.2f} ({row['grad_conflict']:.0%})" if "grad_cos" in row
+               else " | -") if conflict else ""
+        lines.append(f"| {name} | {row['trial']} | " + " | ".join(_fmt(row, m) for m in cols)
+                     + cos + " |")
     lines += ["", "## Jacobian descent vs fixed weights", ""]
     lines += comparison_markdown(comparisons)
     lines += ["", "## Fronts and hypervolume", "",

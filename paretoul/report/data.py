@@ -66,23 +66,59 @@ def hv_history_data(data: StudyData) -> dict[str, list[list[float]]]:
     return {k: [[n, hv] for n, hv in hv_history(rs, norm)] for k, rs in groups.items()}
 
 
+def _shown_comparison(comparisons: dict[str, Any]) -> dict[str, Any] | None:
+    """The comparison the report's JD-vs-fixed figures show: the first paired by w, else the first."""
+    cs = [c for c in comparisons["comparisons"] if "full_budget" in c]
+    return next((c for c in cs if c.get("paired")), cs[0] if cs else None)
+
+
 def jd_vs_fixed_data(data: StudyData, comparisons: dict[str, Any]) -> dict[str, Any] | None:
-    """The first comparison's fixed-weight points labelled by w, and its JD points and front."""
-    if not comparisons["comparisons"]:
+    """The shown comparison's two sides: each trial (labelled by w), each side's front, and the
+    untouched original's point."""
+    first = _shown_comparison(comparisons)
+    if first is None:
         return None
-    first = comparisons["comparisons"][0]
     fixed = [r for r in data.finished() if r.arm in first["sides"]["fixed"]]
     jd = [r for r in data.finished() if r.arm in first["sides"]["jd"]]
     if not fixed or not jd:
         return None
-    jd_pts = np.array([r.objectives for r in jd])
     return {
-        "objectives": data.objectives, "name": first["name"],
+        "objectives": data.objectives, "name": first["name"], "design": first["design"],
         "fixed": [{"w": r.params.get("w"), "point": list(r.objectives), "arm": r.arm} for r in fixed],
-        "jd": [{"point": list(r.objectives), "arm": r.arm,
+        "jd": [{"w": r.params.get("w"), "point": list(r.objectives), "arm": r.arm,
                 "reference": r.params.get("reference")} for r in jd],
-        "jd_front": _front_steps(jd_pts, data.directions),
+        "jd_front": _front_steps(np.array([r.objectives for r in jd]), data.directions),
+        "fixed_front": _front_steps(np.array([r.objectives for r in fixed]), data.directions),
+        "original": first.get("original_point"),
     }
+
+
+def paired_w_data(comparisons: dict[str, Any]) -> dict[str, Any] | None:
+    """For the first comparison paired by w: per figure, each side's per-seed values and mean at
+    every w, and each side's gradient cosine at every w."""
+    c = next((c for c in comparisons["comparisons"] if c.get("paired", {}).get("points")), None)
+    if c is None:
+        return None
+    pts = c["paired"]["points"]
+    xs = [pt["point"].get("w") if len(pt["point"]) == 1 else i for i, pt in enumerate(pts)]
+    figures = {m: {side: {"per_seed": [pt["figures"][m][side] for pt in pts],
+                          "mean": [pt["figures"][m][f"{side}_mean"] for pt in pts]}
+                   for side in ("jd", "fixed")} for m in pts[0]["figures"]}
+    cos = {side: [pt["conflict"][side].get("grad_cos") for pt in pts] for side in ("jd", "fixed")}
+    return {"name": c["name"], "x": xs, "labels": [pt["label"] for pt in pts], "figures": figures,
+            "grad_cos": cos if any(v is not None for v in cos["jd"] + cos["fixed"]) else None,
+            "seeds": c["paired"]["seeds"]}
+
+
+def conflict_data(data: StudyData) -> dict[str, Any] | None:
+    """Per arm whose trials measured it: each trial's mean gradient cosine and conflict share."""
+    arms: dict[str, Any] = {}
+    for r in data.finished():
+        if "grad_cos" in r.conflict:
+            a = arms.setdefault(r.arm, {"method": r.method, "grad_cos": [], "grad_conflict": []})
+            a["grad_cos"].append(r.conflict["grad_cos"])
+            a["grad_conflict"].append(r.conflict.get("grad_conflict"))
+    return {"arms": arms} if arms else None
 
 
 def jd_weights_data(data: StudyData) -> dict[str, Any] | None:
@@ -99,7 +135,8 @@ def method_table(data: StudyData, on: str = "search") -> list[dict[str, Any]]:
     """Per method, its trial closest to the oracle (smallest Avg. Gap, selected on the search
     seeds), measured on ``on``'s seeds: mean and sample std (ddof=1) over them; a ``retrain``
     arm's row is the noise floor (``noise_floor`` true). A trial without validation figures
-    has ``missing`` (why) and no values.
+    has ``missing`` (why) and no values. ``grad_cos`` and ``grad_conflict``: the trial's gradient
+    conflict over the search seeds, where its method measured it.
 
     Chosen against the oracle's Avg. Gap, as the unlearning literature tunes its tables.
     """
@@ -117,7 +154,8 @@ def method_table(data: StudyData, on: str = "search") -> list[dict[str, Any]]:
     picks = method_representatives(data)
     for method, pick in sorted(picks.items(), key=lambda kv: (kv[0] != NOISE_FLOOR, kv[0])):
         best = pick if on == "search" else data.validated(pick)
-        row: dict[str, Any] = {"method": method, "trial": pick.key, "noise_floor": method == NOISE_FLOOR}
+        row: dict[str, Any] = {"method": method, "trial": pick.key, "noise_floor": method == NOISE_FLOOR,
+                               **{k: v for k, v in pick.conflict.items()}}
         if best is None:
             row.update(n_seeds=0, missing=data.missing_validation(pick))
         else:

@@ -101,12 +101,26 @@ def draw_jd_vs_fixed(d: dict[str, Any], out: Path) -> list[Path]:
     ax.scatter([p["point"][0] for p in d["jd"]], [p["point"][1] for p in d["jd"]], color="tab:red",
                marker="^", label="Jacobian descent (raul)")
     _steps(ax, d["jd_front"], color="tab:red", lw=1.5, label="JD front")
+    _steps(ax, d.get("fixed_front", []), color="tab:blue", lw=1.2, ls="--", label="fixed-weight front")
+    if d.get("design", "").startswith("paired"):  # each w's two trials, joined
+        by_w = {p["w"]: p["point"] for p in fx if p["w"] is not None}
+        for p in d["jd"]:
+            q = by_w.get(p["w"])
+            if q is not None:
+                ax.plot([q[0], p["point"][0]], [q[1], p["point"][1]], color="grey", lw=0.7,
+                        alpha=0.7, zorder=1)
+    if d.get("original"):
+        o = d["original"]
+        ax.scatter([o[0]], [o[1]], marker="s", s=120, facecolor="none", edgecolor="black", lw=1.6,
+                   zorder=5, clip_on=False, label="original (do nothing)")
     ax.set_xscale("symlog", linthresh=1.0)
     ax.set_yscale("symlog", linthresh=1.0)
     _nonnegative_axes(ax, {"arms": {"all": {"points": [p["point"] for p in fx + d["jd"]]}}})
     ax.set_xlabel(d["objectives"][0])
     ax.set_ylabel(d["objectives"][1])
-    ax.set_title(f"Jacobian descent vs fixed weightings: {d.get('name', '')}", fontsize=10)
+    name, design = d.get("name", ""), d.get("design", "")
+    ax.set_title(f"Jacobian descent vs fixed weightings: {name}"
+                 + (f" ({design})" if design and design != name else ""), fontsize=10)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.grid(alpha=0.3)
     return _save(fig, out, "jd_vs_fixed")
@@ -138,3 +152,52 @@ def draw_method_bars(rows: list[dict[str, Any]], out: Path) -> list[Path]:
     ax.set_title("Each method at its trial closest to the oracle (mean ± sample std over seeds)")
     ax.legend(fontsize=7, ncol=3)
     return _save(fig, out, "method_bars")
+
+
+def draw_paired_w(d: dict[str, Any], out: Path) -> list[Path]:
+    """Each figure against w, both sides: per-seed values (dots) and the seed mean (line); the
+    gradient cosine per w in the last panel when measured."""
+    names = list(d["figures"]) + (["grad_cos"] if d.get("grad_cos") else [])
+    fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.6), squeeze=False)
+    style = {"jd": ("tab:red", "^", "JD (raul)"), "fixed": ("tab:blue", "o", "fixed (scalarized)")}
+    x = d["x"]
+    for ax, name in zip(axes[0], names, strict=True):
+        for side, (color, marker, label) in style.items():
+            if name == "grad_cos":
+                ys = d["grad_cos"][side]
+                ax.plot(x, [v if v is not None else float("nan") for v in ys], color=color,
+                        marker=marker, label=label)
+                continue
+            f = d["figures"][name][side]
+            for xi, vals in zip(x, f["per_seed"], strict=True):
+                ax.scatter([xi] * len(vals), vals, color=color, marker=marker, s=10, alpha=0.35)
+            ax.plot(x, f["mean"], color=color, marker=marker, label=label)
+        if name == "grad_cos":
+            ax.axhline(0.0, color="grey", lw=0.8)
+        ax.set_xlabel("w (forget preference)")
+        if name != "grad_cos":
+            ax.set_yscale("symlog", linthresh=1.0)  # one diverging seed must not flatten the rest
+        ax.set_title(name if name != "grad_cos" else "cos(g_forget, g_retain)", fontsize=9)
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle(f"{d['name']}: JD and fixed weights at each w, {d['seeds']} seeds (dots: seeds, "
+                 "line: mean)", fontsize=10)
+    fig.tight_layout()
+    return _save(fig, out, "paired_w")
+
+
+def draw_conflict(d: dict[str, Any], out: Path) -> list[Path]:
+    """Each arm's trials' mean gradient cosine (forget vs retain): below 0, the two conflict."""
+    arms = sorted(d["arms"].items())
+    fig, ax = plt.subplots(figsize=(max(4.5, 1.1 * len(arms) + 2), 3.8))
+    for i, ((_, a), color) in enumerate(zip(arms, _colours(len(arms)), strict=True)):
+        ys = a["grad_cos"]
+        xs = [i + 0.08 * (j - (len(ys) - 1) / 2) / max(len(ys), 1) * 4 for j in range(len(ys))]
+        ax.scatter(xs, ys, color=color, s=18, alpha=0.8)
+    ax.axhline(0.0, color="grey", lw=0.8)
+    ax.set_xticks(range(len(arms)))
+    ax.set_xticklabels([f"{arm}\n({a['method']})" for arm, a in arms], fontsize=7)
+    ax.set_ylabel("mean cos(g_forget, g_retain)")
+    ax.set_title("Gradient conflict per trial (below 0: the objectives conflict)", fontsize=10)
+    ax.grid(alpha=0.3, axis="y")
+    return _save(fig, out, "gradient_conflict")

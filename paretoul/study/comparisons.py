@@ -3,10 +3,15 @@
 A comparison puts ``raul`` arms (Jacobian descent) against ``scalarized`` arms (the same two
 objectives under a fixed weight). It is matched when both sides use the same ``reference``,
 ``kl_direction`` and ``temperature`` and the same fixed, searched or gridded values of every
-other parameter — except ``w`` on the fixed side and ``aggregator`` on the JD side — and the
+other parameter — except the preference ``w`` and the JD side's ``aggregator`` — and the
 same number of ``replicates`` (independent search runs). A JD side
 whose aggregator can be ``mean`` is refused: the mean of the two gradients is the fixed
 weighting w = 0.5, not Jacobian descent.
+
+A comparison **paired by w** (``paired_by: w``) is the fair design: one arm a side, both running
+the same values of ``w`` and of every other parameter (equal grids, nothing searched), the JD
+side's aggregator fixed to one that takes a preference. Each ``w`` and seed then has one trial
+a side that differs from its partner only in the projection of the gradients.
 
 This module works on :class:`ArmSetting` values (what each parameter of an arm is held at);
 :mod:`paretoul.study.spec` builds them, so it imports nothing from there.
@@ -19,8 +24,10 @@ from typing import Any
 
 JD_METHOD = "raul"
 FIXED_METHOD = "scalarized"
-FREE = {JD_METHOD: "aggregator", FIXED_METHOD: "w"}
-"""The one parameter each side may hold at anything: how it combines the two gradients."""
+FREE = {JD_METHOD: ("aggregator", "w"), FIXED_METHOD: ("w",)}
+"""What each side of an unpaired comparison may hold at anything: how it combines the gradients."""
+PAIRED_BY = ("w",)
+"""What a comparison can be paired by."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,13 @@ class Pairing:
     jd: tuple[str, ...]
     fixed: tuple[str, ...]
     declared: bool = True
+    paired_by: str | None = None
+    """``w``: each trial of one side has a partner on the other at the same ``w`` (and every other
+    parameter); None: the two sides' fronts are compared unpaired."""
+
+    @property
+    def design(self) -> str:
+        return f"paired by {self.paired_by}" if self.paired_by else "unpaired"
 
 
 @dataclass
@@ -91,7 +105,7 @@ def mismatch(jd: ArmSetting, fixed: ArmSetting) -> str | None:
     """The first parameter in which ``jd`` and ``fixed`` differ (as a phrase), or None."""
     if fixed.method != FIXED_METHOD:
         return f"arm {fixed.name!r} is a {fixed.method} arm, not {FIXED_METHOD} (fixed weights)"
-    params = sorted((set(jd.values) | set(fixed.values)) - {FREE[JD_METHOD], FREE[FIXED_METHOD]})
+    params = sorted((set(jd.values) | set(fixed.values)) - {*FREE[JD_METHOD], *FREE[FIXED_METHOD]})
     # reference, kl_direction and temperature first: they define the objectives
     ordered = [p for p in ("reference", "kl_direction", "temperature") if p in params]
     ordered += [p for p in params if p not in ordered]
@@ -103,6 +117,32 @@ def mismatch(jd: ArmSetting, fixed: ArmSetting) -> str | None:
     if jd.replicates != fixed.replicates:
         return (f"arms {jd.name!r} and {fixed.name!r} differ in replicates: {jd.replicates} vs "
                 f"{fixed.replicates} (both sides need the same number of search runs)")
+    return None
+
+
+def paired_mismatch(jd: ArmSetting, fixed: ArmSetting, by: str = "w") -> str | None:
+    """Why ``jd`` and ``fixed`` (matched) cannot be paired by ``by``, or None: both must run the same
+    values of ``by`` and of every other parameter (grids or fixed values, nothing searched), and
+    the JD side's aggregator must be fixed to one that takes a preference."""
+    from paretoul.jd import PREFERENCE
+
+    how, agg = jd.values.get("aggregator", ("fixed", None))
+    if how != "fixed" or agg not in PREFERENCE:
+        return (f"arm {jd.name!r}'s aggregator is {jd.describe('aggregator')}; pairing by {by} needs "
+                f"it fixed to one that takes a preference ({', '.join(PREFERENCE)})")
+    for arm in (jd, fixed):
+        if arm.values.get(by, ("fixed", None))[0] != "grid":
+            return (f"arm {arm.name!r} has {by} {arm.describe(by)}; pairing by {by} needs a grid of "
+                    f"{by} on both sides (grid: {{{by}: [...]}})")
+    for p in sorted((set(jd.values) | set(fixed.values)) - {"aggregator"}):
+        a, b = jd.values.get(p, ("fixed", None)), fixed.values.get(p, ("fixed", None))
+        if "searched" in (a[0], b[0]):
+            side = jd if a[0] == "searched" else fixed
+            return (f"arm {side.name!r} searches {p}; a comparison paired by {by} needs every "
+                    "parameter fixed or gridded alike on both sides")
+        if a != b:
+            return (f"arms {jd.name!r} and {fixed.name!r} differ in {p}: {jd.describe(p)} vs "
+                    f"{fixed.describe(p)} (paired by {by}, both sides run the same values)")
     return None
 
 
@@ -133,12 +173,21 @@ def check_pairing(pairing: Pairing, arms: dict[str, ArmSetting]) -> tuple[str, s
             why = mismatch(arms[a], arms[b])
             if why:
                 return "fixed", why
+    if pairing.paired_by is not None:
+        if pairing.paired_by not in PAIRED_BY:
+            return "paired_by", f"{pairing.paired_by!r}; allowed: {', '.join(PAIRED_BY)}"
+        if len(pairing.jd) != 1 or len(pairing.fixed) != 1:
+            return "paired_by", "a comparison paired by w has one arm a side"
+        why = paired_mismatch(arms[pairing.jd[0]], arms[pairing.fixed[0]], pairing.paired_by)
+        if why:
+            return "paired_by", why
     return None
 
 
 def auto_pairs(arms: dict[str, ArmSetting]) -> AutoPairs:
-    """Every (raul arm, scalarized arm) pair that is a matched comparison, one comparison each;
-    every other raul or scalarized arm is left out with the reason."""
+    """Every (raul arm, scalarized arm) pair that is a matched comparison, one comparison each
+    (paired by w where the two arms allow it); every other raul or scalarized arm is left out
+    with the reason."""
     out = AutoPairs()
     jd = [a for a in arms.values() if a.method == JD_METHOD]
     fixed = [a for a in arms.values() if a.method == FIXED_METHOD]
@@ -152,7 +201,9 @@ def auto_pairs(arms: dict[str, ArmSetting]) -> AutoPairs:
         for b in fixed:
             why = mismatch(a, b)
             if why is None:
-                out.made.append(Pairing(f"{a.name} vs {b.name}", (a.name,), (b.name,), declared=False))
+                by = None if paired_mismatch(a, b) else "w"
+                out.made.append(Pairing(f"{a.name} vs {b.name}", (a.name,), (b.name,), declared=False,
+                                        paired_by=by))
                 paired |= {a.name, b.name}
             else:
                 reasons.setdefault(a.name, why)

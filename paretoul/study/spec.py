@@ -95,6 +95,9 @@ class Comparison(_Strict):
     name: str | None = None
     jd: list[str]
     fixed: list[str]
+    paired_by: str | None = None
+    """``w``: pair each JD trial with the fixed-weight trial at the same w (both sides grid the same
+    values); left out: the sides' fronts are compared unpaired."""
 
     @field_validator("jd", "fixed", mode="before")
     @classmethod
@@ -297,7 +300,8 @@ def arm_space(spec: StudySpec, i: int) -> tuple[dict[str, Param], dict[str, Any]
         return {}, dict(arm.fixed)
     if arm.grid:
         raise UserError(f"{where}.grid", f"only grid arms take a grid (searcher is {arm.searcher.type})")
-    names = arm.search if arm.search is not None else [n for n in declared if n not in arm.fixed]
+    names = arm.search if arm.search is not None else [
+        n for n, p in declared.items() if n not in arm.fixed and p.searched_by_default]
     searched: dict[str, Param] = {}
     for n in names:
         if n in arm.fixed:
@@ -385,12 +389,46 @@ def validate(spec: StudySpec) -> None:
         arm_space(spec, i)
         arm_budget(spec, i)
         _check_replicates(spec, i)
+    settings = arm_settings(spec)
+    for i in range(len(spec.arms)):
+        _check_preference(settings[spec.arm_name(i)], i)
+        _check_reference(spec, settings[spec.arm_name(i)], i)
     if spec.comparisons is not None:
-        settings = arm_settings(spec)
         for j, pairing in enumerate(declared_pairings(spec)):
             problem = check_pairing(pairing, settings)
             if problem:
                 raise UserError(f"comparisons[{j}].{problem[0]}", problem[1])
+
+
+def _check_preference(arm: ArmSetting, i: int) -> None:
+    """A ``raul`` arm that varies ``w`` must hold its aggregator to ones that take a preference
+    (else some of its trials would fail on the pair)."""
+    from paretoul.jd import PREFERENCE
+
+    how, _ = arm.values.get("w", ("fixed", None))
+    if arm.method != "raul" or how == "fixed":
+        return
+    agg_how, agg = arm.values.get("aggregator", ("fixed", None))
+    values = [agg] if agg_how == "fixed" else list(agg) if agg_how == "grid" else list(agg[4])
+    bad = [v for v in values if v not in PREFERENCE]
+    if bad:
+        raise UserError(f"arms[{i}].aggregator", f"{bad[0]} takes no preference, but the arm varies w; "
+                        f"fix aggregator to one of {', '.join(PREFERENCE)}")
+
+
+def _check_reference(spec: StudySpec, arm: ArmSetting, i: int) -> None:
+    """An arm whose forget target needs the held-out reference set cannot run without one."""
+    if "reference" not in arm.values or spec.reference_fraction > 0:
+        return
+    how, what = arm.values["reference"]
+    values = [what] if how == "fixed" else list(what) if how == "grid" else list(what[4])
+    random = ForgetSpec.parse(spec.forget).kind != "class"
+    needs = [v for v in values if v not in ("uniform", "auto") or (v == "auto" and random)]
+    if needs:
+        why = ("auto picks rank-calibrated for random forgetting" if needs[0] == "auto"
+               else f"{needs[0]} is computed from the reference set")
+        raise UserError(f"arms[{i}].reference", f"{why}, but reference_fraction is 0; give "
+                        "reference_fraction > 0 or fix reference: uniform")
 
 
 def _check_replicates(spec: StudySpec, i: int) -> None:
@@ -432,7 +470,8 @@ def declared_pairings(spec: StudySpec) -> list[Pairing]:
     out = []
     for c in spec.comparisons or []:
         jd, fixed = c.sides()
-        out.append(Pairing(c.name or f"{' + '.join(jd)} vs {' + '.join(fixed)}", jd, fixed))
+        out.append(Pairing(c.name or f"{' + '.join(jd)} vs {' + '.join(fixed)}", jd, fixed,
+                           paired_by=c.paired_by))
     return out
 
 

@@ -104,6 +104,7 @@ def run_trial(config: dict[str, Any], shared: SharedSetting) -> dict[str, Any]:
         metrics_per_seed=[r.metrics for r in runs],
         params_full=runs[0].params,
         trace=_compact(runs[0].trace),
+        **conflict_figures([r.trace for r in runs]),
         unlearn_s=float(sum(r.unlearn_seconds for r in runs)),
         trial_s=time.perf_counter() - t0,
     )
@@ -129,6 +130,22 @@ def seed_std(names: list[str], table: np.ndarray) -> dict[str, float]:
     if len(table) < 2:
         return {}
     return dict(zip(names, table.std(0, ddof=1).tolist(), strict=True))
+
+
+CONFLICT = ("grad_cos", "grad_conflict")
+"""The gradient-conflict series a method's trace may hold (:func:`paretoul.jd.conflict_log`)."""
+
+
+def conflict_figures(traces: list[dict[str, list[float]]]) -> dict[str, Any]:
+    """``{"conflict": {grad_cos, grad_conflict, seeds}}``: each seed's mean over its epochs, then
+    the mean over the seeds whose trace has the series; empty when no seed has them (a method
+    that does not measure conflict, or a probe left off)."""
+    per_seed = [{k: float(np.mean(t[k])) for k in CONFLICT if t.get(k)} for t in traces]
+    have = [row for row in per_seed if len(row) == len(CONFLICT)]
+    if not have:
+        return {}
+    return {"conflict": {**{k: float(np.mean([row[k] for row in have])) for k in CONFLICT},
+                         "seeds": len(have)}}
 
 
 def _compact(trace: dict[str, list[float]], limit: int = 400) -> dict[str, list[float]]:

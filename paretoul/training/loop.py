@@ -31,6 +31,9 @@ fraction of the run done, for schedules inside a loss)."""
 Combine = Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]]
 """``combine(losses)``: sets ``p.grad``; returns per-step numbers for the trace (may be empty)."""
 AfterStep = Callable[[torch.optim.Optimizer], None]
+EPOCH_MEANS = frozenset({"grad_cos", "grad_conflict"})
+"""Per-step numbers a ``combine`` returns that the trace keeps as per-epoch means (as it keeps
+the losses) rather than step by step: the gradient-conflict figures (:func:`paretoul.jd.conflict_log`)."""
 
 
 @dataclass(frozen=True)
@@ -153,7 +156,10 @@ def train_loop(model: nn.Module, schedule: BatchSchedule, losses: Losses, combin
                     raise diverged from e
                 raise
             for key, value in logged.items():
-                per_step.setdefault(key, []).append(value.detach().float().reshape(-1))
+                if key in EPOCH_MEANS:
+                    acc.add({key: value})
+                else:
+                    per_step.setdefault(key, []).append(value.detach().float().reshape(-1))
             opt.step()
             if after_step is not None:
                 after_step(opt)

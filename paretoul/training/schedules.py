@@ -28,7 +28,19 @@ from paretoul.data.base import DataBundle
 from paretoul.data.batching import augment as augment_batch
 from paretoul.data.batching import minibatches
 
-Batch = tuple[torch.Tensor, torch.Tensor]
+
+class Batch(tuple):
+    """``(x, y)`` of one minibatch, unpacked as a pair, with ``index``: the train-part indices of
+    its samples (for losses whose targets are per sample)."""
+
+    index: torch.Tensor | None
+
+    def __new__(cls, x: torch.Tensor, y: torch.Tensor, index: torch.Tensor | None = None) -> Batch:
+        batch = super().__new__(cls, (x, y))
+        batch.index = index
+        return batch
+
+
 Batches = dict[str, Batch]
 
 
@@ -60,7 +72,7 @@ class Source:
             x = self.data.train_x[sel]
             if self.augment is not None:
                 x = augment_batch(x, self.augment)
-            yield x, self.data.train_y[sel]
+            yield Batch(x, self.data.train_y[sel], sel)
 
     def cycle(self) -> Iterator[Batch]:
         """Endless passes, each reshuffled."""

@@ -23,11 +23,14 @@ def test_launch_wrote_the_report(study) -> None:
     out, _ = study
     html = (out / "report" / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 4
-    for name in ("pareto_scatter", "hv_history", "jd_vs_fixed", "jd_weights", "method_bars"):
+    for name in ("pareto_scatter", "hv_history", "jd_vs_fixed", "jd_weights", "method_bars",
+                 "paired_w", "gradient_conflict"):
         assert (out / "report" / f"{name}.png").stat().st_size > 1000
         assert (out / "report" / f"{name}.svg").exists()
     md = (out / "report" / "report.md").read_text()
     assert "Jacobian descent vs fixed weights" in md and "| raul |" in md
+    assert "Design: paired by w." in md and "Design: unpaired." in md and "| w | forget_gap: JD" in md
+    assert "cos (conflict share)" in md and "Against the untouched original" in md
     # real Markdown rendering: tables, emphasis and code become HTML, nothing prints literally
     assert "<table>" in html and "<td>raul</td>" in html
     body = html.split("<body>", 1)[1]
@@ -59,23 +62,24 @@ def test_front_json(study, capsys) -> None:
     assert set(data["arms"]) >= {"raul-nsga2", "sc-grid", "ft-pymoo", "ga-random"}
     assert 0 < data["overall"]["hv"] <= 1.1 ** 2
     comparisons = data["comparisons"]
-    assert comparisons["pairing"]["made"] == ["raul-nsga2 vs sc-match", "jd vs fw"]
+    assert comparisons["pairing"]["made"] == ["raul-nsga2 vs sc-match", "jd vs fw", "jd-w vs fw-w"]
     assert set(comparisons["pairing"]["left_out"]) == {"sc-grid"}
     c = comparisons["comparisons"][0]
-    assert len(comparisons["comparisons"]) == 2
+    assert len(comparisons["comparisons"]) == 3
     assert c["seeds"] == 2 and c["winner"] is None and "too few seeds" in c["verdict"]
     assert main(["front", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "HV" in text and ("paired automatically where arms match: raul-nsga2 vs sc-match, jd vs fw"
-                             in text)
+    assert "HV" in text and ("paired automatically where arms match: raul-nsga2 vs sc-match, "
+                             "jd vs fw, jd-w vs fw-w" in text)
 
 
 def test_compare_prints_each_comparison_and_its_json(study, capsys) -> None:
     out, _ = study
     assert main(["compare", str(out), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    c, replicated = data["comparisons"]
+    c, replicated, paired = data["comparisons"]
     assert replicated["sides"] == {"jd": ["jd"], "fixed": ["fw"]}
+    assert c["design"] == replicated["design"] == "unpaired" and paired["design"] == "paired by w"
     assert c["sides"] == {"jd": ["raul-nsga2"], "fixed": ["sc-match"]}
     assert c["full_budget"]["trials"] == {"jd": 4, "fixed": 2}
     assert c["equal_budget"]["trials"] == {"jd": 2, "fixed": 2}
@@ -84,6 +88,38 @@ def test_compare_prints_each_comparison_and_its_json(study, capsys) -> None:
     text = capsys.readouterr().out
     assert "left out sc-grid: arms 'raul-nsga2' and 'sc-grid' differ in lr" in text
     assert "reference point forget_gap" in text
+
+
+def test_a_comparison_paired_by_w_gives_per_w_differences_and_no_winner_on_two_seeds(study, capsys
+                                                                                    ) -> None:
+    """jd-w and fw-w grid w over 0.2, 0.5, 0.8 on seeds 0 and 1: per w, each objective's and Avg.
+    Gap's per-seed JD - fixed differences (recomputed here from the trials' own per-seed metrics),
+    their mean and bootstrap interval, and no winner (fewer than 5 seeds)."""
+    out, _ = study
+    assert main(["compare", str(out), "--json"]) == 0
+    (c,) = [c for c in json.loads(capsys.readouterr().out)["comparisons"] if c["name"] == "jd-w vs fw-w"]
+    p = c["paired"]
+    assert p["by"] == ["w"] and [pt["point"]["w"] for pt in p["points"]] == [0.2, 0.5, 0.8]
+    records = {r.key: r for r in paretoul.open_study(out).data().finished()}
+    for pt in p["points"]:
+        jd, fixed = records[pt["jd_trial"]], records[pt["fixed_trial"]]
+        assert jd.arm == "jd-w" and fixed.arm == "fw-w" and jd.params["w"] == fixed.params["w"]
+        assert pt["seeds"] == [0, 1]
+        for m in ("forget_gap", "retain_gap", "avg_gap"):
+            f = pt["figures"][m]
+            want = [a[m] - b[m] for a, b in zip(jd.metrics_per_seed, fixed.metrics_per_seed, strict=True)]
+            assert f["difference_per_seed"] == pytest.approx(want)
+            assert f["difference"] == pytest.approx(sum(want) / 2)
+            lo, hi = f["difference_95"]
+            assert lo <= f["difference"] <= hi and f["winner"] is None
+        assert set(pt["conflict"]["jd"]) == set(pt["conflict"]["fixed"]) == {"grad_cos", "grad_conflict"}
+    assert p["summary"]["avg_gap"]["jd_better"] == p["summary"]["avg_gap"]["fixed_better"] == 0
+    assert "fewer than 5" in p["summary"]["avg_gap"]["note"]
+    assert c["winner"] is None and c["verdict"].startswith("jd-w vs fw-w: paired by w at 3 values")
+    for side in ("jd", "fixed"):
+        o = c["full_budget"]["original"][side]
+        assert o["dominated_by_original"][1] == 3 and o["hv_gain_over_original"] >= 0
+    assert c["original_point"] is not None
 
 
 @pytest.mark.parametrize("argv", [["--rule", "knee"], ["--rule", "compromise", "--p", "1"],

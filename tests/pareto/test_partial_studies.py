@@ -22,7 +22,7 @@ from paretoul.study import parse_spec, store
 
 ARMS = {
     "raul": {"name": "raul", "method": "raul", "searcher": {"type": "random", "seed": 0}, "budget": 3,
-             "fixed": {"epochs": 1}, "search": ["lr"]},
+             "fixed": {"epochs": 1, "reference": "uniform"}, "search": ["lr"]},
     "sc": {"name": "sc", "method": "scalarized", "searcher": {"type": "grid"}, "grid": {"w": [0.0, 0.5]},
            "fixed": {"epochs": 1}},
     "bad": {"name": "bad", "method": "ga", "searcher": {"type": "grid"}, "grid": {"lr": [1e30, 1e31]},

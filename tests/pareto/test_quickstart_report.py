@@ -14,7 +14,8 @@ from PIL import Image
 import paretoul
 from tests._guards import slow_fixture
 
-PLOTS = ("pareto_scatter", "hv_history", "jd_vs_fixed", "jd_weights", "method_bars")
+PLOTS = ("pareto_scatter", "hv_history", "jd_vs_fixed", "jd_weights", "method_bars", "paired_w",
+         "gradient_conflict")
 
 
 @pytest.fixture(scope="module")
