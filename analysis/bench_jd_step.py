@@ -1,8 +1,12 @@
-"""Benchmark: one RAUL (Jacobian-descent) step vs one weighted-sum step on ResNet-18.
+"""Benchmark: one RAUL (Jacobian-descent) step vs one weighted-sum step on ResNet-18, with and
+without a preference.
 
 Both steps take the same forget and retain batches (CIFAR shapes, 64 + 64 by
 default) through two forward passes and one SGD update; they differ only in how
-the two gradients are combined. Times are medians over repeats, interleaved in
+the two gradients are combined: ``weighted_sum`` (backward of 0.5 L_f + 0.5 L_r), ``raul``
+(UPGrad, equal weights), ``raul_pref`` (UPGrad with preference (0.3, 0.7)), ``scalarized``
+(the fixed weighting (0.3, 0.7) through the same Jacobian step, as ``scalarized`` runs) and
+``torchjd_autojac`` (torchjd's own path). Times are medians over repeats, interleaved in
 one process so that drift hits every variant alike; peak memory is measured per
 variant in a fresh subprocess over three steps (CPU: peak RSS growth over the
 state before the first step; CUDA: ``torch.cuda.max_memory_allocated`` growth).
@@ -25,11 +29,12 @@ import time
 import torch
 import torch.nn.functional as F
 
-from paretoul.jd import JacobianDescent, make_aggregator
+from paretoul.jd import JacobianDescent, fixed_weights, make_aggregator
 from paretoul.methods.losses import forget_kl
 from paretoul.models import build_model
 
-VARIANTS = ("weighted_sum", "raul", "torchjd_autojac")
+VARIANTS = ("weighted_sum", "raul", "raul_pref", "scalarized", "torchjd_autojac")
+PREFERENCE = (0.3, 0.7)
 
 
 def setup(device: str, batch: int, seed: int = 0):
@@ -64,6 +69,21 @@ def make_steps(model, xf, xr, yr, p_ref, opt, aggregator: str):
         state["jd"].step(list(losses()))
         opt.step()
 
+    def raul_pref():
+        if "jd_pref" not in state:
+            state["jd_pref"] = JacobianDescent(params, make_aggregator(aggregator, PREFERENCE,
+                                                                       xf.device))
+        opt.zero_grad(set_to_none=True)
+        state["jd_pref"].step(list(losses()))
+        opt.step()
+
+    def scalarized():
+        if "jd_fixed" not in state:
+            state["jd_fixed"] = JacobianDescent(params, fixed_weights(PREFERENCE, xf.device))
+        opt.zero_grad(set_to_none=True)
+        state["jd_fixed"].step(list(losses()))
+        opt.step()
+
     def torchjd_autojac():  # the obvious torchjd call, for reference
         from torchjd.autojac import backward, jac_to_grad
 
@@ -72,7 +92,8 @@ def make_steps(model, xf, xr, yr, p_ref, opt, aggregator: str):
         jac_to_grad(params, state.setdefault("agg", make_aggregator(aggregator)))
         opt.step()
 
-    return {"weighted_sum": weighted_sum, "raul": raul, "torchjd_autojac": torchjd_autojac}
+    return {"weighted_sum": weighted_sum, "raul": raul, "raul_pref": raul_pref,
+            "scalarized": scalarized, "torchjd_autojac": torchjd_autojac}
 
 
 def _sync(device: str) -> None:
@@ -157,6 +178,9 @@ def main() -> None:
         "repeats": args.repeats,
         "median_step_s": {k: round(v, 4) for k, v in medians.items()},
         "ratio_raul_to_weighted_sum": round(medians["raul"] / medians["weighted_sum"], 3),
+        "ratio_raul_pref_to_weighted_sum": round(medians["raul_pref"] / medians["weighted_sum"], 3),
+        "ratio_raul_pref_to_raul": round(medians["raul_pref"] / medians["raul"], 3),
+        "ratio_scalarized_to_weighted_sum": round(medians["scalarized"] / medians["weighted_sum"], 3),
         "peak_memory_growth_mb": peaks,
         "parameter_buffer_mb": round(p_mb, 1),
         "raul_extra_peak_in_parameter_buffers": round((peaks["raul"] - peaks["weighted_sum"]) / p_mb, 2),

@@ -137,6 +137,15 @@ def comparison_lines(result: dict) -> list[str]:
                          f"trials lack validation figures, e.g. {c['validation_missing'][0]}; "
                          "run `paretoul validate DIR`)")
         lines.append(c["verdict"])
+        paired = c.get("paired") or {}
+        for pt in paired.get("points", []):
+            m = "avg_gap" if "avg_gap" in pt["figures"] else next(iter(pt["figures"]))
+            f = pt["figures"][m]
+            iv = f["difference_95"]
+            ci = f" [95% CI {iv[0]:+.3f}, {iv[1]:+.3f}]" if iv else ""
+            win = {"jd": ": JD better", "fixed": ": fixed better"}.get(f["winner"] or "", "")
+            lines.append(f"  {pt['label']}: {m} JD {f['jd_mean']:.3f} vs fixed {f['fixed_mean']:.3f}, "
+                         f"paired difference {f['difference']:+.3f}{ci}{win}")
         if "normalisation" in c:
             lines.append(f"  HV normalised over this comparison's two sides only (gap objectives "
                          f"from 0); reference point {reference_text(c)}")
@@ -178,6 +187,10 @@ def front_lines(summary: dict[str, Any]) -> list[str]:
             lines.append(f"  {name:<22} HV {g['hv']:.3f}  front ({len(g['front'])}): {pts(g['front'])}")
     o = summary["overall"]
     lines.append(f"overall: HV {o['hv']:.3f}  front ({len(o['front'])}): {pts(o['front'])}")
+    if summary.get("original"):
+        at = ", ".join(f"{k} {v:.2f}" for k, v in summary["original"].items())
+        lines.append(f"the untouched original (doing nothing): {at}; it dominates "
+                     f"{o['dominated_by_original']} of the overall front's {len(o['front'])} trials")
     return lines
 
 

@@ -70,7 +70,10 @@ def paired_figures(data: StudyData, jd: list[TrialRecord], fixed: list[TrialReco
     figures += [(m, d) for m, d in EXTRA if m not in data.objectives
                 and all(m in r.metrics for r in jd + fixed)]
     points, unpaired = [], []
-    for r in sorted(jd, key=lambda t: [str(v) for v in _key(t, varied)]):
+    def order(t: TrialRecord) -> tuple[tuple[int, Any], ...]:  # numbers by value, others by text
+        return tuple((0, v) if isinstance(v, (int, float)) else (1, str(v)) for v in _key(t, varied))
+
+    for r in sorted(jd, key=order):
         partner = by_key.get(_key(r, shared))
         if partner is None:
             unpaired.append(r.key)

@@ -134,8 +134,9 @@ class StudyData:
         out = {}
         ref = self.baselines_on(on)
         for who in ("original", "oracle"):
-            rows = [[ref[s][who][m] for m in self.objectives] for s in ref]
-            if rows:
+            rows = [[ref[s][who][m] for m in self.objectives] for s in ref
+                    if all(m in ref[s].get(who, {}) for m in self.objectives)]
+            if rows and len(rows) == len(ref):
                 out[who] = np.mean(np.array(rows, dtype=float), axis=0)
         return out
 

@@ -123,9 +123,23 @@ def point(r: TrialRecord, objectives: list[str]) -> dict[str, Any]:
             "avg_gap": r.metrics.get("avg_gap")}
 
 
+def _versus_original(front: list[TrialRecord], original: np.ndarray | None, directions: list[str]
+                     ) -> int | None:
+    """How many of ``front``'s trials the untouched original dominates (None: no original)."""
+    if original is None:
+        return None
+    o = as_minimisation(original[None, :], directions)[0]
+    return sum(bool(np.all(o <= g) and np.any(o < g))
+               for g in as_minimisation(np.array([r.objectives for r in front], dtype=float)
+                                        .reshape(len(front), len(directions)), directions))
+
+
 def summarise_fronts(data: StudyData, hv_reference: list[float] | None = None) -> dict[str, Any]:
-    """Everything ``paretoul front`` prints: fronts and HV per arm/method/searcher/overall."""
+    """Everything ``paretoul front`` prints: fronts and HV per arm/method/searcher/overall, and
+    the untouched original's point with, per front, how many of its trials the original
+    dominates (``dominated_by_original``)."""
     norm = study_normalisation(data, hv_reference)
+    original = data.baseline_points().get("original")
     out: dict[str, Any] = {"study": data.name, "normalisation": norm.describe(data.objectives),
                            "trials": {"complete": len(data.finished()),
                                       "failed": sum(r.state == "failed" for r in data.records),
@@ -133,13 +147,18 @@ def summarise_fronts(data: StudyData, hv_reference: list[float] | None = None) -
                                                    for r in data.records)}}
     for key, label in (("arm", "arms"), ("method", "methods"), ("searcher", "searchers")):
         groups = _group(data.records, key)
-        out[label] = {
-            name: {"hv": hv_of(rs, norm), "finished": sum(r.state == "complete" for r in rs),
-                   "front": [point(r, data.objectives) for r in front_records(rs, norm)]}
-            for name, rs in groups.items()
-        }
+        out[label] = {}
+        for name, rs in groups.items():
+            front = front_records(rs, norm)
+            out[label][name] = {"hv": hv_of(rs, norm), "finished": sum(r.state == "complete" for r in rs),
+                                "front": [point(r, data.objectives) for r in front],
+                                "dominated_by_original": _versus_original(front, original,
+                                                                          data.directions)}
     overall = front_records(data.records, norm)
     out["overall"] = {"hv": hv_of(data.records, norm),
-                      "front": [point(r, data.objectives) for r in overall]}
+                      "front": [point(r, data.objectives) for r in overall],
+                      "dominated_by_original": _versus_original(overall, original, data.directions)}
+    out["original"] = (dict(zip(data.objectives, original.tolist(), strict=True))
+                       if original is not None else None)
     out["hv_history"] = {name: hv_history(rs, norm) for name, rs in _group(data.records, "searcher").items()}
     return out

@@ -95,19 +95,31 @@ def jd_vs_fixed_data(data: StudyData, comparisons: dict[str, Any]) -> dict[str, 
 
 def paired_w_data(comparisons: dict[str, Any]) -> dict[str, Any] | None:
     """For the first comparison paired by w: per figure, each side's per-seed values and mean at
-    every w, and each side's gradient cosine at every w."""
+    every w, and each side's gradient cosine at every w; one series per value of the other
+    gridded parameters (e.g. one per lr)."""
     c = next((c for c in comparisons["comparisons"] if c.get("paired", {}).get("points")), None)
     if c is None:
         return None
-    pts = c["paired"]["points"]
-    xs = [pt["point"].get("w") if len(pt["point"]) == 1 else i for i, pt in enumerate(pts)]
-    figures = {m: {side: {"per_seed": [pt["figures"][m][side] for pt in pts],
-                          "mean": [pt["figures"][m][f"{side}_mean"] for pt in pts]}
-                   for side in ("jd", "fixed")} for m in pts[0]["figures"]}
-    cos = {side: [pt["conflict"][side].get("grad_cos") for pt in pts] for side in ("jd", "fixed")}
-    return {"name": c["name"], "x": xs, "labels": [pt["label"] for pt in pts], "figures": figures,
-            "grad_cos": cos if any(v is not None for v in cos["jd"] + cos["fixed"]) else None,
-            "seeds": c["paired"]["seeds"]}
+    pts = [pt for pt in c["paired"]["points"] if "w" in pt["point"]]
+    if not pts:
+        return None
+    series: dict[str, list[dict[str, Any]]] = {}
+    for pt in pts:
+        rest = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                         for k, v in pt["point"].items() if k != "w")
+        series.setdefault(rest, []).append(pt)
+    out_series = []
+    for label, group in series.items():
+        figures = {m: {side: {"per_seed": [pt["figures"][m][side] for pt in group],
+                              "mean": [pt["figures"][m][f"{side}_mean"] for pt in group]}
+                       for side in ("jd", "fixed")} for m in group[0]["figures"]}
+        cos = {side: [pt["conflict"][side].get("grad_cos") for pt in group] for side in ("jd", "fixed")}
+        out_series.append({"label": label, "w": [pt["point"]["w"] for pt in group],
+                           "figures": figures, "grad_cos": cos})
+    measured = any(v is not None for s in out_series for side in ("jd", "fixed")
+                   for v in s["grad_cos"][side])
+    return {"name": c["name"], "series": out_series, "figures": list(pts[0]["figures"]),
+            "grad_cos": measured, "seeds": c["paired"]["seeds"]}
 
 
 def conflict_data(data: StudyData) -> dict[str, Any] | None:

@@ -155,31 +155,34 @@ def draw_method_bars(rows: list[dict[str, Any]], out: Path) -> list[Path]:
 
 
 def draw_paired_w(d: dict[str, Any], out: Path) -> list[Path]:
-    """Each figure against w, both sides: per-seed values (dots) and the seed mean (line); the
-    gradient cosine per w in the last panel when measured."""
+    """Each figure against w, both sides: per-seed values (dots) and the seed mean (line), one
+    line style per value of the other gridded parameters; the gradient cosine per w in the last
+    panel when measured."""
     names = list(d["figures"]) + (["grad_cos"] if d.get("grad_cos") else [])
     fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.6), squeeze=False)
     style = {"jd": ("tab:red", "^", "JD (raul)"), "fixed": ("tab:blue", "o", "fixed (scalarized)")}
-    x = d["x"]
+    dashes = ["-", "--", ":", "-."]
     for ax, name in zip(axes[0], names, strict=True):
-        for side, (color, marker, label) in style.items():
-            if name == "grad_cos":
-                ys = d["grad_cos"][side]
-                ax.plot(x, [v if v is not None else float("nan") for v in ys], color=color,
-                        marker=marker, label=label)
-                continue
-            f = d["figures"][name][side]
-            for xi, vals in zip(x, f["per_seed"], strict=True):
-                ax.scatter([xi] * len(vals), vals, color=color, marker=marker, s=10, alpha=0.35)
-            ax.plot(x, f["mean"], color=color, marker=marker, label=label)
+        for k, s in enumerate(d["series"]):
+            x, ls = s["w"], dashes[k % len(dashes)]
+            for side, (color, marker, label) in style.items():
+                text = label + (f", {s['label']}" if s["label"] else "")
+                if name == "grad_cos":
+                    ys = [v if v is not None else float("nan") for v in s["grad_cos"][side]]
+                    ax.plot(x, ys, color=color, marker=marker, ls=ls, label=text)
+                    continue
+                f = s["figures"][name][side]
+                for xi, vals in zip(x, f["per_seed"], strict=True):
+                    ax.scatter([xi] * len(vals), vals, color=color, marker=marker, s=10, alpha=0.35)
+                ax.plot(x, f["mean"], color=color, marker=marker, ls=ls, label=text)
         if name == "grad_cos":
             ax.axhline(0.0, color="grey", lw=0.8)
-        ax.set_xlabel("w (forget preference)")
-        if name != "grad_cos":
+        else:
             ax.set_yscale("symlog", linthresh=1.0)  # one diverging seed must not flatten the rest
+        ax.set_xlabel("w (forget preference)")
         ax.set_title(name if name != "grad_cos" else "cos(g_forget, g_retain)", fontsize=9)
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7)
+    axes[0][0].legend(fontsize=6)
     fig.suptitle(f"{d['name']}: JD and fixed weights at each w, {d['seeds']} seeds (dots: seeds, "
                  "line: mean)", fontsize=10)
     fig.tight_layout()

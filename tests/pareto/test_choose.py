@@ -78,3 +78,14 @@ def test_constrained_needs_the_original_to_measure_a_drop() -> None:
         choose(d, "constrained", max_retain_drop=1.0)
     c = choose(d, "constrained", min_test_acc=94.4)  # an absolute bound needs no original
     assert c.record.number == 5 and "TA >= 94.4" in c.reason
+
+
+def test_a_choice_the_untouched_original_dominates_says_so() -> None:
+    d = _data(FRONT)
+    d.baselines["0"]["original"].update(forget_gap=0.8, retain_gap=0.9)  # dominates the knee (1, 1)
+    c = choose(d, "knee")
+    assert c.record.number == 1 and c.details["dominated_by_original"] is True
+    assert "the untouched original dominates it (forget_gap 0.80, retain_gap 0.90)" in c.reason
+    d.baselines["0"]["original"].update(forget_gap=3.0, retain_gap=0.9)
+    c = choose(d, "knee")
+    assert c.details["dominated_by_original"] is False and "original dominates" not in c.reason

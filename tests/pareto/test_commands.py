@@ -61,6 +61,8 @@ def test_front_json(study, capsys) -> None:
     assert data["trials"]["failed"] == sum(FAILED.values())  # the diverging and crashing arms
     assert set(data["arms"]) >= {"raul-nsga2", "sc-grid", "ft-pymoo", "ga-random"}
     assert 0 < data["overall"]["hv"] <= 1.1 ** 2
+    assert set(data["original"]) == {"forget_gap", "retain_gap"}  # the do-nothing point
+    assert 0 <= data["overall"]["dominated_by_original"] <= len(data["overall"]["front"])
     comparisons = data["comparisons"]
     assert comparisons["pairing"]["made"] == ["raul-nsga2 vs sc-match", "jd vs fw", "jd-w vs fw-w"]
     assert set(comparisons["pairing"]["left_out"]) == {"sc-grid"}

@@ -283,3 +283,39 @@ def test_validation_measures_the_search_fronts_on_the_held_out_seeds() -> None:
     with pytest.raises(UserError, match=r"^on: comparison .pair.: 1 front trial"):
         compare_study(partial, "validation")
 
+
+
+def test_paired_by_w_names_a_winner_per_w_only_with_five_seeds_and_a_clear_interval() -> None:
+    """Constructed trials: at w = 0.3 JD's forget_gap is lower on every one of 6 seeds (JD wins
+    it), at w = 0.7 the two sides differ by noise of both signs (no winner); with 4 seeds the
+    same clear difference names no winner."""
+    from paretoul.pareto.paired import paired_figures
+    from paretoul.pareto.records import StudyData, TrialRecord
+
+    def rec(arm, method, n, w, gaps, seeds):
+        per = [{"forget_gap": g, "retain_gap": 1.0, "avg_gap": (g + 1.0) / 2} for g in gaps]
+        params = {"w": w, "lr": 0.03, **({"aggregator": "upgrad"} if method == "raul" else {})}
+        return TrialRecord(arm, method, "grid", n, "complete", params, (sum(gaps) / len(gaps), 1.0),
+                           per[0], {}, per, seeds, float(n))
+
+    def study(seeds):
+        k = len(seeds)
+        jd = [rec("jd", "raul", 0, 0.3, [1.0 + 0.1 * i for i in range(k)], seeds),
+              rec("jd", "raul", 1, 0.7, [2.0, 2.2, 1.9, 2.1, 2.0, 2.05][:k], seeds)]
+        fx = [rec("fx", "scalarized", 0, 0.3, [2.0 + 0.1 * i for i in range(k)], seeds),
+              rec("fx", "scalarized", 1, 0.7, [2.1, 2.0, 2.0, 2.0, 2.1, 1.95][:k], seeds)]
+        data = StudyData("t", Path("."), ["forget_gap", "retain_gap"], ["min", "min"], jd + fx, {}, None)
+        return paired_figures(data, jd, fx)
+
+    p = study(list(range(6)))
+    assert p["by"] == ["w"] and [pt["point"] for pt in p["points"]] == [{"w": 0.3}, {"w": 0.7}]
+    low, mid = p["points"]
+    assert low["figures"]["forget_gap"]["difference"] == pytest.approx(-1.0)
+    assert low["figures"]["forget_gap"]["winner"] == "jd"
+    assert low["figures"]["retain_gap"]["winner"] is None  # identical: interval [0, 0] holds 0
+    assert mid["figures"]["forget_gap"]["winner"] is None
+    assert p["summary"]["forget_gap"] == {"points": 2, "jd_better": 1, "fixed_better": 0, "neither": 1,
+                                          "jd_ahead_on_mean": 1, "share_jd_better": 0.5}
+    few = study(list(range(4)))
+    assert few["points"][0]["figures"]["forget_gap"]["winner"] is None
+    assert "fewer than 5" in few["summary"]["forget_gap"]["note"]
