@@ -101,7 +101,9 @@ class Study:
         return summary["overall"] if by == "overall" else summary[f"{by}s"]
 
     def compare(self, on: str | None = None) -> dict[str, Any]:
-        """Jacobian descent vs fixed weights, per matched comparison (``paretoul compare``)."""
+        """Jacobian descent vs fixed weights, per matched comparison (``paretoul compare``): each
+        one's ``design`` (``paired by w`` or ``unpaired``), its front figures, and for a paired
+        one ``paired`` (per w the paired per-seed differences with intervals)."""
         from paretoul.pareto.compare import compare_study
 
         return compare_study(self.data(), on)

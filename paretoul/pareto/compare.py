@@ -338,7 +338,8 @@ def compare_study(data: StudyData, on: str | None = None) -> dict[str, Any]:
 
 def comparison_trials(data: StudyData) -> list[TrialRecord]:
     """The trials ``compare --on validation`` measures: each search run's front and the front of
-    its first n trials (equal budget), per side of every comparison."""
+    its first n trials (equal budget), per side of every comparison; every trial of both sides of
+    a comparison paired by w."""
     out: dict[str, TrialRecord] = {}
     result_pairs = (declared_pairings(data.spec) if data.spec.comparisons is not None
                     else auto_pairs(arm_settings(data.spec)).made)
@@ -349,5 +350,8 @@ def comparison_trials(data: StudyData) -> list[TrialRecord]:
         n = min(len(run) for run in jd.runs + fixed.runs)
         for side in (jd, fixed, jd.first(n), fixed.first(n)):
             for r in side.fronts(data.directions).trials:
+                out.setdefault(r.key, r)
+        if p.paired_by:  # the paired figures use every trial of both sides
+            for r in jd.trials + fixed.trials:
                 out.setdefault(r.key, r)
     return list(out.values())

@@ -77,9 +77,14 @@ def test_validate_records_apart_and_compare_measures_on_it(study, capsys, tmp_pa
     assert v is not None and v.seeds == [7, 8] and v.objectives != r.objectives
     # compare: validation by default, the search's figures on request
     assert main(["compare", str(out), "--json"]) == 0
-    c = json.loads(capsys.readouterr().out)["comparisons"][0]
+    every = json.loads(capsys.readouterr().out)["comparisons"]
+    c = every[0]
     assert c["on"] == "validation" and c["seed_list"] == [7, 8]
     assert "measured on the held-out validation seeds 7, 8" in c["verdict"]
+    # validate evaluated every trial of the comparison paired by w, so its per-w figures too
+    (paired,) = [c for c in every if c["design"] == "paired by w"]
+    assert paired["paired"]["measured_on"].endswith("measured on the held-out validation seeds 7, 8")
+    assert [pt["seeds"] for pt in paired["paired"]["points"]] == [[7, 8]] * 3
     assert main(["compare", str(out), "--json", "--on", "search"]) == 0
     assert json.loads(capsys.readouterr().out)["comparisons"][0] == search
     # again: nothing left to evaluate; a third seed through Ray evaluates every target on it
