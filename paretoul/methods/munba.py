@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from paretoul.jd import JacobianDescent
+from paretoul.jd import JacobianDescent, conflict_log
 from paretoul.methods._relabel import random_labels
 from paretoul.methods._sgd import PairedConfig, fit, schedule
 from paretoul.methods.base import Method, UnlearnContext, UnlearnResult, register_method
@@ -59,7 +59,8 @@ class MUNBa(Method):
     name = "munba"
     summary = "Nash bargaining between forget and retain gradients, closed-form weights per step"
     notes = ("Batch schedule `paired`. The forgetting player's loss is -CE (`neg_ce`) or CE to "
-             "random labels other than the true one (`random_label`).")
+             "random labels other than the true one (`random_label`). The trace records the "
+             "gradient conflict (`grad_cos`, `grad_conflict`) from the step's Gramian, as `raul`'s.")
     Config = MUNBaConfig
     space = (
         float_param("lr", 1e-4, 1e-1, log=True, help="SGD learning rate"),
@@ -86,7 +87,7 @@ class MUNBa(Method):
 
         def combine(named: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
             w = jd.step([named["forget"], named["retain"]])
-            return {"nash_weight_forget": w[0], "nash_weight_retain": w[1]}
+            return {"nash_weight_forget": w[0], "nash_weight_retain": w[1], **conflict_log(jd.cosine)}
 
         return UnlearnResult(model, fit(model, ctx, config, schedule("paired", ctx, config), losses,
                                         combine, self.name))
