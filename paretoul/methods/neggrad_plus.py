@@ -48,8 +48,8 @@ class NegGradPlus(Method):
              "k` (k >= 1) the trace records per epoch the mean cosine between the gradients of the "
              "forget objective (-CE on the forget batch, the ascent) and the retain CE (`grad_cos`), "
              "and the share of probed steps where they conflict (`grad_conflict`, cos < 0), over "
-             "every k-th step; each probed step costs one extra backward (about 1.5-2x per step at "
-             "k = 1).")
+             "every k-th step; each probed step costs one extra backward (its time is not "
+             "benchmarked).")
     Config = NegGradPlusConfig
     space = (
         float_param("lr", 1e-4, 1e-1, log=True, help="SGD learning rate"),
