@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from paretoul.pareto.records import load_study_data
 from paretoul.pareto.summary import hv_history, study_normalisation
 from paretoul.study import LaunchOptions, launch_study
+from paretoul.study.storage.records import load_study_data
 
 # Small budgets: NSGA-II evolves populations of 4 and the model-based samplers leave their
 # random start after 4 trials (Optuna's defaults, 50 and 10, would make every Optuna sampler

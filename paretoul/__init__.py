@@ -7,12 +7,13 @@ no torch, scikit-learn or scipy until a name that needs them is touched).
 
 from __future__ import annotations
 
+from importlib import metadata
 from typing import TYPE_CHECKING
 
 from paretoul._lazy import lazy_exports
 from paretoul.redact import install_log_filter
 
-__version__ = "0.1.0"
+__version__ = metadata.version("paretoul")  # one source: pyproject.toml
 
 install_log_filter()  # database passwords never reach a log line
 
@@ -42,6 +43,7 @@ _EXPORTS: dict[str, str] = {
     "run": "paretoul.one_run",
     "unlearn_and_evaluate": "paretoul.one_run",
     "Recipe": "paretoul.training",
+    "Setting": "paretoul.setting",
     "default_recipe": "paretoul.training",
 }
 
@@ -58,6 +60,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the real names
     from paretoul.models import MODELS, build_model
     from paretoul.one_run import RunConfig, run, unlearn_and_evaluate
     from paretoul.pareto.export import load_model
+    from paretoul.setting import Setting
     from paretoul.training import Recipe, default_recipe
 
 __all__ = [
@@ -70,6 +73,7 @@ __all__ = [
     "ForgetSpec",
     "Recipe",
     "RunConfig",
+    "Setting",
     "Splits",
     "Study",
     "UnlearningDiverged",

@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from paretoul.pareto.choose import Choice
-    from paretoul.pareto.records import StudyData
     from paretoul.study.spec import StudySpec
+    from paretoul.study.storage.records import StudyData
 
 log = logging.getLogger("paretoul")
 
@@ -34,7 +34,7 @@ class Study:
 
     def __init__(self, directory: str | Path, storage: str | None = None,
                  summary: dict[str, Any] | None = None) -> None:
-        from paretoul.study.layout import load_study_spec
+        from paretoul.study.storage.layout import load_study_spec
 
         self.directory = Path(directory)
         self.storage = storage
@@ -50,14 +50,14 @@ class Study:
         return f"Study({self.name!r}, {str(self.directory)!r})"
 
     def data(self) -> StudyData:
-        """Every trial record, read now (:class:`~paretoul.pareto.records.StudyData`)."""
-        from paretoul.pareto.records import load_study_data
+        """Every trial record, read now (:class:`~paretoul.study.storage.records.StudyData`)."""
+        from paretoul.study.storage.records import load_study_data
 
         return load_study_data(self.directory, self.storage)
 
     def status(self) -> dict[str, Any]:
         """Per arm: budget, finished, failed, in flight, one front trial (``paretoul study status``)."""
-        from paretoul.study.status import study_status
+        from paretoul.study.storage.status import study_status
 
         return study_status(self.directory, self.storage, self.spec)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from paretoul.data import DataBundle, ForgetSpec, Splits, check_seed, load_datas
 from paretoul.device import resolve_device
 from paretoul.metrics import EvalContext, Outputs, predict
 from paretoul.models import MODELS, build_model
+from paretoul.setting import Setting
 from paretoul.streams import stream_seed
 from paretoul.training import Job, Recipe, default_recipe, sgd_train_many
 
@@ -63,8 +65,7 @@ class TrainedModel:
 class Artefacts:
     """Everything the unlearning runs of one setting share."""
 
-    dataset: str
-    model_name: str
+    setting: Setting
     seed: int
     data: DataBundle
     splits: Splits
@@ -73,6 +74,14 @@ class Artefacts:
     oracle: TrainedModel
     load_seconds: float
     _contexts: dict[str, EvalContext] = field(default_factory=dict, repr=False)
+
+    @property
+    def dataset(self) -> str:
+        return self.setting.dataset
+
+    @property
+    def model_name(self) -> str:
+        return self.setting.model
 
     @property
     def device(self) -> torch.device:
@@ -161,83 +170,59 @@ def _trained(wanted: list[_Wanted], data: DataBundle, model_name: str, recipe: R
     return out
 
 
-def load_setting(
-    dataset: str, forget: str, seed: int, reference_fraction: float, data_root: str | Path,
-    download: bool, device: torch.device, dataset_options: dict[str, Any] | None = None,
-) -> tuple[DataBundle, Splits, float]:
+def load_setting(setting: Setting, seed: int, device: torch.device, download: bool = False
+                 ) -> tuple[DataBundle, Splits, float]:
     """Data on ``device`` and the splits of ``seed``, with the load time in seconds."""
-    data, load_seconds = _load(dataset, data_root, download, device, dataset_options)
-    return data, _splits(data, forget, seed, reference_fraction), load_seconds
+    data, load_seconds = _load(setting, download, device)
+    return data, _splits(data, setting, seed), load_seconds
 
 
-def _load(dataset: str, data_root: str | Path, download: bool, device: torch.device,
-          dataset_options: dict[str, Any] | None) -> tuple[DataBundle, float]:
+def _load(setting: Setting, download: bool, device: torch.device) -> tuple[DataBundle, float]:
     t0 = time.perf_counter()
-    data = load_dataset(dataset, data_root, download, **(dataset_options or {})).to(device)
+    data = load_dataset(setting.dataset, setting.data_root, download,
+                        **dict(setting.dataset_options)).to(device)
     return data, time.perf_counter() - t0
 
 
-def _splits(data: DataBundle, forget: str, seed: int, reference_fraction: float) -> Splits:
-    return make_splits(data.train_y.cpu().numpy(), len(data.test_y), ForgetSpec.parse(forget), seed,
-                       reference_fraction, data.num_classes)
+def _splits(data: DataBundle, setting: Setting, seed: int) -> Splits:
+    return make_splits(data.train_y.cpu().numpy(), len(data.test_y), ForgetSpec.parse(setting.forget),
+                       seed, setting.reference_fraction, data.num_classes)
 
 
-def prepare(
-    dataset: str = "digits",
-    model: str = "mlp",
-    forget: str = "random:0.1",
-    seed: int = 0,
-    reference_fraction: float = 0.1,
-    recipe: Recipe | dict[str, Any] | None = None,
-    data_root: str | Path = "data",
-    download: bool = False,
-    device: str = "auto",
-    cache_dir: str | Path | None = None,
-    progress: bool = False,
-    dataset_options: dict[str, Any] | None = None,
-) -> Artefacts:
-    """Load data, derive splits, and build or reuse the original model and the retrain oracle.
-
-    ``recipe`` is a :class:`Recipe` or a dict of overrides of the dataset's default.
-    """
-    return prepare_many(dataset, model, forget, [seed], reference_fraction, recipe, data_root,
-                        download, device, cache_dir, progress, dataset_options)[0]
+def recipe_of(setting: Setting) -> Recipe:
+    """The training recipe of ``setting``: the dataset's default with the setting's overrides."""
+    return default_recipe(setting.dataset).with_overrides(**dict(setting.recipe))
 
 
-def prepare_many(
-    dataset: str, model: str, forget: str, seeds: list[int], reference_fraction: float = 0.1,
-    recipe: Recipe | dict[str, Any] | None = None, data_root: str | Path = "data",
-    download: bool = False, device: str = "auto", cache_dir: str | Path | None = None,
-    progress: bool = False, dataset_options: dict[str, Any] | None = None,
-) -> list[Artefacts]:
-    """:func:`prepare` for several seeds at once: the data is loaded once, and the originals (and
-    the oracles) the cache lacks train together, one grouped model per kind, where the model
-    allows it (:mod:`paretoul.training.ensemble`)."""
-    MODELS.get(model)  # fail on an unknown name before loading anything
-    ForgetSpec.parse(forget)
+def prepare(setting: Setting, seeds: Sequence[int] = (0,), *, cache_dir: str | Path | None = None,
+            progress: bool = False, download: bool = False) -> list[Artefacts]:
+    """Load the data, derive the splits of each of ``seeds``, and build or reuse the original
+    model and the retrain oracle of each; one :class:`Artefacts` per seed, in order.
+
+    The data is loaded once, and the originals (and the oracles) the cache lacks train together,
+    one grouped model per kind, where the model allows it (:mod:`paretoul.training.ensemble`).
+    ``download`` fetches a dataset read from files into ``setting.data_root`` first."""
+    MODELS.get(setting.model)  # fail on an unknown name before loading anything
+    ForgetSpec.parse(setting.forget)
     for seed in seeds:
         check_seed(seed)
-    if isinstance(recipe, Recipe):
-        rec = recipe
-    else:
-        rec = default_recipe(dataset).with_overrides(**(recipe or {}))
-    dev = resolve_device(device)
-    data, load_seconds = _load(dataset, data_root, download, dev, dataset_options)
-    splits = [_splits(data, forget, seed, reference_fraction) for seed in seeds]
+    rec = recipe_of(setting)
+    dev = resolve_device(setting.device)
+    data, load_seconds = _load(setting, download, dev)
+    splits = [_splits(data, setting, seed) for seed in seeds]
     wanted = []
     for seed, sp in zip(seeds, splits, strict=True):
-        base = _base_spec(dataset, data, model, rec, seed)
+        base = _base_spec(setting, data, rec, seed)
         wanted += [_Wanted("original", sp.train, seed, base), _Wanted("oracle", sp.retain, seed, base)]
-    trained = _trained(wanted, data, model, rec, ArtefactCache(cache_dir), progress)
-    return [Artefacts(dataset, model, seed, data, sp, rec, trained[2 * i], trained[2 * i + 1],
-                      load_seconds)
+    trained = _trained(wanted, data, setting.model, rec, ArtefactCache(cache_dir), progress)
+    return [Artefacts(setting, seed, data, sp, rec, trained[2 * i], trained[2 * i + 1], load_seconds)
             for i, (seed, sp) in enumerate(zip(seeds, splits, strict=True))]
 
 
-def _base_spec(dataset: str, data: DataBundle, model: str, recipe: Recipe, seed: int) -> dict[str, Any]:
+def _base_spec(setting: Setting, data: DataBundle, recipe: Recipe, seed: int) -> dict[str, Any]:
     """What a model trained for this setting depends on (with its indices: its cache key)."""
-    return {"format": CACHE_FORMAT, "dataset": dataset, "data": data_fingerprint(data), "model": model,
-            "recipe": recipe.to_dict(), "seed": seed}
+    return {"format": CACHE_FORMAT, "dataset": setting.dataset, "data": data_fingerprint(data),
+            "model": setting.model, "recipe": recipe.to_dict(), "seed": seed}
 
 
 def independent_retrains(art: Artefacts, ks: list[int], cache_dir: str | Path | None = None
@@ -245,6 +230,6 @@ def independent_retrains(art: Artefacts, ks: list[int], cache_dir: str | Path | 
     """Retrains number ``ks`` on ``art``'s retain set: the oracle's recipe, each its own init and
     batch order (streams ``train:retrain-<k>``), cached by content like the oracle (the audits'
     reference models); the missing ones train together where the model allows it."""
-    base = _base_spec(art.dataset, art.data, art.model_name, art.recipe, art.seed)
+    base = _base_spec(art.setting, art.data, art.recipe, art.seed)
     wanted = [_Wanted(f"retrain-{k}", art.splits.retain, art.seed, base) for k in ks]
     return _trained(wanted, art.data, art.model_name, art.recipe, ArtefactCache(cache_dir), False)

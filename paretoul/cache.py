@@ -13,13 +13,14 @@ import io
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from paretoul.fileio import atomic_write
 
 log = logging.getLogger("paretoul")
 
@@ -34,20 +35,6 @@ def spec_key(spec: dict[str, Any]) -> str:
     """The content address of ``spec`` (canonical JSON, SHA-256, first 24 hex digits)."""
     text = json.dumps(spec, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _why(e: Exception) -> str:
@@ -109,7 +96,7 @@ class ArtefactCache:
         buf = io.BytesIO()
         torch.save({k: v.detach().cpu() for k, v in state.items()}, buf)
         blob = buf.getvalue()
-        _atomic_write(pt, blob)
+        atomic_write(pt, blob)
         info = {
             "kind": kind,
             "spec": spec,
@@ -117,7 +104,7 @@ class ArtefactCache:
             "sha256": hashlib.sha256(blob).hexdigest(),
             "meta": meta,
         }
-        _atomic_write(side, json.dumps(info, indent=1, sort_keys=True, default=str).encode())
+        atomic_write(side, json.dumps(info, indent=1, sort_keys=True, default=str).encode())
 
     def get_or_build(
         self,

@@ -7,14 +7,14 @@ Python callers get an exception whose ``field`` names what was wrong.
 
 from __future__ import annotations
 
+from paretoul.redact import mask_secrets
+
 
 class UserError(ValueError):
     """Bad input from the user: reported in one line naming the field, exit code 2."""
 
     def __init__(self, field: str, message: str) -> None:
-        from paretoul.redact import mask_secrets  # a database URL in it never shows its password
-
-        message = mask_secrets(message)
+        message = mask_secrets(message)  # a database URL in it never shows its password
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message

@@ -19,6 +19,7 @@ from paretoul.errors import UserError
 from paretoul.methods import UnlearnContext, get_method
 from paretoul.metrics import evaluate, predict
 from paretoul.models import MODELS
+from paretoul.setting import Setting
 
 _VERSIONED = ("paretoul", "torch", "torchvision", "torchjd", "scikit-learn", "numpy",
               "optuna", "pymoo", "ray")
@@ -52,6 +53,20 @@ class RunConfig:
     cache_dir: str | None = None
     dataset_options: dict[str, Any] = field(default_factory=dict)
     """Passed to the dataset loader, e.g. ``{"verify": False}`` for CIFAR copies."""
+
+    @classmethod
+    def from_setting(cls, setting: Setting, **fields: Any) -> RunConfig:
+        """A run of ``setting`` (``fields``: the run's own, e.g. ``method``, ``params``, ``seed``)."""
+        return cls(dataset=setting.dataset, model=setting.model, forget=setting.forget,
+                   reference_fraction=setting.reference_fraction, recipe=dict(setting.recipe),
+                   data_root=setting.data_root, device=setting.device,
+                   dataset_options=dict(setting.dataset_options), **fields)
+
+    @property
+    def setting(self) -> Setting:
+        """What the run's data, splits, original and oracle are made from."""
+        return Setting(self.dataset, self.model, self.forget, self.reference_fraction, self.recipe,
+                       self.data_root, self.device, self.dataset_options)
 
     def validate(self) -> None:
         """Cheap checks of names and values, before any data are loaded."""
@@ -150,10 +165,8 @@ def run(
         raise UserError("out", f"{out_dir} already holds a run record; choose another directory")
 
     t_start = time.perf_counter()
-    art = prepare(
-        cfg.dataset, cfg.model, cfg.forget, cfg.seed, cfg.reference_fraction, cfg.recipe,
-        cfg.data_root, cfg.download, cfg.device, cfg.cache_dir, progress, cfg.dataset_options,
-    )
+    art = prepare(cfg.setting, [cfg.seed], cache_dir=cfg.cache_dir, progress=progress,
+                  download=cfg.download)[0]
     t_eval = time.perf_counter()
     original_metrics = evaluate(art.original_context)
     oracle_metrics = evaluate(art.oracle_context)

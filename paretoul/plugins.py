@@ -26,6 +26,8 @@ import importlib
 import os
 import threading
 
+from paretoul.errors import UserError
+
 GROUP = "paretoul.plugins"
 ENV = "PARETOUL_PLUGINS"
 
@@ -72,8 +74,6 @@ def _import(module: str, where: str) -> list[str]:
     try:
         importlib.import_module(module)
     except Exception as e:
-        from paretoul.errors import UserError
-
         first = (str(e).strip().splitlines() or [""])[0]
         raise UserError("plugins", f"cannot import {module!r} (named in {where}): "
                         f"{type(e).__name__}: {first}") from None

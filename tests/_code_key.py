@@ -14,7 +14,8 @@ import torch
 import paretoul
 
 PACKAGE = Path(paretoul.__file__).parent
-TRAINING_CODE = ("training", "data", "models", "cache.py", "artefacts.py", "device.py", "streams.py")
+TRAINING_CODE = ("training", "data", "models", "cache.py", "artefacts.py", "device.py", "streams.py",
+                 "setting.py", "fileio.py")
 """What determines a cached original or oracle, relative to the package."""
 KEEP = 3
 """Keyed folders kept under a root: the newest, so switching between branches stays cached."""

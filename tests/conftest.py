@@ -53,7 +53,8 @@ def fmnist_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def digits_art(cache_dir: Path) -> paretoul.Artefacts:
     """Digits, MLP, random 10% forgetting, seed 0, default recipe, on the CPU."""
-    return paretoul.prepare("digits", "mlp", "random:0.1", seed=0, device="cpu", cache_dir=cache_dir)
+    return paretoul.prepare(paretoul.Setting("digits", "mlp", "random:0.1", device="cpu"), [0],
+                            cache_dir=cache_dir)[0]
 
 
 def write_fake_cifar(root: Path, name: str = "cifar10", n_train: int = 60, n_test: int = 20,

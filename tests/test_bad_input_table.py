@@ -276,7 +276,7 @@ def test_bad_input(kind: str, payload: Any, expected: str, tmp_path: Path, capfd
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PARETOUL_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("PARETOUL_STORAGE", raising=False)
-    monkeypatch.setattr(runner, "_run", _refuse)  # Ray start and the study itself
+    monkeypatch.setattr(runner.Launch, "run", _refuse)  # Ray start and the study itself
     monkeypatch.setattr(artefacts, "_trained", _refuse)  # training the original or the oracle
     (tmp_path / "ok.yaml").write_text(yaml.safe_dump(SMALL, sort_keys=False))
     if kind == "argv":

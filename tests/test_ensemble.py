@@ -130,16 +130,15 @@ def test_a_diverging_member_names_itself(digits) -> None:
         sgd_train_many(jobs, data, RECIPE)
 
 
-def test_prepare_many_trains_the_seeds_together_as_prepare_trains_each(tmp_path) -> None:
+def test_prepare_trains_the_seeds_together_as_it_trains_each_alone(tmp_path) -> None:
     import paretoul
-    from paretoul.artefacts import prepare_many
+    from paretoul.artefacts import prepare
 
     recipe = {"epochs": 2}
-    together = prepare_many("digits", "mlp", "random:0.1", [3, 4], device="cpu",
-                            cache_dir=tmp_path / "a", recipe=recipe)
+    setting = paretoul.Setting("digits", "mlp", "random:0.1", recipe=recipe, device="cpu")
+    together = prepare(setting, [3, 4], cache_dir=tmp_path / "a")
     with _threads(1):
-        alone = [paretoul.prepare("digits", "mlp", "random:0.1", seed=s, device="cpu",
-                                  cache_dir=tmp_path / "b", recipe=recipe) for s in (3, 4)]
+        alone = [paretoul.prepare(setting, [s], cache_dir=tmp_path / "b")[0] for s in (3, 4)]
     for a, b in zip(together, alone, strict=True):
         assert a.seed == b.seed and a.splits.checksum() == b.splits.checksum()
         for kind in ("original", "oracle"):
@@ -148,8 +147,7 @@ def test_prepare_many_trains_the_seeds_together_as_prepare_trains_each(tmp_path)
             for x, y in zip(ta.model.state_dict().values(), tb.model.state_dict().values(),
                             strict=True):
                 assert torch.equal(x, y)
-    again = prepare_many("digits", "mlp", "random:0.1", [3, 4], device="cpu",
-                         cache_dir=tmp_path / "a", recipe=recipe)
+    again = prepare(setting, [3, 4], cache_dir=tmp_path / "a")
     assert all(t.cache_status == "hit" for art in again for t in (art.original, art.oracle))
     meta = json.loads(next((tmp_path / "a" / "oracle").glob("*.json")).read_text())["meta"]
     assert meta["trained_with"] == 2

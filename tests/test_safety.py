@@ -18,7 +18,7 @@ from paretoul import ArtefactCache, UserError
 from paretoul.cli import main
 from paretoul.pareto.export import export_target, safe_export_path
 from paretoul.redact import mask_secrets
-from paretoul.study.store import mask_url
+from paretoul.study.storage.store import mask_url
 
 PACKAGE = Path(paretoul.__file__).parent
 
@@ -293,7 +293,7 @@ def test_user_errors_and_log_lines_mask_passwords(caplog) -> None:
 
 
 def test_an_unparsable_storage_url_is_one_masked_line(tmp_path, capsys) -> None:
-    from paretoul.study.store import open_storage
+    from paretoul.study.storage.store import open_storage
 
     for url in ("postgresql://u:pw@rd:1@127.0.0.1:notaport/db", "no-scheme u:s3cret@h"):
         with pytest.raises(UserError) as e:

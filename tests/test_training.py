@@ -19,8 +19,8 @@ def test_oracle_generalises_to_forget_and_original_memorises(digits_art) -> None
 
 
 def test_second_prepare_hits_the_cache_and_gives_the_same_weights(digits_art, cache_dir) -> None:
-    again = paretoul.prepare("digits", "mlp", "random:0.1", seed=0, device="cpu",
-                             cache_dir=cache_dir)
+    again = paretoul.prepare(paretoul.Setting("digits", "mlp", "random:0.1", device="cpu"), [0],
+                             cache_dir=cache_dir)[0]
     assert again.original.cache_status == "hit" and again.oracle.cache_status == "hit"
     for a, b in zip(digits_art.original.model.parameters(), again.original.model.parameters(),
                     strict=True):
@@ -29,8 +29,8 @@ def test_second_prepare_hits_the_cache_and_gives_the_same_weights(digits_art, ca
 
 def test_training_is_deterministic_on_cpu(tmp_path) -> None:
     runs = [
-        paretoul.prepare("digits", "mlp", "random:0.1", seed=5, device="cpu",
-                         cache_dir=tmp_path / str(i), recipe={"epochs": 3})
+        paretoul.prepare(paretoul.Setting("digits", "mlp", "random:0.1", recipe={"epochs": 3},
+                                          device="cpu"), [5], cache_dir=tmp_path / str(i))[0]
         for i in range(2)
     ]
     assert runs[0].original.cache_status == runs[1].original.cache_status == "miss"

@@ -36,8 +36,8 @@ class Probe(Method):
         return UnlearnResult(model, {})
 
 
-art = paretoul.prepare("digits", "mlp", "random:0.1", seed=0, cache_dir=sys.argv[1],
-                       recipe={"epochs": 1})
+art = paretoul.prepare(paretoul.Setting("digits", "mlp", "random:0.1", recipe={"epochs": 1}), [0],
+                       cache_dir=sys.argv[1])[0]
 paretoul.unlearn_and_evaluate(art, "probe")
 print(json.dumps(seen))
 """

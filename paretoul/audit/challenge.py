@@ -25,9 +25,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from paretoul.artefacts import independent_retrains, prepare
 from paretoul.audit.score import final_score, forget_score, logit_scaled_confidence
 from paretoul.errors import UserError
+from paretoul.execution.fanout import TaskPool
+from paretoul.execution.shipping import SharedSetting, artefacts_of, shipped_states
 from paretoul.methods import get_method
+from paretoul.one_run import configure, unlearn_and_evaluate
+from paretoul.streams import stream_seed
 from paretoul.training import groupable
 
 MIN_MODELS = 3
@@ -55,14 +60,10 @@ def _forget_view(model: torch.nn.Module, art: Any) -> dict[str, Any]:
     return {"confidences": conf, "ra": ra, "ta": ta, "forget_acc": ua}
 
 
-def audit_job(kind: str, ks: list[int], method: str, params: dict[str, Any], shared: Any,
-              cache_dir: str | None) -> list[dict[str, Any]]:
+def audit_job(kind: str, ks: list[int], method: str, params: dict[str, Any], cache_dir: str | None,
+              shared: Any) -> list[dict[str, Any]]:
     """Some of the audit's 2N trainings: the retrains number ``ks`` (trained together where the
     model allows it), or the method's runs number ``ks`` (one after another)."""
-    from paretoul.artefacts import independent_retrains
-    from paretoul.one_run import unlearn_and_evaluate
-    from paretoul.streams import stream_seed
-    from paretoul.study.shipping import artefacts_of
 
     torch.set_num_threads(max(1, int(shared.cpus)))
     t0 = time.perf_counter()
@@ -102,32 +103,23 @@ def audit(config: Any = None, models: int = 8, *, local: bool = False, address: 
     ``cpus``/``gpus``: per training task on Ray (a task without a GPU share sees no GPU).
     ``untouched``: the unlearned side is the original itself, unchanged (N copies; the method
     and its parameters are not used): what doing nothing scores."""
-    from paretoul.artefacts import prepare
-    from paretoul.one_run import configure
-    from paretoul.study.shipping import SharedSetting, shipped_states
 
     cfg = configure(config, **overrides)
     if isinstance(models, bool) or not isinstance(models, int) or models < MIN_MODELS:
         raise UserError("models", f"{models!r}: give at least {MIN_MODELS} models per side (with 2 "
                         "the score has no bucket: ceil(ln(N - 1)) = 0)")
     t0 = time.perf_counter()
-    art = prepare(cfg.dataset, cfg.model, cfg.forget, cfg.seed, cfg.reference_fraction, cfg.recipe,
-                  cfg.data_root, cfg.download, cfg.device, cfg.cache_dir, False, cfg.dataset_options)
+    art = prepare(cfg.setting, [cfg.seed], cache_dir=cfg.cache_dir, download=cfg.download)[0]
     if len(art.splits.forget) == 0:
         raise UserError("forget", "the forget set is empty")
     params = {} if untouched else get_method(cfg.method).config(cfg.params).to_dict()
-    shared = SharedSetting(cfg.dataset, cfg.model, cfg.forget, cfg.reference_fraction, cfg.data_root,
-                           art.recipe.to_dict(), cfg.device, cpus, None,
-                           {cfg.seed: shipped_states(art)})
+    shared = SharedSetting(cfg.setting, art.recipe, cpus, None, {cfg.seed: shipped_states(art)})
     cache = str(cfg.cache_dir) if cfg.cache_dir else None
     ks = list(range(models))
     together = groupable(art.new_model(0))
-    if local:
-        results = _local(_jobs(ks, together, 1, not untouched), cfg.method, params, shared, cache,
-                         quiet)
-    else:
-        results = _on_ray(ks, together, not untouched, cfg.method, params, shared, cache,
-                          address, (cpus, gpus), quiet)
+    with TaskPool(address, cpus, gpus, local=local) as pool:
+        jobs = _jobs(ks, together, pool.slots(), not untouched)
+        results = _run(pool, jobs, cfg.method, params, shared, cache, quiet)
     if untouched:
         view = _forget_view(art.original.model, art)
         results += [{"kind": "unlearn", "k": k, **view, "seconds": 0.0} for k in ks]
@@ -165,47 +157,17 @@ def _report(rs: list[dict[str, Any]], done: int, total: int, quiet: bool) -> Non
               f"{r['ta']:.2f}) [{i}/{total}]", flush=True)
 
 
-def _local(jobs: list[tuple[str, list[int]]], method: str, params: dict[str, Any], shared: Any,
-           cache: str | None, quiet: bool) -> list[dict[str, Any]]:
+def _run(pool: TaskPool, jobs: list[tuple[str, list[int]]], method: str, params: dict[str, Any],
+         shared: Any, cache: str | None, quiet: bool) -> list[dict[str, Any]]:
+    """Every job on ``pool``: one task per method run; the retrains as one task per free slot,
+    each training its share together (one task per retrain when the model cannot train in a
+    group)."""
     out: list[dict[str, Any]] = []
-    total = sum(len(ks) for _, ks in jobs)
-    for kind, ks in jobs:
-        rs = audit_job(kind, ks, method, params, shared, cache)
+    total = sum(len(c) for _, c in jobs)
+    calls = [(kind, c, method, params, cache) for kind, c in jobs]
+    for _, rs, error in pool.map(audit_job, calls, shared):
+        if error is not None:
+            raise error
         out += rs
         _report(rs, len(out), total, quiet)
     return out
-
-
-def _on_ray(ks: list[int], together: bool, unlearn: bool, method: str, params: dict[str, Any], shared: Any,
-            cache: str | None, address: str | None, resources: tuple[float, float], quiet: bool
-            ) -> list[dict[str, Any]]:
-    """One task per method run; the retrains as one task per free worker slot, each training
-    its share together (one task per retrain when the model cannot train in a group)."""
-    from paretoul.study import _ray
-
-    cpus, gpus = resources
-    started = _ray.init_ray_for(address, cpus, gpus)
-    reaper = _ray.start_reaper() if started else None
-    try:
-        import ray
-
-        slots = int(ray.cluster_resources().get("CPU", 1) // max(cpus, 1e-9)) if cpus else len(ks)
-        jobs = _jobs(ks, together, slots, unlearn)
-        ref = ray.put(shared)
-        task = ray.remote(num_cpus=cpus, num_gpus=gpus)(audit_job)
-        pending = [task.remote(kind, c, method, params, ref, cache) for kind, c in jobs]
-        out: list[dict[str, Any]] = []
-        while pending:
-            done, pending = ray.wait(pending, num_returns=1)
-            try:
-                rs = ray.get(done[0])
-            except ray.exceptions.RayTaskError as e:
-                cause = e.cause if isinstance(getattr(e, "cause", None), UserError) else None
-                if cause is not None:
-                    raise cause from None
-                raise
-            out += rs
-            _report(rs, len(out), sum(len(c) for _, c in jobs), quiet)
-        return out
-    finally:
-        _ray.shutdown(started, reaper)

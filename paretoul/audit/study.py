@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from paretoul.errors import UserError
+from paretoul.fileio import atomic_write
+from paretoul.pareto.choose import choose
+from paretoul.study.storage.records import load_study_data
 
 AUDIT_DIR = "audits"
 
@@ -15,8 +18,6 @@ AUDIT_DIR = "audits"
 def find_trial(data: Any, key: str | None) -> Any:
     """The finished trial ``ARM#K`` (``ARM@rR#K`` for a replicate); None: the chosen point by
     the ``knee`` rule."""
-    from paretoul.pareto.choose import choose
-
     if key is None:
         return choose(data, "knee").record
     for r in data.finished():
@@ -30,25 +31,18 @@ def audit_trial(study_dir: str | Path, key: str | None = None, models: int = 8, 
                 storage: str | None = None, **options: Any) -> dict[str, Any]:
     """Audit a trial of a study on the study's first seed and store the result (JSON) under
     ``<study>/audits/``; ``options`` go to :func:`~paretoul.audit.challenge.audit`."""
-    from paretoul.audit.challenge import audit
+    from paretoul.audit.challenge import audit  # torch: loaded when an audit runs
     from paretoul.one_run import RunConfig
-    from paretoul.pareto.records import load_study_data
 
     data = load_study_data(study_dir, storage)
     record = find_trial(data, key)
     spec = data.spec
-    cfg = RunConfig(dataset=spec.dataset, model=spec.model_name, forget=spec.forget,
-                    method=record.method, params=dict(record.params), seed=spec.seeds[0],
-                    reference_fraction=spec.reference_fraction, recipe=dict(spec.recipe),
-                    data_root=spec.data_root, device=spec.device,
-                    cache_dir=options.pop("cache_dir", None))
+    cfg = RunConfig.from_setting(spec.setting, method=record.method, params=dict(record.params),
+                                 seed=spec.seeds[0], cache_dir=options.pop("cache_dir", None))
     result = audit(cfg, models, cpus=options.pop("cpus", spec.resources.cpus), **options)
     result["trial"] = record.key
     path = audit_file(Path(study_dir), record.key, models)
-    path.parent.mkdir(exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, indent=1, default=float))
-    tmp.replace(path)
+    atomic_write(path, json.dumps(result, indent=1, default=float))
     result["stored"] = str(path)
     return result
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 
+import paretoul
 from paretoul.cli import analysis, audit, listing, run, study
 from paretoul.cli._common import Parser, setup_logging
 from paretoul.errors import StudyInterrupted, StudyStopped, UnlearningDiverged, UserError
@@ -18,7 +19,7 @@ from paretoul.errors import StudyInterrupted, StudyStopped, UnlearningDiverged, 
 def build_parser() -> Parser:
     parser = Parser(prog="paretoul", description="Map and choose the forget-vs-retain "
                     "trade-off of machine-unlearning methods.")
-    parser.add_argument("--version", action="version", version="paretoul 0.1.0")
+    parser.add_argument("--version", action="version", version=f"paretoul {paretoul.__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     run.add_parser(sub)
     listing.add_parsers(sub)

@@ -22,6 +22,7 @@ import numpy as np
 
 from paretoul.data.base import DataBundle, register_dataset
 from paretoul.errors import UserError
+from paretoul.fileio import atomic_file
 
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
          "t10k-labels-idx1-ubyte")
@@ -59,14 +60,11 @@ def _decompress_into(src: Path, root: Path, name: str) -> None:
     for f in FILES:
         if (raw / f).is_file():
             continue
-        tmp = raw / f".{f}.{os.getpid()}.tmp"
         try:
-            with gzip.open(src / f"{f}.gz", "rb") as i, open(tmp, "wb") as o:
+            with gzip.open(src / f"{f}.gz", "rb") as i, atomic_file(raw / f) as o:
                 shutil.copyfileobj(i, o)
         except (OSError, EOFError) as e:
-            tmp.unlink(missing_ok=True)
             raise UserError("data-root", f"cannot decompress {src / f}.gz: {e}") from None
-        tmp.replace(raw / f)
 
 
 def locate(name: str, data_root: Path, download: bool = False) -> Path:

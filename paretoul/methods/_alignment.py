@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from paretoul.errors import UserError
 from paretoul.methods._sgd import PairedConfig
 from paretoul.methods.base import UnlearnContext
 from paretoul.methods.losses import (
@@ -68,8 +69,6 @@ def alignment_losses(model: nn.Module, ctx: UnlearnContext, cfg: AlignmentConfig
     """
     kind = resolve_reference(cfg.reference, ctx.splits)
     if kind != "uniform" and len(ctx.splits.reference) == 0:
-        from paretoul.errors import UserError
-
         why = (f"auto picks {kind} for forget set {ctx.splits.forget_spec}" if cfg.reference == "auto"
                else cfg.reference)
         raise UserError("param.reference", f"{why}, which needs a reference set; use a reference "

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from paretoul.errors import UserError
-from paretoul.pareto.fronts import as_minimisation, non_dominated, normalise, normaliser
-from paretoul.pareto.records import StudyData, TrialRecord
+from paretoul.geometry.fronts import as_minimisation, non_dominated, normalise, normaliser
+from paretoul.study.storage.records import StudyData, TrialRecord
 
 RULES = ("knee", "weights", "compromise", "constrained", "closest-to-retrain", "oracle-free")
 ORACLE_FREE = (("ref_gap", "min"), ("ta", "max"))

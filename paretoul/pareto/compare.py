@@ -1,7 +1,7 @@
 """Jacobian descent against fixed weights, as matched comparisons (``paretoul compare``).
 
 Each comparison (declared in the spec's ``comparisons``, or paired automatically where arms
-match: :mod:`paretoul.study.comparisons`) is measured on its own two sides only:
+match: :mod:`paretoul.study.spec.comparisons`) is measured on its own two sides only:
 
 - **normalisation** over the two sides' per-seed objective values (or the spec's
   ``hv_reference``), starting at the ideal 0 of a gap objective, so an arm outside the
@@ -30,20 +30,21 @@ from typing import Any
 
 import numpy as np
 
-from paretoul.metrics import METRICS
-from paretoul.pareto.fronts import as_minimisation, non_dominated
-from paretoul.pareto.indicators import (
+from paretoul.errors import UserError
+from paretoul.geometry.fronts import as_minimisation, non_dominated
+from paretoul.geometry.indicators import (
     additive_epsilon,
     dominated_share,
     front_points,
     hypervolume,
 )
+from paretoul.metrics import METRICS
 from paretoul.pareto.paired import MIN_SEEDS, N_BOOT, paired_figures, paired_sentence
-from paretoul.pareto.records import StudyData, TrialRecord
 from paretoul.pareto.sentences import measured_on, verdict_sentence
 from paretoul.pareto.summary import Normalisation, normalisation
-from paretoul.study.comparisons import auto_pairs
 from paretoul.study.spec import arm_settings, declared_pairings
+from paretoul.study.spec.comparisons import auto_pairs
+from paretoul.study.storage.records import StudyData, TrialRecord
 
 __all__ = ["MIN_SEEDS", "N_BOOT", "compare_pair", "compare_study"]
 
@@ -259,8 +260,6 @@ def compare_pair(data: StudyData, name: str, jd_arms: tuple[str, ...], fixed_arm
             missing += [m for m in miss_a + miss_b if m not in missing]
         if missing:
             if explicit:
-                from paretoul.errors import UserError
-
                 raise UserError("on", f"comparison {name!r}: {len(missing)} front trial(s) lack "
                                 f"validation figures ({missing[0]}); run `paretoul validate "
                                 f"{data.directory}`")

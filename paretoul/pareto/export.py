@@ -17,8 +17,9 @@ import torch
 
 from paretoul.artefacts import prepare
 from paretoul.errors import UserError
+from paretoul.models import build_model
 from paretoul.one_run import library_versions, unlearn_and_evaluate
-from paretoul.pareto.records import StudyData, TrialRecord
+from paretoul.study.storage.records import StudyData, TrialRecord
 
 EXPORT_FORMAT = "paretoul-export-1"
 """The sidecar's layout: what :func:`load_model` needs to rebuild the model."""
@@ -80,8 +81,7 @@ def export_trial(data: StudyData, record: TrialRecord, path: str | Path, seed: i
         extra = f" or its validation seeds {sorted(validated)}" if validated else ""
         raise UserError("seed", f"{seed} is not one of the trial's seeds {seeds}{extra}")
     torch.set_num_threads(max(1, int(spec.resources.cpus)))  # as the trial ran
-    art = prepare(spec.dataset, spec.model_name, spec.forget, seed, spec.reference_fraction,
-                  spec.recipe, spec.data_root, False, spec.device, cache_dir)
+    art = prepare(spec.setting, [seed], cache_dir=cache_dir)[0]
     run = unlearn_and_evaluate(art, record.method, record.params)
     if seed in validated and seed not in seeds:
         recorded = validated[seed]
@@ -115,8 +115,6 @@ def load_model(path: str | Path) -> torch.nn.Module:
     how to rebuild it), on the CPU in eval mode, ready for inference. Inputs are prepared as
     the sidecar's ``normalisation`` says: ``(raw / divide_by - mean[c]) / std[c]``, shaped
     ``input_shape`` per example. The weights load with ``weights_only=True``."""
-    from paretoul.models import build_model
-
     weights = Path(path)
     side = weights.with_name(weights.name + ".json")
     try:

@@ -1,6 +1,6 @@
 """Jacobian descent against fixed weights paired by preference: per ``w``, per seed.
 
-A comparison paired by ``w`` (:mod:`paretoul.study.comparisons`) has, at every ``w`` of the
+A comparison paired by ``w`` (:mod:`paretoul.study.spec.comparisons`) has, at every ``w`` of the
 shared grid, one JD trial and one fixed-weight trial with the same objectives, batches, optimiser
 and seeds: the two differ only in the projection of the gradients. So each ``w`` gives, per seed,
 a paired difference (JD minus fixed) of every objective and of Avg. Gap; its mean, a bootstrap
@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from paretoul.pareto.records import StudyData, TrialRecord
+from paretoul.study.storage.records import StudyData, TrialRecord
 
 MIN_SEEDS = 5
 N_BOOT = 2000

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from paretoul.pareto.paired import MIN_SEEDS
-from paretoul.pareto.records import StudyData
+from paretoul.study.storage.records import StudyData
 
 
 def seeds_text(seeds: list[int]) -> str:

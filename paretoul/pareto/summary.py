@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from paretoul.pareto.fronts import as_minimisation, non_dominated, normalise, normaliser
-from paretoul.pareto.indicators import hypervolume
-from paretoul.pareto.records import StudyData, TrialRecord
+from paretoul.geometry.fronts import as_minimisation, non_dominated, normalise, normaliser
+from paretoul.geometry.indicators import hypervolume
+from paretoul.study.storage.records import StudyData, TrialRecord
 
 REFERENCE_PAD = 1.1
 

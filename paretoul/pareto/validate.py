@@ -15,8 +15,10 @@ from typing import Any
 from paretoul.errors import UserError
 from paretoul.pareto.choose import check_rule, choose
 from paretoul.pareto.compare import comparison_trials
-from paretoul.pareto.records import StudyData, TrialRecord, load_study_data
 from paretoul.pareto.summary import method_representatives
+from paretoul.study.storage.layout import storage_url_of
+from paretoul.study.storage.records import StudyData, TrialRecord, load_study_data
+from paretoul.study.validation import Target, check_validation_seeds, run_validation
 
 
 def validation_targets(data: StudyData, rule: str = "knee",
@@ -41,9 +43,6 @@ def validate_study(study_dir: str | Path, seeds: list[int] | None = None, *, rul
     ``seeds`` join the study's validation seeds; None: the ones it already has (to evaluate
     trials added since). Returns what was evaluated, what was already recorded and the wall
     time. ``local``: run in this process instead of as Ray tasks."""
-    from paretoul.study.layout import storage_url_of
-    from paretoul.study.validation import Target, check_validation_seeds, run_validation
-
     check_rule(rule, **(rule_options or {}))
     data = load_study_data(study_dir, storage)
     new = check_validation_seeds(data.spec, list(seeds or []))

@@ -14,12 +14,12 @@ import yaml
 from paretoul.audit.study import stored_audits
 from paretoul.pareto.choose import Choice, check_rule, choose, measured
 from paretoul.pareto.compare import MIN_SEEDS, compare_study
-from paretoul.pareto.records import StudyData, load_study_data
 from paretoul.pareto.sentences import measured_on, pairing_lines, reference_text, seeds_text
 from paretoul.pareto.summary import summarise_fronts
 from paretoul.redact import mask_secrets, mask_url
 from paretoul.report import data as D
 from paretoul.report import plots as P
+from paretoul.study.storage.records import StudyData, load_study_data
 
 
 def make_plots(study: StudyData, out: Path, chosen: Choice | None = None,

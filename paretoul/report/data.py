@@ -6,10 +6,10 @@ from typing import Any
 
 import numpy as np
 
+from paretoul.geometry.fronts import as_minimisation, non_dominated
 from paretoul.pareto.choose import Choice
-from paretoul.pareto.fronts import as_minimisation, non_dominated
-from paretoul.pareto.records import StudyData, TrialRecord
 from paretoul.pareto.summary import hv_history, method_representatives, study_normalisation
+from paretoul.study.storage.records import StudyData, TrialRecord
 
 TABLE_METRICS = ("ua", "ra", "ta", "mia", "avg_gap", "rte")
 CLASS_WISE_METRICS = ("ta_forgotten",)

@@ -1,19 +1,20 @@
-"""Studies: specs, searchers (Optuna, pymoo, grid, random), Ray Tune execution, the results database.
+"""Studies: what a study means (:mod:`.spec`), how it searches (:mod:`.search`), where its
+results live (:mod:`.storage`), and its launch (:mod:`.runner`) and validation
+(:mod:`.validation`).
 
-Names are imported lazily, so a Ray worker importing ``paretoul.study.trial`` does not pay
-for Optuna, pydantic and Ray Tune's driver side.
+Names are imported lazily, so reading one part does not pay for Optuna, pydantic and Ray
+Tune's driver side.
 """
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from paretoul._lazy import lazy_exports
 
 _EXPORTS = {
     "LaunchOptions": "paretoul.study.runner",
     "launch_study": "paretoul.study.runner",
     "resume_study": "paretoul.study.runner",
-    "study_status": "paretoul.study.status",
+    "study_status": "paretoul.study.storage.status",
     "StudySpec": "paretoul.study.spec",
     "load_spec": "paretoul.study.spec",
     "parse_spec": "paretoul.study.spec",
@@ -21,8 +22,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(name)
+__getattr__, __dir__ = lazy_exports("paretoul.study", _EXPORTS, globals())

@@ -7,18 +7,24 @@ import logging
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
 from paretoul.errors import StudyInterrupted, StudyStopped, UserError
+from paretoul.execution import cluster
+from paretoul.execution.interrupt import Interrupt
+from paretoul.execution.progress import Progress
+from paretoul.execution.shipping import SharedSetting
+from paretoul.execution.trial import prepare_shared
 from paretoul.one_run import library_versions
-from paretoul.study import _ray, leases, store
-from paretoul.study.interrupt import Interrupt
-from paretoul.study.layout import (
+from paretoul.study.spec import StudySpec, check_data_root, load_spec
+from paretoul.study.storage import leases, store
+from paretoul.study.storage.layout import (
     BASELINES,
     META_FILE,
     SPEC_FILE,
@@ -27,13 +33,10 @@ from paretoul.study.layout import (
     storage_url_of,
     write_meta,
 )
-from paretoul.study.progress import Progress
-from paretoul.study.shipping import SharedSetting
-from paretoul.study.spec import StudySpec, check_data_root, load_spec
-from paretoul.study.status import arm_counts, study_status
-from paretoul.study.trial import prepare_shared
+from paretoul.study.storage.status import arm_counts, study_status
 
 log = logging.getLogger("paretoul")
+T = TypeVar("T")
 
 
 @dataclass
@@ -85,7 +88,7 @@ def launch_study(spec_path: str | Path | None = None, options: LaunchOptions | N
             meta["storage_url"] = storage_url
     write_meta(study_dir, meta)
     try:
-        return _run(spec, study_dir, storage_url, opts)
+        return Launch(spec, study_dir, storage_url, opts).run()
     except UserError:
         # Refused before any trial ran (e.g. no GPU in the cluster): leave nothing behind.
         if not read_meta(study_dir).get("runs"):
@@ -106,153 +109,163 @@ def resume_study(study_dir: str | Path, options: LaunchOptions | None = None) ->
     d = Path(study_dir)
     spec = load_study_spec(d)
     storage_url = storage_url_of(d, spec, opts.storage)
-    return _run(spec, d, storage_url, opts, resume=True)
+    return Launch(spec, d, storage_url, opts, resume=True).run()
 
 
-def _run(spec: StudySpec, study_dir: Path, storage_url: str, opts: LaunchOptions,
-         resume: bool = False) -> dict[str, Any]:
-    """Run what the study lacks. A study already complete returns at once (no Ray, nothing
-    written, ``already_complete`` true); SIGINT/SIGTERM raise :class:`StudyInterrupted`."""
-    done = _summary_if_complete(spec, study_dir, storage_url)
-    if done is not None:
-        return {**done, "already_complete": True}
-    try:
-        with Interrupt(opts.quiet) as interrupt:
-            return _run_ray(spec, study_dir, storage_url, opts, resume, interrupt)
-    except StudyInterrupted as e:
-        raise _counted(e, spec, study_dir, storage_url) from None
+@dataclass
+class Launch:
+    """One launch (or resume) of a study: what it runs, where it records, and how.
 
+    :meth:`run` runs what the study lacks: the shared artefacts are prepared while Ray starts,
+    then every arm's searcher serves trials to Ray Tune until the budgets are claimed. A study
+    already complete returns at once (no Ray, nothing written, ``already_complete`` true);
+    SIGINT/SIGTERM raise :class:`StudyInterrupted` with the study's trial counts."""
 
-def _summary_if_complete(spec: StudySpec, study_dir: Path, storage_url: str) -> dict[str, Any] | None:
-    """The study's status if the database says every arm is done, else None."""
-    if storage_url.startswith("sqlite:///") and not Path(storage_url.removeprefix("sqlite:///")).exists():
-        return None  # nothing recorded yet
-    summary = study_status(study_dir, storage_url=storage_url, spec=spec)
-    return summary if summary["complete"] else None
+    spec: StudySpec
+    study_dir: Path
+    storage_url: str
+    opts: LaunchOptions = field(default_factory=LaunchOptions)
+    resume: bool = False
 
+    def run(self) -> dict[str, Any]:
+        done = self._summary_if_complete()
+        if done is not None:
+            return {**done, "already_complete": True}
+        try:
+            with Interrupt(self.opts.quiet) as interrupt:
+                return self._on_ray(interrupt)
+        except StudyInterrupted as e:
+            raise self._counted(e) from None
 
-def _counted(e: StudyInterrupted, spec: StudySpec, study_dir: Path, storage_url: str) -> StudyInterrupted:
-    """``e`` with the study's finished and total trial counts (from the database)."""
-    try:
-        arms = study_status(study_dir, storage_url=storage_url, spec=spec)["arms"]
-        finished = sum(a["finished"] + a["failed"] for a in arms)
-        total = sum(a["budget"] for a in arms)
-    except Exception:  # the counts are a courtesy: the database may be the reason we stopped
-        finished = total = None
-    return StudyInterrupted(e.signum, str(study_dir), finished, total)
+    def _summary_if_complete(self) -> dict[str, Any] | None:
+        """The study's status if the database says every arm is done, else None."""
+        url = self.storage_url
+        if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+            return None  # nothing recorded yet
+        summary = study_status(self.study_dir, storage_url=url, spec=self.spec)
+        return summary if summary["complete"] else None
 
+    def _counted(self, e: StudyInterrupted) -> StudyInterrupted:
+        """``e`` with the study's finished and total trial counts (from the database)."""
+        try:
+            arms = study_status(self.study_dir, storage_url=self.storage_url, spec=self.spec)["arms"]
+            finished = sum(a["finished"] + a["failed"] for a in arms)
+            total = sum(a["budget"] for a in arms)
+        except Exception:  # the counts are a courtesy: the database may be the reason we stopped
+            finished = total = None
+        return StudyInterrupted(e.signum, str(self.study_dir), finished, total)
 
-def _run_ray(spec: StudySpec, study_dir: Path, storage_url: str, opts: LaunchOptions,
-             resume: bool, interrupt: Interrupt) -> dict[str, Any]:
-    t_start = time.perf_counter()
-    started = False
-    reaper: subprocess.Popen | None = None
-    try:
-        # Ray's start-up mostly waits on its processes: train/load the shared artefacts meanwhile.
-        with ThreadPoolExecutor(1) as pool:
-            prepared = pool.submit(prepare_shared, spec, spec.seeds, opts.cache_dir, opts.quiet)
+    def _slots(self, concurrency: int | None = None) -> float:
+        return cluster.slots(self.spec.resources.cpus, self.spec.resources.gpus, concurrency)
+
+    def _on_ray(self, interrupt: Interrupt) -> dict[str, Any]:
+        spec, opts = self.spec, self.opts
+        t_start = time.perf_counter()
+        started = False
+        reaper: subprocess.Popen | None = None
+        try:
+            # Ray's start-up mostly waits on its processes: train/load the shared artefacts meanwhile.
+            with ThreadPoolExecutor(1) as pool:
+                prepared = pool.submit(prepare_shared, spec.setting, spec.seeds, cpus=spec.resources.cpus,
+                                       timeout_s=spec.trial_timeout_s, cache_dir=opts.cache_dir,
+                                       quiet=opts.quiet)
+                try:
+                    started = cluster.init_ray_for(opts.address, spec.resources.cpus, spec.resources.gpus)
+                    interrupt.arm()
+                    reaper = cluster.start_reaper() if started else None
+                finally:
+                    shared, baselines = prepared.result()
+            # Never more trials in flight than slots: a searcher asked too far ahead samples blind.
+            concurrency = int(opts.max_concurrent or spec.max_concurrent or max(1, self._slots()))
+            storage = store.open_storage(self.storage_url)
             try:
-                started = _ray.init_ray(opts.address, spec)
-                interrupt.arm()
-                reaper = _ray.start_reaper() if started else None
+                return self._tune(storage, shared, baselines, t_start, concurrency, interrupt)
             finally:
-                shared, baselines = prepared.result()
-        return _tune(spec, study_dir, storage_url, opts, resume, shared, baselines, t_start, interrupt)
-    except OSError as e:
-        stopped = _stopped_by(e, study_dir)
-        if stopped is None:
-            raise
-        raise stopped from None
-    finally:
-        _ray.shutdown(started, reaper)
+                store.close(storage)
+        except OSError as e:
+            stopped = _stopped_by(e, self.study_dir)
+            if stopped is None:
+                raise
+            raise stopped from None
+        finally:
+            cluster.shutdown(started, reaper)
 
+    def _retrying(self, fn: Callable[[], T], what: str) -> T:
+        return store.retrying(fn, self.storage_url, self.spec.storage_retry_s, what)
 
-def _tune(spec: StudySpec, study_dir: Path, storage_url: str, opts: LaunchOptions, resume: bool,
-          shared: SharedSetting, baselines: dict[str, Any], t_start: float, interrupt: Interrupt
-          ) -> dict[str, Any]:
-    # Never more trials in flight than slots: a searcher asked too far ahead samples blind.
-    concurrency = int(opts.max_concurrent or spec.max_concurrent or max(1, _ray.slots(spec, None)))
-    storage = store.open_storage(storage_url)
-    try:
-        return _tune_on(storage, spec, study_dir, storage_url, opts, resume, shared, baselines,
-                        t_start, concurrency, interrupt)
-    finally:
-        store.close(storage)
+    def _tune(self, storage: Any, shared: SharedSetting, baselines: dict[str, Any], t_start: float,
+              concurrency: int, interrupt: Interrupt) -> dict[str, Any]:
+        from ray import tune
 
+        from paretoul.execution.hard_stop import HardStop
+        from paretoul.execution.trial import trainable
+        from paretoul.study.search import make_arm
+        from paretoul.study.search.tune import StopWhenLost, StudySearcher
 
-def _tune_on(storage: Any, spec: StudySpec, study_dir: Path, storage_url: str, opts: LaunchOptions,
-             resume: bool, shared: SharedSetting, baselines: dict[str, Any], t_start: float,
-             concurrency: int, interrupt: Interrupt) -> dict[str, Any]:
-    from ray import tune
+        spec, opts, study_dir = self.spec, self.opts, self.study_dir
 
-    from paretoul.study.searchers import make_arm
-    from paretoul.study.trial import trainable
-    from paretoul.study.tune_searcher import StopWhenLost, StudySearcher
+        def open_arms() -> list[Any]:
+            with leases.claim_lock(storage, spec.name):  # another launcher may be creating them
+                return [make_arm(spec, i, storage, r) for i, r, _ in spec.units()]
 
-    def open_arms() -> list[Any]:
-        with leases.claim_lock(storage, spec.name):  # another launcher may be creating them
-            return [make_arm(spec, i, storage, r) for i, r, _ in spec.units()]
-
-    arms = store.retrying(open_arms, storage_url, spec.storage_retry_s, "opening the arms")
-    searcher = StudySearcher(arms, storage, spec.name, storage_url, spec.storage_retry_s)
-    # Trials whose launcher is gone (killed, or lost its database) are run again; those of a
-    # launcher still working on this study (another host, another shell) are left to it.
-    interrupted = store.retrying(searcher.reap, storage_url, spec.storage_retry_s, "reaping")
-    meta = read_meta(study_dir)
-    meta[BASELINES] = baselines
-    meta.pop("reference", None)  # an older study's name for them
-    initial = store.retrying(lambda: {a.name: arm_counts(a.study.get_trials(deepcopy=False))
-                                      for a in arms}, storage_url, spec.storage_retry_s, "counting trials")
-    progress = Progress(searcher, {a.name: a.budget for a in arms},
-                        dict(zip([o.metric for o in spec.objectives], spec.directions(), strict=True)),
-                        quiet=opts.quiet, initial=initial)
-    if not opts.quiet and interrupted:
-        print(f"{'resume' if resume else 'launch'}: {interrupted} interrupted trial(s) will be run again")
-    callbacks: list[Any] = [progress]
-    if spec.trial_timeout_s is not None:
-        from paretoul.study.hard_stop import HardStop
-
-        callbacks.append(HardStop(searcher, spec.trial_timeout_s, spec.trial_grace_s))
-    run_name = f"run-{len(meta.get('runs', [])) + 1}-{leases.launcher_id().split(':')[1]}"
-    resources: dict[str, float] = {"cpu": spec.resources.cpus}
-    if spec.resources.gpus:
-        resources["gpu"] = spec.resources.gpus
-    tuner = tune.Tuner(
-        tune.with_resources(tune.with_parameters(trainable, shared=shared), resources),
-        tune_config=tune.TuneConfig(search_alg=searcher, num_samples=-1,
-                                    max_concurrent_trials=concurrency, reuse_actors=True),
-        run_config=tune.RunConfig(
-            name=run_name, storage_path=str((study_dir / "ray").resolve()),
-            failure_config=tune.FailureConfig(max_failures=spec.max_failures),
-            verbose=0, callbacks=callbacks, log_to_file=False, stop=StopWhenLost(searcher),
-        ),
-    )
-    t_trials = time.perf_counter()
-    with leases.Heartbeat([a.study for a in arms]):
-        # unfinished: budget left, or trials other launchers hold (rerun here if they die)
-        if store.retrying(lambda: any(a.unfinished() for a in arms), storage_url,
-                          spec.storage_retry_s, "counting trials"):
-            if interrupt.signum is not None:  # a signal while the trials were being set up
-                raise StudyInterrupted(interrupt.signum)
-            interrupt.searcher = searcher
-            try:
-                _fit(tuner, searcher, study_dir)
-            finally:
-                interrupt.searcher = None
-        searcher.flush()
-    end = time.perf_counter()
-    meta.setdefault("runs", []).append({
-        "name": run_name, "resumed": resume, "interrupted_rerun": interrupted,
-        "wall_s": end - t_start, "trials_phase_s": end - t_trials, "trials": progress.done,
-        "trial_compute_s": progress.compute_s, "slots": _ray.slots(spec, concurrency),
-        **({"stopped_by_signal": searcher.interrupted} if searcher.interrupted else {}),
-    })
-    write_meta(study_dir, meta)
-    if searcher.interrupted is not None:  # no report: the study is not complete
-        raise StudyInterrupted(searcher.interrupted)
-    summary = study_status(study_dir, storage_url=storage_url)
-    summary["wall_s"] = end - t_start
-    return summary  # the report is the API layer's (paretoul.api), not the runner's
+        arms = self._retrying(open_arms, "opening the arms")
+        searcher = StudySearcher(arms, storage, spec.name, self.storage_url, spec.storage_retry_s)
+        # Trials whose launcher is gone (killed, or lost its database) are run again; those of a
+        # launcher still working on this study (another host, another shell) are left to it.
+        interrupted = self._retrying(searcher.reap, "reaping")
+        meta = read_meta(study_dir)
+        meta[BASELINES] = baselines
+        meta.pop("reference", None)  # an older study's name for them
+        initial = self._retrying(lambda: {a.name: arm_counts(a.study.get_trials(deepcopy=False))
+                                          for a in arms}, "counting trials")
+        progress = Progress(searcher, {a.name: a.budget for a in arms},
+                            dict(zip([o.metric for o in spec.objectives], spec.directions(), strict=True)),
+                            quiet=opts.quiet, initial=initial)
+        if not opts.quiet and interrupted:
+            print(f"{'resume' if self.resume else 'launch'}: {interrupted} interrupted trial(s) will be "
+                  "run again")
+        callbacks: list[Any] = [progress]
+        if spec.trial_timeout_s is not None:
+            callbacks.append(HardStop(searcher, spec.trial_timeout_s, spec.trial_grace_s))
+        run_name = f"run-{len(meta.get('runs', [])) + 1}-{leases.launcher_id().split(':')[1]}"
+        resources: dict[str, float] = {"cpu": spec.resources.cpus}
+        if spec.resources.gpus:
+            resources["gpu"] = spec.resources.gpus
+        tuner = tune.Tuner(
+            tune.with_resources(tune.with_parameters(trainable, shared=shared), resources),
+            tune_config=tune.TuneConfig(search_alg=searcher, num_samples=-1,
+                                        max_concurrent_trials=concurrency, reuse_actors=True),
+            run_config=tune.RunConfig(
+                name=run_name, storage_path=str((study_dir / "ray").resolve()),
+                failure_config=tune.FailureConfig(max_failures=spec.max_failures),
+                verbose=0, callbacks=callbacks, log_to_file=False, stop=StopWhenLost(searcher),
+            ),
+        )
+        t_trials = time.perf_counter()
+        with leases.Heartbeat([a.study for a in arms]):
+            # unfinished: budget left, or trials other launchers hold (rerun here if they die)
+            if self._retrying(lambda: any(a.unfinished() for a in arms), "counting trials"):
+                if interrupt.signum is not None:  # a signal while the trials were being set up
+                    raise StudyInterrupted(interrupt.signum)
+                interrupt.searcher = searcher
+                try:
+                    _fit(tuner, searcher, study_dir)
+                finally:
+                    interrupt.searcher = None
+            searcher.flush()
+        end = time.perf_counter()
+        meta.setdefault("runs", []).append({
+            "name": run_name, "resumed": self.resume, "interrupted_rerun": interrupted,
+            "wall_s": end - t_start, "trials_phase_s": end - t_trials, "trials": progress.done,
+            "trial_compute_s": progress.compute_s, "slots": self._slots(concurrency),
+            **({"stopped_by_signal": searcher.interrupted} if searcher.interrupted else {}),
+        })
+        write_meta(study_dir, meta)
+        if searcher.interrupted is not None:  # no report: the study is not complete
+            raise StudyInterrupted(searcher.interrupted)
+        summary = study_status(study_dir, storage_url=self.storage_url)
+        summary["wall_s"] = end - t_start
+        return summary  # the report is the API layer's (paretoul.api), not the runner's
 
 
 def _fit(tuner: Any, searcher: Any, study_dir: Path) -> None:

@@ -4,7 +4,7 @@ search never saw, recorded apart from the search.
 For each validation seed the study's setting is rebuilt from scratch — new splits, original,
 oracle and method seed, all derived from that seed as for a search seed (so the original and
 oracle come from the same content-addressed cache). Each (trial, seed) evaluation is one trial
-of the Optuna study :func:`~paretoul.study.store.validation_study_name` in the study's own
+of the Optuna study :func:`~paretoul.study.storage.store.validation_study_name` in the study's own
 database, its values the objectives on that seed and its user attributes the search trial's
 key, the seed and every metric. The arms' searchers never read that study, so a validation
 can never move a search. An evaluation already recorded is never run again: an interrupted
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,9 +26,11 @@ import optuna
 
 from paretoul.data import check_seed
 from paretoul.errors import UserError
-from paretoul.study import _ray, store
-from paretoul.study.layout import BASELINES, baselines_of, read_meta, write_meta
+from paretoul.execution.fanout import TaskPool, first_line
+from paretoul.execution.trial import prepare_shared, run_trial
 from paretoul.study.spec import StudySpec
+from paretoul.study.storage import store
+from paretoul.study.storage.layout import BASELINES, baselines_of, read_meta, write_meta
 
 
 @dataclass(frozen=True)
@@ -89,48 +90,11 @@ def _record(study: optuna.Study, spec: StudySpec, target: Target, seed: int,
 Job = tuple[Target, list[int]]
 
 
-def _run_local(jobs: list[Job], shared: Any) -> Iterator[tuple[Job, dict[str, Any]]]:
-    from paretoul.study.trial import run_trial
-
-    for job in jobs:
-        target, seeds = job
-        yield job, run_trial({"method": target.method, "params": target.params, "seeds": seeds},
-                             shared)
-
-
-def _run_ray(jobs: list[Job], shared: Any, spec: StudySpec) -> Iterator[tuple[Job, dict[str, Any]]]:
-    """One Ray task per trial (the shared setting shipped once through the object store)."""
-    import ray
-
-    from paretoul.study.trial import run_trial
-
-    ref = ray.put(shared)
-    task = ray.remote(num_cpus=spec.resources.cpus, num_gpus=spec.resources.gpus,
-                      max_retries=spec.max_failures)(run_trial)
-    pending = {task.remote({"method": t.method, "params": t.params, "seeds": seeds}, ref): (t, seeds)
-               for t, seeds in jobs}
-    try:
-        while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
-            job = pending.pop(done[0])
-            try:
-                result = ray.get(done[0])
-            except ray.exceptions.RayError as e:  # the worker died (out of memory, killed)
-                first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-                result = {"error": f"{type(e).__name__}: {first}"}
-            yield job, result
-    finally:
-        for f in pending:
-            ray.cancel(f, force=True)
-
-
 def run_validation(spec: StudySpec, study_dir: Path, storage_url: str, targets: list[Target],
                    seeds: list[int], *, local: bool = False, address: str | None = None,
                    cache_dir: str | Path | None = None, quiet: bool = False) -> dict[str, Any]:
     """Evaluate ``targets`` on every validation seed (the study's earlier ones and ``seeds``)
     where not yet recorded, and record each evaluation as it finishes."""
-    from paretoul.study.trial import prepare_shared
-
     t0 = time.perf_counter()
     seeds = check_validation_seeds(spec, seeds)
     storage = store.open_storage(storage_url)
@@ -150,7 +114,9 @@ def run_validation(spec: StudySpec, study_dir: Path, storage_url: str, targets: 
                                    - sum(len(ss) for _, ss in jobs)}
         if jobs:
             needed = sorted({s for _, ss in jobs for s in ss})
-            shared, baselines = prepare_shared(spec, needed, cache_dir, quiet)
+            shared, baselines = prepare_shared(spec.setting, needed, cpus=spec.resources.cpus,
+                                               timeout_s=spec.trial_timeout_s, cache_dir=cache_dir,
+                                               quiet=quiet)
             recorded = baselines_of(study.user_attrs)
             recorded.update({s: {"original": b["original"], "oracle": b["oracle"]}
                              for s, b in baselines.items()})
@@ -171,18 +137,15 @@ def run_validation(spec: StudySpec, study_dir: Path, storage_url: str, targets: 
 
 def _evaluate(study: optuna.Study, spec: StudySpec, jobs: list[Job],
               shared: Any, local: bool, address: str | None, quiet: bool) -> dict[str, int]:
-    started = False
-    reaper = None
+    """Run each job as one trial (on Ray, one task each, or ``local``) and record every seed."""
     counts = {"evaluations": 0, "failed": 0}
-    try:
-        if not local:
-            started = _ray.init_ray(address, spec)
-            reaper = _ray.start_reaper() if started else None
-            results = _run_ray(jobs, shared, spec)
-        else:
-            results = _run_local(jobs, shared)
-        total = sum(len(ss) for _, ss in jobs)
-        for (target, wanted), result in results:
+    calls = [({"method": t.method, "params": t.params, "seeds": seeds},) for t, seeds in jobs]
+    total = sum(len(ss) for _, ss in jobs)
+    with TaskPool(address, spec.resources.cpus, spec.resources.gpus, local=local) as pool:
+        for i, result, error in pool.map(run_trial, calls, shared, retries=spec.max_failures):
+            target, wanted = jobs[i]
+            if error is not None:  # the worker died (out of memory, killed)
+                result = {"error": first_line(error)}
             per_seed = dict(zip(result.get("seeds", []), result.get("metrics_per_seed", []),
                                 strict=False))
             extra = {k: result[k] for k in ("node", "pid", "trial_s") if k in result}
@@ -197,6 +160,4 @@ def _evaluate(study: optuna.Study, spec: StudySpec, jobs: list[Job],
                 print(f"validate {target.key} on seeds {', '.join(map(str, wanted))}: {state} "
                       f"({result.get('trial_s', 0.0):.1f} s) [{counts['evaluations']}/{total}]",
                       flush=True)
-    finally:
-        _ray.shutdown(started, reaper)
     return counts

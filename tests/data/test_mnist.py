@@ -111,8 +111,8 @@ def test_the_default_recipe_memorises_measurably_on_fashion_mnist(fmnist_cache) 
     import paretoul
 
     _require_debian_fashion_mnist()
-    art = paretoul.prepare("fashion-mnist", "mlp", "random:0.1", seed=0, device="cpu",
-                           cache_dir=fmnist_cache)
+    art = paretoul.prepare(paretoul.Setting("fashion-mnist", "mlp", "random:0.1", device="cpu"), [0],
+                           cache_dir=fmnist_cache)[0]
 
     def acc(model, x, y) -> float:
         with torch.no_grad():

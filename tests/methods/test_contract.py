@@ -17,8 +17,8 @@ ALL = METHODS.names()
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    return paretoul.prepare("digits", "mlp", "random:0.1", seed=0, device="cpu",
-                            cache_dir=tmp_path_factory.mktemp("c"), recipe={"epochs": 3})
+    setting = paretoul.Setting("digits", "mlp", "random:0.1", recipe={"epochs": 3}, device="cpu")
+    return paretoul.prepare(setting, [0], cache_dir=tmp_path_factory.mktemp("c"))[0]
 
 
 def _ctx(art) -> UnlearnContext:

@@ -8,7 +8,7 @@ import pytest
 
 from paretoul import UserError
 from paretoul.pareto.choose import choose
-from paretoul.pareto.records import StudyData, TrialRecord
+from paretoul.study.storage.records import StudyData, TrialRecord
 
 
 def _record(i, f, r, method="raul", arm="a", **metrics) -> TrialRecord:

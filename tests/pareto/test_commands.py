@@ -192,8 +192,8 @@ def test_a_study_without_its_database_is_one_line(study, tmp_path, capsys) -> No
 
 
 def test_spec_reference_point_is_used(study, capsys) -> None:
-    from paretoul.pareto.records import load_study_data
     from paretoul.pareto.summary import summarise_fronts
+    from paretoul.study.storage.records import load_study_data
 
     out, _ = study
     data = load_study_data(out)

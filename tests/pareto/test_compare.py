@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from paretoul import UserError
+from paretoul.geometry.indicators import hypervolume
 from paretoul.pareto.compare import MIN_SEEDS, compare_study
-from paretoul.pareto.indicators import hypervolume
-from paretoul.pareto.records import StudyData, TrialRecord
 from paretoul.study.spec import parse_spec
+from paretoul.study.storage.records import StudyData, TrialRecord
 
 OBJ = ["forget_gap", "retain_gap"]
 
@@ -290,7 +290,7 @@ def test_paired_by_w_names_a_winner_per_w_only_with_five_seeds_and_a_clear_inter
     it), at w = 0.7 the two sides differ by noise of both signs (no winner); with 4 seeds the
     same clear difference names no winner."""
     from paretoul.pareto.paired import paired_figures
-    from paretoul.pareto.records import StudyData, TrialRecord
+    from paretoul.study.storage.records import StudyData, TrialRecord
 
     def rec(arm, method, n, w, gaps, seeds):
         per = [{"forget_gap": g, "retain_gap": 1.0, "avg_gap": (g + 1.0) / 2} for g in gaps]

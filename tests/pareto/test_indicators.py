@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from paretoul.pareto.fronts import non_dominated
-from paretoul.pareto.indicators import additive_epsilon, dominated_share, hypervolume
+from paretoul.geometry.fronts import non_dominated
+from paretoul.geometry.indicators import additive_epsilon, dominated_share, hypervolume
 
 
 def test_non_dominated_on_a_hand_made_set() -> None:

@@ -18,7 +18,8 @@ import pytest
 import yaml
 
 from paretoul.cli import main
-from paretoul.study import parse_spec, store
+from paretoul.study import parse_spec
+from paretoul.study.storage import store
 
 ARMS = {
     "raul": {"name": "raul", "method": "raul", "searcher": {"type": "random", "seed": 0}, "budget": 3,
@@ -43,9 +44,9 @@ SCENARIOS: dict[str, tuple[list[str], dict[str, int], dict[str, int]]] = {
 
 
 def _make(root: Path, name: str, cache: Path, **spec_keys: Any) -> Path:
-    from paretoul.study.layout import META_FILE, SPEC_FILE
-    from paretoul.study.searchers import make_arm
-    from paretoul.study.trial import prepare_shared, run_trial
+    from paretoul.execution.trial import prepare_shared, run_trial
+    from paretoul.study.search import make_arm
+    from paretoul.study.storage.layout import META_FILE, SPEC_FILE
 
     arms, runs, in_flight = SCENARIOS[name]
     spec = parse_spec({"name": name, "dataset": "digits", "forget": "random:0.1", "seeds": [0, 1],
@@ -56,7 +57,8 @@ def _make(root: Path, name: str, cache: Path, **spec_keys: Any) -> Path:
     if name == "no-database":
         (d / META_FILE).write_text(json.dumps({"name": name, "runs": []}))
         return d
-    shared, reference = prepare_shared(spec, spec.seeds, cache, True)
+    shared, reference = prepare_shared(spec.setting, spec.seeds, cpus=spec.resources.cpus, timeout_s=None,
+                                       cache_dir=cache, quiet=True)
     storage = store.open_storage(store.default_storage_url(d))
     for i, arm_name in enumerate(arms):
         arm = make_arm(spec, i, storage)
@@ -183,8 +185,8 @@ def test_a_study_written_before_the_baselines_rename_still_reads(studies, tmp_pa
     ``reference`` in study.json: they still load, with the same baselines."""
     import shutil
 
-    from paretoul.pareto.records import load_study_data
-    from paretoul.study.layout import META_FILE
+    from paretoul.study.storage.layout import META_FILE
+    from paretoul.study.storage.records import load_study_data
 
     old = tmp_path / "old"
     shutil.copytree(studies["single-arm"], old)

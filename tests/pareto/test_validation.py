@@ -10,8 +10,8 @@ import optuna
 import pytest
 
 from paretoul.cli import main
-from paretoul.pareto.records import load_study_data
-from paretoul.study.store import open_storage, validation_study_name
+from paretoul.study.storage.records import load_study_data
+from paretoul.study.storage.store import open_storage, validation_study_name
 from tests.shared_study import NAME, copy_of
 
 pytestmark = pytest.mark.ray

@@ -130,7 +130,7 @@ def check_exact_budgets(url: str, budgets: dict[str, int]) -> dict[str, list]:
     interrupted (rerun) trial or a repeated proposal withdrawn unrun."""
     import optuna
 
-    from paretoul.study.store import counted
+    from paretoul.study.storage.store import counted
 
     S = optuna.trial.TrialState
     trials = arm_trials(url)
@@ -168,7 +168,7 @@ def tune_trials(study_dir: Path) -> dict[str, dict]:
 
 def ray_processes(since: float) -> list[str]:
     """Live (non-zombie) Ray processes started after ``since`` (a ``time.time()``)."""
-    from paretoul.study._reaper import _procs
+    from paretoul.execution._reaper import _procs
 
     boot = float(Path("/proc/stat").read_text().split("btime ")[1].split()[0])
     hz = os.sysconf("SC_CLK_TCK")
@@ -194,9 +194,9 @@ def replayed_sequences(spec: dict, url: str) -> dict[str, list[str]]:
     study never ran ends that arm's replay: the sequences then differ where the search did."""
     import optuna
 
-    from paretoul.study import store
-    from paretoul.study.searchers import make_arm
+    from paretoul.study.search import make_arm
     from paretoul.study.spec import parse_spec
+    from paretoul.study.storage import store
 
     S = optuna.trial.TrialState
     ran = {arm: {json.dumps(t.params, sort_keys=True): t for t in ts

@@ -32,7 +32,7 @@ import optuna
 import pytest
 import yaml
 
-from paretoul.study import store
+from paretoul.study.storage import outcome, store
 from tests.study.conftest import (
     SMALL,
     arm_trials,
@@ -164,7 +164,7 @@ def test_interrupted_study_resumes_into_the_uninterrupted_one(tmp_path: Path, ca
     for arm in BUDGETS:
         assert len(set(resumed[arm])) == len(resumed[arm]), f"{arm}: a parameter set ran twice"
         assert resumed[arm] == reference[arm], f"{arm}: the resumed search diverged"
-    interrupted = sum(bool(t.user_attrs.get(store.INTERRUPTED)) for ts in trials.values() for t in ts)
+    interrupted = sum(bool(t.user_attrs.get(outcome.INTERRUPTED)) for ts in trials.values() for t in ts)
     assert interrupted >= 3  # the kills landed while trials were in flight
     print(f"interrupted trials rerun: {interrupted}")
 

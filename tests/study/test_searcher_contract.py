@@ -17,8 +17,9 @@ from typing import Any
 import optuna
 import pytest
 
-from paretoul.study import store
-from paretoul.study.searchers import FAIL_PENALTY, ArmSearcher, PymooArm, make_arm
+from paretoul.study.search import ArmSearcher, PymooArm, make_arm
+from paretoul.study.search.pymoo_arm import FAIL_PENALTY
+from paretoul.study.storage import store
 from tests.study.conftest import memory_storage
 from tests.study.test_searcher_resume import ARMS, _result, _spec
 

@@ -18,10 +18,10 @@ import numpy as np
 import optuna
 import pytest
 
-from paretoul.study import store
-from paretoul.study.points import param_key, untried_point
-from paretoul.study.searchers import ArmSearcher, make_arm
+from paretoul.study.search import ArmSearcher, make_arm
+from paretoul.study.search.points import param_key, untried_point
 from paretoul.study.spec import parse_spec
+from paretoul.study.storage import outcome, store
 
 S = optuna.trial.TrialState
 
@@ -116,7 +116,7 @@ def test_killed_and_resumed_arm_explores_what_an_uninterrupted_one_does(tmp_path
     slots = _slots(arm.study)
     assert len(slots) == arm.budget and all(state == "COMPLETE" for _, state in slots)
     assert len({key for key, _ in slots}) == len(slots), "a parameter set was run twice"
-    assert sum(bool(t.user_attrs.get(store.INTERRUPTED)) for t in trials) == in_flight >= 1
+    assert sum(bool(t.user_attrs.get(outcome.INTERRUPTED)) for t in trials) == in_flight >= 1
     assert slots == reference, f"{kind}: the resumed search diverged from the uninterrupted one"
 
 
@@ -163,7 +163,7 @@ def test_a_finite_space_is_never_sampled_twice_and_ends_when_exhausted(tmp_path:
     # a new launcher knows the arm is done (the database says so), and so does the status
     again = make_arm(spec, 0, storage)
     assert again.budget == 4 and again.suggest("y") is None and not again.unfinished()
-    retired = [t for t in arm.study.get_trials(deepcopy=False) if t.user_attrs.get(store.RETIRED)]
+    retired = [t for t in arm.study.get_trials(deepcopy=False) if t.user_attrs.get(outcome.RETIRED)]
     assert all(t.state == S.FAIL for t in retired)
 
 

@@ -155,7 +155,7 @@ def test_unreachable_database_is_one_line_with_the_password_masked(tmp_path, cap
 
 
 def test_mask_url() -> None:
-    from paretoul.study.store import mask_url
+    from paretoul.study.storage.store import mask_url
 
     assert mask_url("postgresql://u:p%40ss@h:5432/db") == "postgresql://u:***@h:5432/db"
     assert mask_url("postgresql://u@h/db") == "postgresql://u@h/db"

@@ -9,9 +9,9 @@ import optuna
 import pytest
 
 from paretoul.errors import UserError
-from paretoul.study import leases, store
-from paretoul.study.searchers import GridArm
+from paretoul.study.search import GridArm
 from paretoul.study.spec import parse_spec
+from paretoul.study.storage import leases, outcome, store
 from tests.study.conftest import SMALL
 
 
@@ -44,7 +44,7 @@ def test_trials_of_a_dead_launcher_become_interrupted_and_a_live_ones_do_not(tmp
     assert leases.reap(study, in_flight, stale_after=0.5) == 0
     time.sleep(0.6)
     assert leases.reap(study, in_flight, stale_after=0.5) == 1  # it stopped changing: gone
-    assert study.trials[remote.number].user_attrs[store.INTERRUPTED] is True
+    assert study.trials[remote.number].user_attrs[outcome.INTERRUPTED] is True
     assert study.trials[mine.number].state == optuna.trial.TrialState.RUNNING
 
 
@@ -57,7 +57,7 @@ def test_grid_arm_retires_a_stale_queued_trial(tmp_path) -> None:
     assert params["w"] == 0.0
     pending = arm._pending["t1"]
     assert pending.params == {"w": 0.0}
-    stale = [t for t in arm.study.trials if t.user_attrs.get(store.INTERRUPTED)]
+    stale = [t for t in arm.study.trials if t.user_attrs.get(outcome.INTERRUPTED)]
     assert len(stale) == 1 and stale[0].params == {"w": 1.0}
     assert arm.remaining() == 2  # the stale trial does not use up budget
 

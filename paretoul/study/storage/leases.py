@@ -30,7 +30,7 @@ from typing import Any
 
 import optuna
 
-from paretoul.study import store
+from paretoul.study.storage import optuna_internals, store
 
 log = logging.getLogger("paretoul")
 
@@ -115,7 +115,7 @@ def is_stale(study: optuna.Study, trial: optuna.trial.FrozenTrial, mine: set[int
     if owner is None:  # claimed by a paretoul before leases, or never attributed
         owner = "unattributed"
     if owner == launcher_id():
-        return trial._trial_id not in mine
+        return optuna_internals.trial_id(trial) not in mine
     alive = local_launcher_alive(owner)
     if alive is not None:
         return not alive
@@ -168,27 +168,10 @@ class Heartbeat:
         with self._lock:  # gone: the attribute is removed (others read a missing beat as gone)
             for s in self.studies:
                 try:
-                    if not remove_user_attr(s, _ALIVE + launcher_id()):
+                    if not optuna_internals.remove_study_user_attr(s, _ALIVE + launcher_id()):
                         s.set_user_attr(_ALIVE + launcher_id(), 0.0)  # a storage without deletion
                 except Exception as e:
                     log.debug("heartbeat: %s", e)
-
-
-def remove_user_attr(study: optuna.Study, key: str) -> bool:
-    """Delete a study user attribute (Optuna has no API for it): on an RDB storage (SQLite,
-    PostgreSQL) its row is deleted; False for other storages, which keep it."""
-    from sqlalchemy import delete
-
-    storage = study._storage
-    rdb = getattr(storage, "_backend", storage)  # optuna wraps an RDBStorage in _CachedStorage
-    if not isinstance(rdb, optuna.storages.RDBStorage):
-        return False
-    from optuna.storages._rdb.models import StudyUserAttributeModel as Attr
-
-    with rdb.engine.begin() as conn:
-        conn.execute(delete(Attr.__table__).where(Attr.__table__.c.study_id == study._study_id,
-                                                   Attr.__table__.c.key == key))
-    return True
 
 
 def _lock_key(name: str) -> int:

@@ -7,26 +7,22 @@ deterministically and keeps the rebuilt :class:`~paretoul.artefacts.Artefacts` f
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from paretoul.artefacts import Artefacts, TrainedModel, load_setting
 from paretoul.device import resolve_device
 from paretoul.models import build_model
+from paretoul.setting import Setting
 from paretoul.training import Recipe
 
 
 @dataclass
 class SharedSetting:
-    """What every trial of a study shares, in a form Ray can ship to any node."""
+    """What every trial of a study (or task of an audit) shares, in a form Ray can ship to any
+    node: the setting, its resolved recipe and each seed's original and oracle states."""
 
-    dataset: str
-    model: str
-    forget: str
-    reference_fraction: float
-    data_root: str
-    recipe: dict[str, Any]
-    device: str
+    setting: Setting
+    recipe: Recipe
     cpus: float
     timeout_s: float | None = None
     """Per-trial wall-clock limit (the spec's ``trial_timeout_s``)."""
@@ -47,27 +43,23 @@ def shipped_states(art: Artefacts) -> dict[str, dict[str, Any]]:
     }
 
 
-def from_states(
-    dataset: str, model: str, forget: str, seed: int, reference_fraction: float, recipe: Recipe,
-    states: dict[str, dict[str, Any]], data_root: str | Path = "data", device: str = "auto",
-    dataset_options: dict[str, Any] | None = None,
-) -> Artefacts:
+def from_states(setting: Setting, seed: int, recipe: Recipe, states: dict[str, dict[str, Any]]
+                ) -> Artefacts:
     """Rebuild :class:`~paretoul.artefacts.Artefacts` from shipped model states (on a worker).
 
     ``states`` maps ``original`` and ``oracle`` to ``{"state": state_dict, "train_seconds": s,
     "key": cache key}``; data and splits are reloaded and re-derived deterministically.
     """
-    dev = resolve_device(device)
-    data, splits, load_seconds = load_setting(dataset, forget, seed, reference_fraction, data_root,
-                                              False, dev, dataset_options)
+    dev = resolve_device(setting.device)
+    data, splits, load_seconds = load_setting(setting, seed, dev)
     trained = {}
     for kind in ("original", "oracle"):
         s = states[kind]
-        m = build_model(model, data.input_shape, data.num_classes).to(dev)
+        m = build_model(setting.model, data.input_shape, data.num_classes).to(dev)
         m.load_state_dict(s["state"])
         m.eval()
         trained[kind] = TrainedModel(m, "shipped", s.get("key", ""), float(s["train_seconds"]), None)
-    return Artefacts(dataset, model, seed, data, splits, recipe, trained["original"], trained["oracle"],
+    return Artefacts(setting, seed, data, splits, recipe, trained["original"], trained["oracle"],
                      load_seconds)
 
 
@@ -77,14 +69,10 @@ _WORKER_CACHE: dict[tuple, list[Artefacts]] = {}
 def artefacts_of(shared: SharedSetting) -> list[Artefacts]:
     """The setting's artefacts, one per seed in seed order, rebuilt once per worker process
     (the last setting only: a worker moving to another study frees the previous one)."""
-    key = (shared.dataset, shared.model, shared.forget, shared.reference_fraction,
+    key = (shared.setting, shared.recipe,
            tuple((s, shared.states[s]["original"]["key"]) for s in shared.seeds))
     if key not in _WORKER_CACHE:
         _WORKER_CACHE.clear()
-        recipe = Recipe(**{**shared.recipe, "milestones": tuple(shared.recipe.get("milestones", ()))})
-        _WORKER_CACHE[key] = [
-            from_states(shared.dataset, shared.model, shared.forget, seed, shared.reference_fraction,
-                        recipe, shared.states[seed], shared.data_root, shared.device)
-            for seed in shared.seeds
-        ]
+        _WORKER_CACHE[key] = [from_states(shared.setting, seed, shared.recipe, shared.states[seed])
+                              for seed in shared.seeds]
     return _WORKER_CACHE[key]

@@ -1,12 +1,10 @@
-"""Quality indicators: hypervolume (pymoo), additive epsilon, dominance shares, bootstrap CIs."""
+"""Quality indicators: hypervolume (pymoo), additive epsilon, dominance shares."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
-from paretoul.pareto.fronts import dominates, non_dominated
+from paretoul.geometry.fronts import dominates, non_dominated
 
 
 def hypervolume(G: np.ndarray, reference: np.ndarray) -> float:
@@ -44,15 +42,3 @@ def dominated_share(A: np.ndarray, B: np.ndarray) -> tuple[int, int]:
 
 def front_points(G: np.ndarray) -> np.ndarray:
     return np.asarray(G)[non_dominated(G)] if len(G) else np.asarray(G)
-
-
-def bootstrap_ci(values_fn: Callable[[np.random.Generator], float], n: int = 500, seed: int = 0,
-                 level: float = 0.95) -> tuple[float, float]:
-    """Percentile interval of a statistic recomputed on ``n`` bootstrap resamples."""
-    rng = np.random.default_rng(seed)
-    stats = np.array([values_fn(rng) for _ in range(n)], dtype=float)
-    stats = stats[np.isfinite(stats)]
-    if len(stats) == 0:
-        return float("nan"), float("nan")
-    lo, hi = np.quantile(stats, [(1 - level) / 2, 1 - (1 - level) / 2])
-    return float(lo), float(hi)

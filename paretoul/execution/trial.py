@@ -1,7 +1,7 @@
 """The Ray Tune trainable: one trial = one method with one parameter set, on every seed.
 
 The driver ships the original and oracle weights of each seed through Ray's
-object store (:mod:`paretoul.study.shipping`).
+object store (:mod:`paretoul.execution.shipping`).
 """
 
 from __future__ import annotations
@@ -11,34 +11,29 @@ import os
 import socket
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
 
-from paretoul.artefacts import prepare_many
+from paretoul.artefacts import prepare
 from paretoul.errors import TrialTimeout, UnlearningDiverged, UserError
+from paretoul.execution.shipping import SharedSetting, artefacts_of, shipped_states
 from paretoul.metrics import evaluate
 from paretoul.one_run import load_torch_optim, unlearn_and_evaluate
-from paretoul.study.shipping import SharedSetting, artefacts_of, shipped_states
+from paretoul.setting import Setting
 from paretoul.training import check_deadline, time_limit
 
-if TYPE_CHECKING:
-    from paretoul.study.spec import StudySpec
 
-
-def prepare_shared(spec: StudySpec, seeds: list[int], cache_dir: str | Path | None, quiet: bool
-                   ) -> tuple[SharedSetting, dict[str, Any]]:
+def prepare_shared(setting: Setting, seeds: list[int], *, cpus: float, timeout_s: float | None,
+                   cache_dir: str | Path | None, quiet: bool) -> tuple[SharedSetting, dict[str, Any]]:
     """Build or reuse the original and oracle of each of ``seeds`` (once, on the driver): the
-    setting shipped to every worker, and per seed the original's and oracle's metrics."""
-    shared = SharedSetting(spec.dataset, spec.model_name, spec.forget, spec.reference_fraction,
-                           spec.data_root, {}, spec.device, spec.resources.cpus, spec.trial_timeout_s)
+    setting shipped to every worker (each trial on ``cpus`` threads, stopped past ``timeout_s``),
+    and per seed the original's and oracle's metrics."""
+    arts = prepare(setting, list(seeds), cache_dir=cache_dir)
+    shared = SharedSetting(setting, arts[0].recipe, cpus, timeout_s)
     baselines: dict[str, Any] = {}
-    arts = prepare_many(spec.dataset, spec.model_name, spec.forget, list(seeds),
-                        spec.reference_fraction, spec.recipe, spec.data_root, False, spec.device,
-                        cache_dir)
     for seed, art in zip(seeds, arts, strict=True):
-        shared.recipe = art.recipe.to_dict()
         shared.states[seed] = shipped_states(art)
         baselines[str(seed)] = {
             "original": evaluate(art.original_context),
@@ -70,7 +65,7 @@ def run_trial(config: dict[str, Any], shared: SharedSetting) -> dict[str, Any]:
     The time limit is cooperative: the training loop checks it at every step and evaluation
     between metrics, so a trial past ``trial_timeout_s`` stops at a step boundary in paretoul's
     own code (its worker stays sound for the next trial). A trial that never gets back to
-    Python is ended from the driver (see :mod:`paretoul.study.hard_stop`).
+    Python is ended from the driver (see :mod:`paretoul.execution.hard_stop`).
     """
     torch.set_num_threads(max(1, int(shared.cpus)))
     _load_libraries()

@@ -7,17 +7,18 @@ from typing import Any
 
 import optuna
 
-from paretoul.study import store
-from paretoul.study.arm_front import front_pick
-from paretoul.study.layout import load_study_spec, read_meta, storage_url_of
+from paretoul.geometry.pick import front_pick
 from paretoul.study.spec import StudySpec, arm_budget
+from paretoul.study.storage import store
+from paretoul.study.storage.layout import load_study_spec, read_meta, storage_url_of
+from paretoul.study.storage.outcome import Outcome, outcome_of
 
 
 def study_status(study_dir: str | Path, storage_url: str | None = None,
                  spec: StudySpec | None = None) -> dict[str, Any]:
     """Per arm (per replicate of an arm with ``replicates``): budget, finished, failed, running
     and one trial of its front (see
-    :func:`~paretoul.study.progress.front_pick`)."""
+    :func:`~paretoul.execution.progress.front_pick`)."""
     d = Path(study_dir)
     spec = spec or load_study_spec(d)
     url = storage_url or storage_url_of(d, spec, None)
@@ -37,15 +38,14 @@ def study_status(study_dir: str | Path, storage_url: str | None = None,
 def arm_counts(trials: list[optuna.trial.FrozenTrial]) -> dict[str, Any]:
     """An arm's finished, failed (for a reason of their own), interrupted, running and retired
     trials, and ``points``: ``(number, objective values)`` of the finished ones."""
-    S = optuna.trial.TrialState
-    complete = [t for t in trials if t.state == S.COMPLETE]
+    outcomes = [outcome_of(t) for t in trials]
+    n = {o: outcomes.count(o) for o in Outcome}
     return {
-        "finished": len(complete),
-        "failed": sum(1 for t in trials if t.state == S.FAIL and store.counted(t)),
-        "interrupted": sum(1 for t in trials if t.user_attrs.get(store.INTERRUPTED)),
-        "running": sum(1 for t in trials if t.state in (S.RUNNING, S.WAITING)),
-        "retired": sum(1 for t in trials if t.user_attrs.get(store.RETIRED)),
-        "points": [(t.number, list(t.values)) for t in complete],
+        "finished": n[Outcome.COMPLETE], "failed": n[Outcome.FAILED],
+        "interrupted": n[Outcome.INTERRUPTED], "running": n[Outcome.RUNNING],
+        "retired": n[Outcome.RETIRED],
+        "points": [(t.number, list(t.values)) for t, o in zip(trials, outcomes, strict=True)
+                   if o == Outcome.COMPLETE],
     }
 
 

@@ -26,7 +26,7 @@ class Interrupt:
     def __init__(self, quiet: bool = False) -> None:
         self.quiet = quiet
         self.searcher: Any = None
-        """Set while trials run: the :class:`~paretoul.study.tune_searcher.StudySearcher`."""
+        """Set while trials run: the :class:`~paretoul.study.search.tune.StudySearcher`."""
         self.signum: int | None = None
         self._saved: dict[int, Any] = {}
         self._env: str | None = None

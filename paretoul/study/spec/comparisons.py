@@ -22,6 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from paretoul.jd import PREFERENCE
+
 JD_METHOD = "raul"
 FIXED_METHOD = "scalarized"
 FREE = {JD_METHOD: ("aggregator", "w"), FIXED_METHOD: ("w",)}
@@ -124,8 +126,6 @@ def paired_mismatch(jd: ArmSetting, fixed: ArmSetting, by: str = "w") -> str | N
     """Why ``jd`` and ``fixed`` (matched) cannot be paired by ``by``, or None: both must run the same
     values of ``by`` and of every other parameter (grids or fixed values, nothing searched), and
     the JD side's aggregator must be fixed to one that takes a preference."""
-    from paretoul.jd import PREFERENCE
-
     how, agg = jd.values.get("aggregator", ("fixed", None))
     if how != "fixed" or agg not in PREFERENCE:
         return (f"arm {jd.name!r}'s aggregator is {jd.describe('aggregator')}; pairing by {by} needs "

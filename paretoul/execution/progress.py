@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from ray.tune import Callback
 
-from paretoul.study.arm_front import describe_pick, front_pick
+from paretoul.geometry.pick import describe_pick, front_pick
 
 
 def _error_message(trial: Any) -> str:

@@ -4,6 +4,7 @@ and the watcher that stops a local Ray whose launcher was killed."""
 from __future__ import annotations
 
 import logging
+import math
 import os
 import subprocess
 import sys
@@ -11,14 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from paretoul.errors import UserError
-from paretoul.study.spec import StudySpec
+from paretoul.execution._reaper import ray_pids
 
 log = logging.getLogger("paretoul")
-
-
-def init_ray(address: str | None, spec: StudySpec) -> bool:
-    """Connect to (or start) Ray and check the cluster can run the trials; True if started here."""
-    return init_ray_for(address, spec.resources.cpus, spec.resources.gpus)
 
 
 def init_ray_for(address: str | None, cpus: float, gpus: float = 0.0) -> bool:
@@ -110,9 +106,7 @@ def _object_store_bytes() -> int:
 
 def start_reaper() -> subprocess.Popen | None:
     """A watcher that kills the local Ray this launcher started if the launcher dies
-    (see :mod:`paretoul.study._reaper`)."""
-    from paretoul.study._reaper import ray_pids
-
+    (see :mod:`paretoul.execution._reaper`)."""
     pids = ray_pids()
     if not pids:
         log.warning("ray: cannot list the processes of the local Ray; if this launcher is killed, "
@@ -136,11 +130,12 @@ def shutdown(started: bool, reaper: subprocess.Popen | None) -> None:
         reaper.wait(timeout=30)
 
 
-def slots(spec: StudySpec, concurrency: int | None) -> float:
+def slots(cpus: float, gpus: float = 0.0, concurrency: int | None = None) -> float:
+    """How many tasks of ``cpus`` CPUs and ``gpus`` GPUs the cluster runs at once (at most
+    ``concurrency``)."""
     import ray
 
-    cpus = ray.cluster_resources().get("CPU", 1.0)
-    slots = cpus / spec.resources.cpus
-    if spec.resources.gpus:
-        slots = min(slots, ray.cluster_resources().get("GPU", 0.0) / spec.resources.gpus)
+    slots = ray.cluster_resources().get("CPU", 1.0) / cpus if cpus else math.inf
+    if gpus:
+        slots = min(slots, ray.cluster_resources().get("GPU", 0.0) / gpus)
     return float(min(slots, concurrency) if concurrency else slots)

@@ -1,7 +1,7 @@
 """The one Ray Tune searcher that serves every arm of a study, and its stopper.
 
 It hands out the arms' trials in turn, claims each under the study's database lock
-(:mod:`paretoul.study.leases`), retries every database call while the database is away
+(:mod:`paretoul.study.storage.leases`), retries every database call while the database is away
 and, once it is lost for good, ends the Tune run through :class:`StopWhenLost`.
 """
 
@@ -14,8 +14,8 @@ import optuna
 from ray.tune.search import Searcher
 from ray.tune.stopper import Stopper
 
-from paretoul.study import leases, store
-from paretoul.study.searchers import ArmSearcher
+from paretoul.study.search.base import ArmSearcher
+from paretoul.study.storage import leases, store
 
 
 def _unflatten(flat: dict[str, Any]) -> dict[str, Any]:
@@ -34,9 +34,9 @@ class StudySearcher(Searcher):
     """One Tune searcher over all arms: serves them in turn until every arm's budget is
     finished — including trials other launchers hold, which are rerun here if they die.
 
-    Each claim happens under the study's database lock (see :mod:`paretoul.study.leases`);
+    Each claim happens under the study's database lock (see :mod:`paretoul.study.storage.leases`);
     every database call is retried while the database is unreachable, for up to
-    ``retry_s`` seconds, then the study stops with :class:`~paretoul.study.store.StorageLost`.
+    ``retry_s`` seconds, then the study stops with :class:`~paretoul.study.storage.store.StorageLost`.
     """
 
     def __init__(self, arms: list[ArmSearcher], storage: optuna.storages.BaseStorage, study: str,
@@ -128,7 +128,7 @@ class StudySearcher(Searcher):
                     waiting = waiting or arm.unfinished()
                     continue
                 self._owner[trial_id] = arm
-                self._numbers[trial_id] = arm._pending[trial_id].number
+                self._numbers[trial_id] = arm.pending_number(trial_id)
                 self._next = (self._next + k + 1) % n
                 return {"arm": arm.name, "method": arm.method, "params": params}
         if waiting and not self._owner:  # only other launchers' trials are in flight: wait for
@@ -154,7 +154,7 @@ class StudySearcher(Searcher):
         del self._owner[trial_id]
 
     def hard_stopped(self, trial_id: str, reason: str) -> None:
-        """The driver is ending this trial's worker (:mod:`paretoul.study.hard_stop`): record
+        """The driver is ending this trial's worker (:mod:`paretoul.execution.hard_stop`): record
         ``reason`` when its error arrives, instead of Ray's message about a dead actor."""
         self._hard_stops[trial_id] = reason
 

@@ -18,14 +18,12 @@ import optuna
 
 from paretoul import redact
 from paretoul.errors import StudyStopped, UserError
+from paretoul.study.storage import optuna_internals
+from paretoul.study.storage.outcome import INTERRUPTED, outcome_of
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 
-INTERRUPTED = "interrupted"
-"""User attribute of a trial whose launcher stopped before it finished: run again, no budget used."""
-RETIRED = "retired"
-"""User attribute (the reason) of a trial a searcher withdrew before running it — a proposal
-that repeated a parameter set already claimed: it uses no budget and is never run."""
+
 SEARCH_DONE = "search_done"
 """Study user attribute: the arm's searcher ended after this many trials, short of its budget
 (every distinct point of a finite space tried; pymoo individuals that repeat a point)."""
@@ -130,12 +128,7 @@ def arm_study(storage: optuna.storages.BaseStorage, study: str, arm: str | None,
 
 def counted(t: optuna.trial.FrozenTrial) -> bool:
     """Whether a trial uses up budget: finished, failed for a reason of its own, or running."""
-    if t.user_attrs.get(RETIRED):
-        return False
-    if t.state == optuna.trial.TrialState.FAIL:
-        return not t.user_attrs.get(INTERRUPTED, False)
-    return t.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.RUNNING,
-                       optuna.trial.TrialState.WAITING)
+    return outcome_of(t).counted
 
 
 def effective_budget(study_attrs: dict[str, Any], budget: int) -> int:
@@ -147,10 +140,8 @@ def effective_budget(study_attrs: dict[str, Any], budget: int) -> int:
 def mark_interrupted(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
     """Turn a trial left RUNNING (or enqueued and never asked, WAITING) by a launcher that is
     gone into FAIL(interrupted): it uses no budget and its parameters are run again."""
-    study._storage.set_trial_user_attr(trial._trial_id, INTERRUPTED, True)
-    study._storage.set_trial_user_attr(trial._trial_id, "error", "interrupted: the launcher stopped "
-                                       "before the trial finished; it will be run again")
-    study._storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
+    why = "interrupted: the launcher stopped before the trial finished; it will be run again"
+    optuna_internals.fail_trial(study, trial, {INTERRUPTED: True, "error": why})
 
 
 class StorageLost(StudyStopped):

@@ -16,8 +16,9 @@ from typing import Any
 import yaml
 
 from paretoul.errors import UserError
-from paretoul.study import store
+from paretoul.fileio import atomic_write
 from paretoul.study.spec import StudySpec, parse_spec
+from paretoul.study.storage import store
 
 SPEC_FILE = "spec.yaml"
 META_FILE = "study.json"
@@ -63,9 +64,7 @@ def read_meta(d: Path) -> dict[str, Any]:
 
 def write_meta(d: Path, meta: dict[str, Any]) -> None:
     """Replace ``study.json`` atomically (a reader never sees half a file)."""
-    tmp = d / (META_FILE + ".tmp")
-    tmp.write_text(json.dumps(meta, indent=1))
-    tmp.replace(d / META_FILE)
+    atomic_write(d / META_FILE, json.dumps(meta, indent=1))
 
 
 def baselines_of(attrs: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,12 @@ from typing import Any
 import numpy as np
 import optuna
 
+from paretoul.errors import UserError
+from paretoul.study.spec import StudySpec, unit_name
+from paretoul.study.storage import store
+from paretoul.study.storage.layout import baselines_of, load_study_spec, read_meta, storage_url_of
+from paretoul.study.storage.outcome import Outcome, outcome_of
+
 ON = ("search", "validation")
 """The seeds a figure is measured on: the search's, or the held-out validation seeds."""
 
@@ -21,7 +27,8 @@ class TrialRecord:
     method: str
     searcher: str
     number: int
-    state: str  # "complete" | "failed" | "running" | "interrupted" (retired proposals are left out)
+    state: Outcome
+    """complete, failed, running or interrupted (retired proposals are left out); a ``str``."""
     params: dict[str, Any]
     objectives: tuple[float, ...] | None
     metrics: dict[str, float] = field(default_factory=dict)
@@ -42,8 +49,6 @@ class TrialRecord:
     @property
     def unit(self) -> str:
         """The search run's name: the arm's, or ``ARM@rK`` for replicate K >= 1."""
-        from paretoul.study.spec import unit_name
-
         return unit_name(self.arm, self.replicate)
 
     @property
@@ -62,7 +67,7 @@ class StudyData:
     records: list[TrialRecord]
     baselines: dict[str, Any]
     """Per search seed: metrics of the original model and of the oracle."""
-    spec: Any
+    spec: StudySpec | None
     validation_seeds: list[int] = field(default_factory=list)
     """Held-out seeds the study's ``paretoul validate`` runs evaluated trials on (none: none run)."""
     validation: dict[str, dict[int, dict[str, float]]] = field(default_factory=dict)
@@ -79,8 +84,6 @@ class StudyData:
     def resolve_on(self, on: str | None) -> str:
         """``search`` or ``validation``: the seeds figures are measured on (default: validation
         when the study has validation evaluations)."""
-        from paretoul.errors import UserError
-
         if on is None:
             return "validation" if self.validation_seeds else "search"
         if on not in ON:
@@ -141,20 +144,8 @@ class StudyData:
         return out
 
 
-def _state(t: optuna.trial.FrozenTrial) -> str:
-    S = optuna.trial.TrialState
-    if t.state == S.COMPLETE:
-        return "complete"
-    if t.user_attrs.get("retired"):
-        return "retired"
-    if t.state == S.FAIL:
-        return "interrupted" if t.user_attrs.get("interrupted") else "failed"
-    return "running"
-
-
-def _arm_records(spec: Any, i: int, replicate: int, unit: str, storage: Any) -> list[TrialRecord]:
-    from paretoul.study import store
-
+def _arm_records(spec: StudySpec, i: int, replicate: int, unit: str,
+                 storage: optuna.storages.BaseStorage) -> list[TrialRecord]:
     arm = spec.arm_name(i)
     try:
         study = optuna.load_study(study_name=store.arm_study_name(spec.name, unit), storage=storage)
@@ -162,14 +153,14 @@ def _arm_records(spec: Any, i: int, replicate: int, unit: str, storage: Any) -> 
         return []
     records = []
     for t in study.get_trials(deepcopy=False):
-        state = _state(t)
-        if state == "retired":
+        state = outcome_of(t)
+        if state == Outcome.RETIRED:
             continue  # a repeated proposal withdrawn unrun: not a trial of the study
         records.append(TrialRecord(
             arm=arm, method=spec.arms[i].method, searcher=spec.arms[i].searcher.type,
             number=t.number, state=state,
             params=dict(t.user_attrs.get("params_full") or t.params),
-            objectives=tuple(t.values) if state == "complete" and t.values else None,
+            objectives=tuple(t.values) if state == Outcome.COMPLETE and t.values else None,
             metrics=dict(t.user_attrs.get("metrics", {})),
             metrics_std=dict(t.user_attrs.get("metrics_std", {})),
             metrics_per_seed=list(t.user_attrs.get("metrics_per_seed", [])),
@@ -185,9 +176,6 @@ def _arm_records(spec: Any, i: int, replicate: int, unit: str, storage: Any) -> 
 
 def load_study_data(study_dir: str | Path, storage_url: str | None = None) -> StudyData:
     """Read every trial of every arm of the study in ``study_dir``."""
-    from paretoul.study import store
-    from paretoul.study.layout import baselines_of, load_study_spec, read_meta, storage_url_of
-
     d = Path(study_dir)
     spec = load_study_spec(d)
     url = storage_url or storage_url_of(d, spec, None)
@@ -206,12 +194,10 @@ def load_study_data(study_dir: str | Path, storage_url: str | None = None) -> St
                      baselines_of(meta), spec, seeds, validation, errors, baselines)
 
 
-def _validation(spec: Any, storage: Any) -> tuple[list[int], dict[str, dict[int, dict[str, float]]],
-                                                  dict[str, dict[int, str]], dict[str, Any]]:
+def _validation(spec: StudySpec, storage: optuna.storages.BaseStorage
+                ) -> tuple[list[int], dict[str, dict[int, dict[str, float]]], dict[str, dict[int, str]],
+                           dict[str, Any]]:
     """The study's validation seeds and evaluations (see :mod:`paretoul.study.validation`)."""
-    from paretoul.study import store
-    from paretoul.study.layout import baselines_of
-
     try:
         study = optuna.load_study(study_name=store.validation_study_name(spec.name), storage=storage)
     except KeyError:

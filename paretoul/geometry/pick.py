@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from paretoul.pareto.fronts import as_minimisation, non_dominated, normalise, normaliser
+from paretoul.geometry.fronts import as_minimisation, non_dominated, normalise, normaliser
 
 
 def front_pick(points: Sequence[tuple[int, Sequence[float]]], directions: list[str]

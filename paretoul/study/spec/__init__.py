@@ -1,0 +1,34 @@
+"""What a study means: the spec's schema, its reading from YAML, the resolution of each arm
+(space, fixed values, budget) and the checks across arms, comparisons included."""
+
+from __future__ import annotations
+
+from paretoul.study.spec.checks import check_data_root, validate
+from paretoul.study.spec.comparisons import ArmSetting, Pairing
+from paretoul.study.spec.load import load_spec, parse_spec
+from paretoul.study.spec.resolve import (
+    arm_budget,
+    arm_settings,
+    arm_space,
+    declared_pairings,
+    field_key,
+    grid_points,
+)
+from paretoul.study.spec.schema import (
+    REPLICATE_MARK,
+    Arm,
+    Comparison,
+    Objective,
+    Range,
+    Resources,
+    SearcherSpec,
+    StudySpec,
+    unit_name,
+)
+
+__all__ = [
+    "REPLICATE_MARK", "Arm", "ArmSetting", "Comparison", "Objective", "Pairing", "Range",
+    "Resources", "SearcherSpec", "StudySpec", "arm_budget", "arm_settings", "arm_space",
+    "check_data_root", "declared_pairings", "field_key", "grid_points", "load_spec", "parse_spec",
+    "unit_name", "validate",
+]

@@ -1,0 +1,221 @@
+"""The study spec's schema: pydantic models of a YAML study file (what each key means).
+
+Name lookups (datasets, models, methods, metrics) happen in field validators; the rules that need
+a method's declared space or more than one arm are in :mod:`paretoul.study.spec.checks`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from paretoul.data import DATASETS, ForgetSpec
+from paretoul.errors import UserError
+from paretoul.methods import METHODS
+from paretoul.metrics import METRICS
+from paretoul.models import MODELS
+from paretoul.setting import Setting
+
+
+class _Strict(BaseModel):
+    # NaN and infinity are never meaningful here (a range bound, a GPU share, a reference point)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class Objective(_Strict):
+    metric: str
+    direction: Literal["min", "max"] | None = None
+    """Default: the metric's own direction (``match`` metrics cannot be objectives as such)."""
+
+    @field_validator("metric")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        METRICS.get(v)
+        return v
+
+
+class SearcherSpec(_Strict):
+    type: Literal["optuna", "pymoo", "grid", "random"]
+    sampler: Literal["nsga2", "tpe", "gp", "random"] = "nsga2"
+    """For ``optuna`` arms."""
+    seed: int = Field(default=0, ge=0, lt=2**32)
+    population: int | None = Field(default=None, ge=2)
+    """Individuals per generation: ``pymoo`` arms (required) and Optuna ``nsga2`` (default 50)."""
+    startup_trials: int | None = Field(default=None, ge=1)
+    """Random trials before Optuna's ``tpe`` or ``gp`` model takes over (Optuna's default 10)."""
+    generations: int | None = Field(default=None, ge=1)
+    """For ``pymoo`` arms."""
+
+
+class Range(_Strict):
+    """Narrows a declared search dimension; only the given keys change."""
+
+    low: float | None = None
+    high: float | None = None
+    log: bool | None = None
+    choices: list[Any] | None = None
+
+
+class Arm(_Strict):
+    name: str | None = None
+    method: str
+    searcher: SearcherSpec
+    budget: int | None = Field(default=None, ge=1)
+    """Trials (parameter sets) to run; for grid arms the grid size, for pymoo population x generations."""
+    fixed: dict[str, Any] = Field(default_factory=dict)
+    """Method parameters held at a value (not searched)."""
+    space: dict[str, Range] = Field(default_factory=dict)
+    """Narrowed ranges of the method's declared search dimensions."""
+    search: list[str] | None = None
+    """Which declared dimensions to search (default: all not fixed)."""
+    grid: dict[str, list[Any]] = Field(default_factory=dict)
+    """For grid arms: the values of each parameter; trials = the Cartesian product."""
+    replicates: int = Field(default=1, ge=1, le=100)
+    """Independent copies of the arm's searcher (searcher seeds seed, seed+1, ...), each with the
+    arm's budget: the comparison's interval then resamples search runs as well as seeds."""
+
+    @field_validator("method")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        METHODS.get(v)
+        return v
+
+
+class Comparison(_Strict):
+    """A declared Jacobian-descent vs fixed-weight comparison: each side an arm name or a list."""
+
+    name: str | None = None
+    jd: list[str]
+    fixed: list[str]
+    paired_by: str | None = None
+    """``w``: pair each JD trial with the fixed-weight trial at the same w (both sides grid the same
+    values); left out: the sides' fronts are compared unpaired."""
+
+    @field_validator("jd", "fixed", mode="before")
+    @classmethod
+    def _side(cls, v: Any) -> list[str]:
+        names = [v] if isinstance(v, str) else v
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+            raise ValueError("must be an arm name or a non-empty list of arm names")
+        return names
+
+    def sides(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        return tuple(self.jd), tuple(self.fixed)
+
+
+class Resources(_Strict):
+    cpus: float = Field(default=1.0, gt=0)
+    gpus: float = Field(default=0.0, ge=0)
+
+    @field_validator("gpus")
+    @classmethod
+    def _fraction(cls, v: float) -> float:
+        if v > 1 and v != int(v):
+            raise ValueError("a GPU share above 1 must be a whole number of GPUs")
+        return v
+
+
+class StudySpec(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    dataset: str = "digits"
+    model: str | None = None
+    forget: str = "random:0.1"
+    seeds: list[Annotated[int, Field(ge=0, lt=2**32)]] = Field(default_factory=lambda: [0], min_length=1)
+    """Every trial is evaluated on each seed (splits, original, oracle and method seed)."""
+    reference_fraction: float = Field(default=0.1, ge=0, lt=1)
+    data_root: str = "data"
+    recipe: dict[str, Any] = Field(default_factory=dict)
+    """Overrides of the dataset's default training recipe (original and oracle)."""
+    device: str = "auto"
+    objectives: list[Objective] = Field(
+        default_factory=lambda: [Objective(metric="forget_gap"), Objective(metric="retain_gap")],
+        min_length=1,
+    )
+    hv_reference: list[float] | None = None
+    """Hypervolume reference point in the objectives' own units (default: derived, printed)."""
+    arms: list[Arm] = Field(min_length=1)
+    resources: Resources = Field(default_factory=Resources)
+    max_concurrent: int | None = Field(default=None, ge=1)
+    ray_address: str | None = None
+    storage: str | None = None
+    max_failures: int = Field(default=0, ge=0)
+    """Retries of a trial whose worker died (a Python error in a method is not retried)."""
+    trial_timeout_s: float | None = Field(default=None, gt=0)
+    """Wall-clock limit of one trial (all seeds); a trial past it stops at its next training step
+    (or between metrics) and is recorded failed."""
+    trial_grace_s: float = Field(default=30.0, gt=0)
+    """With ``trial_timeout_s``: a trial still running this long past its limit (stuck where it
+    cannot check it, e.g. in one native call) has its worker ended by the driver."""
+    comparisons: list[Comparison] | None = None
+    """Declared JD-vs-fixed comparisons (checked matched at load); None: paired automatically."""
+    storage_retry_s: float = Field(default=300.0, ge=0)
+    """How long the launcher keeps retrying a database that stopped answering before it stops
+    the study (trials in flight are then rerun by ``study resume``)."""
+
+    @field_validator("dataset")
+    @classmethod
+    def _dataset(cls, v: str) -> str:
+        DATASETS.get(v)
+        return v
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, v: str | None) -> str | None:
+        if v is not None:
+            MODELS.get(v)
+        return v
+
+    @field_validator("forget")
+    @classmethod
+    def _forget(cls, v: str) -> str:
+        return str(ForgetSpec.parse(v))
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds(cls, v: list[int]) -> list[int]:
+        if len(set(v)) != len(v):
+            raise ValueError("seeds must be distinct")
+        return v
+
+    @model_validator(mode="after")
+    def _arms(self) -> StudySpec:
+        names = [a.name or a.method for a in self.arms]
+        for i, n in enumerate(names):
+            if n in names[:i]:
+                raise UserError(f"arms[{i}].name", f"arm names must be unique; {n!r} is also "
+                                f"arms[{names.index(n)}]'s (give arms distinct names)")
+        return self
+
+    # -- derived ---------------------------------------------------------------------------
+    @property
+    def model_name(self) -> str:
+        return self.model or DATASETS.get(self.dataset).default_model
+
+    @property
+    def setting(self) -> Setting:
+        """What every trial's data, splits, original and oracle are made from."""
+        return Setting(self.dataset, self.model_name, self.forget, self.reference_fraction,
+                       self.recipe, self.data_root, self.device)
+
+    def arm_name(self, i: int) -> str:
+        return self.arms[i].name or self.arms[i].method
+
+    def directions(self) -> list[str]:
+        return [o.direction or METRICS.get(o.metric).direction for o in self.objectives]
+
+    def units(self) -> list[tuple[int, int, str]]:
+        """Every search run of the study: ``(arm index, replicate, unit name)``, one per replicate
+        of each arm (see :func:`unit_name`)."""
+        return [(i, r, unit_name(self.arm_name(i), r, arm.replicates))
+                for i, arm in enumerate(self.arms) for r in range(arm.replicates)]
+
+
+REPLICATE_MARK = "@r"
+
+
+def unit_name(arm: str, replicate: int, replicates: int = 2) -> str:
+    """The name of one search run of an arm: the arm's own name for its first (or only)
+    replicate, ``ARM@rK`` for replicate K >= 1 (its Optuna study and trial keys use it)."""
+    return arm if replicate == 0 else f"{arm}{REPLICATE_MARK}{replicate}"
+
