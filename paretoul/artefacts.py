@@ -21,6 +21,7 @@ from torch import nn
 from paretoul.cache import ArtefactCache, CacheEntry, spec_key
 from paretoul.data import DataBundle, ForgetSpec, Splits, check_seed, load_dataset, make_splits
 from paretoul.device import resolve_device
+from paretoul.errors import UserError
 from paretoul.metrics import EvalContext, Outputs, predict
 from paretoul.models import MODELS, build_model
 from paretoul.setting import Setting
@@ -202,6 +203,9 @@ def prepare(setting: Setting, seeds: Sequence[int] = (0,), *, cache_dir: str | P
     The data is loaded once, and the originals (and the oracles) the cache lacks train together,
     one grouped model per kind, where the model allows it (:mod:`paretoul.training.ensemble`).
     ``download`` fetches a dataset read from files into ``setting.data_root`` first."""
+    if not isinstance(setting, Setting):
+        raise UserError("setting", f"{setting!r} is not a Setting; give prepare(paretoul.Setting(dataset, "
+                        "model, forget, ...), seeds)")
     MODELS.get(setting.model)  # fail on an unknown name before loading anything
     ForgetSpec.parse(setting.forget)
     for seed in seeds:

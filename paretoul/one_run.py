@@ -6,7 +6,7 @@ import datetime as _dt
 import json
 import platform
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -138,12 +138,13 @@ def _default_out(cfg: RunConfig) -> Path:
 def configure(config: RunConfig | None = None, **overrides: Any) -> RunConfig:
     """A validated copy of ``config`` (default: :class:`RunConfig`) with ``overrides`` set; the
     caller's config (and its ``params``, ``recipe`` dicts) stays as it was."""
-    cfg = replace(config) if config is not None else RunConfig()
-    for k, v in overrides.items():
-        if not hasattr(cfg, k):
-            raise UserError(k, "unknown run option")
-        setattr(cfg, k, v)
+    names = [f.name for f in fields(RunConfig)]
+    for k in overrides:
+        if k not in names:
+            raise UserError(k, f"unknown run option; allowed: {', '.join(names)}")
+    cfg = replace(config if config is not None else RunConfig(), **overrides)
     cfg.params, cfg.recipe = dict(cfg.params), dict(cfg.recipe or {})
+    cfg.dataset_options = dict(cfg.dataset_options or {})
     cfg.validate()
     return cfg
 

@@ -64,7 +64,6 @@ def audit_job(kind: str, ks: list[int], method: str, params: dict[str, Any], cac
               shared: Any) -> list[dict[str, Any]]:
     """Some of the audit's 2N trainings: the retrains number ``ks`` (trained together where the
     model allows it), or the method's runs number ``ks`` (one after another)."""
-
     torch.set_num_threads(max(1, int(shared.cpus)))
     t0 = time.perf_counter()
     art = artefacts_of(shared)[0]
@@ -103,7 +102,6 @@ def audit(config: Any = None, models: int = 8, *, local: bool = False, address: 
     ``cpus``/``gpus``: per training task on Ray (a task without a GPU share sees no GPU).
     ``untouched``: the unlearned side is the original itself, unchanged (N copies; the method
     and its parameters are not used): what doing nothing scores."""
-
     cfg = configure(config, **overrides)
     if isinstance(models, bool) or not isinstance(models, int) or models < MIN_MODELS:
         raise UserError("models", f"{models!r}: give at least {MIN_MODELS} models per side (with 2 "

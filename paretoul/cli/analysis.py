@@ -7,6 +7,9 @@ import json
 import sys
 from typing import Any
 
+from paretoul.cli._common import emit
+from paretoul.errors import UserError
+
 
 def _storage(p: argparse.ArgumentParser) -> None:
     p.add_argument("--storage", default=None,
@@ -31,8 +34,6 @@ def _on(p: argparse.ArgumentParser, what: str) -> None:
 
 
 def _seed_list(text: str | None) -> list[int] | None:
-    from paretoul.errors import UserError
-
     if text is None:
         return None
     try:
@@ -104,8 +105,6 @@ def _study(args: argparse.Namespace) -> Any:
 
 
 def compare(args: argparse.Namespace) -> int:
-    from paretoul.cli._common import emit
-
     return emit(_study(args).compare(args.on), args.json, comparison_lines)
 
 
@@ -204,8 +203,6 @@ def plot(args: argparse.Namespace) -> int:
 
 
 def _weights(text: str | None) -> list[float] | None:
-    from paretoul.errors import UserError
-
     if text is None:
         return None
     try:

@@ -6,10 +6,12 @@ import argparse
 import json
 from typing import Any
 
+from paretoul.cli._common import emit
+from paretoul.cli.run import add_run_options
+from paretoul.errors import UserError
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from paretoul.cli.run import add_run_options
-
     p = sub.add_parser(
         "audit", help="forget quality as the NeurIPS 2023 unlearning challenge scored it",
         description="Train N retrained and N unlearned models and score how well an attack "
@@ -34,8 +36,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from paretoul.errors import UserError
-
     options = {"models": args.models, "local": args.local, "address": args.address,
                "cpus": args.cpus, "gpus": args.gpus, "quiet": args.quiet or args.json}
     if args.dir is None:
@@ -52,8 +52,6 @@ def main(args: argparse.Namespace) -> int:
         from paretoul.api import open_study
 
         result = open_study(args.dir, args.storage).audit(args.trial, **options)
-    from paretoul.cli._common import emit
-
     return emit(result, args.json, summary_lines)
 
 

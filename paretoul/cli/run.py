@@ -9,6 +9,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from paretoul.cli._common import parse_assignments
+from paretoul.coerce import coerce
 from paretoul.training.recipe import Recipe  # torch-free: the parser lists its fields
 
 if TYPE_CHECKING:
@@ -75,17 +76,15 @@ def _recipe_overrides(items: list[str] | None) -> dict[str, Any]:
     raw = parse_assignments(items, "recipe")
     types = {k: type(v) for k, v in Recipe().to_dict().items()}
     out: dict[str, Any] = {}
-    from paretoul.methods.base import _coerce  # same string coercion as method params
-
     for k, v in raw.items():
         if k not in types:
             Recipe().with_overrides(**{k: v})  # raises the one-line error naming the field
         if k == "milestones":
             out[k] = tuple(float(t) for t in v.split(","))
         elif k == "augment":
-            out[k] = _coerce("recipe.augment", bool, v)
+            out[k] = coerce("recipe.augment", bool, v)
         else:
-            out[k] = _coerce(f"recipe.{k}", types[k], v)
+            out[k] = coerce(f"recipe.{k}", types[k], v)
     return out
 
 

@@ -7,6 +7,8 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
+from paretoul.errors import UserError
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -42,8 +44,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
-    from paretoul.errors import UserError
-
     if args.max_concurrent is not None and args.max_concurrent < 1:
         raise UserError("max-concurrent", f"{args.max_concurrent} must be >= 1")
     return {"address": args.address, "storage": args.storage, "max_concurrent": args.max_concurrent,

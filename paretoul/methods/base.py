@@ -8,7 +8,6 @@ returning the unlearned model and a small trace.
 from __future__ import annotations
 
 import dataclasses
-import math
 import typing
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -16,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from paretoul._registry import Registry
+from paretoul.coerce import coerce
 from paretoul.data.base import DataBundle
 from paretoul.data.splits import Splits
 from paretoul.errors import UserError
@@ -28,54 +28,6 @@ if TYPE_CHECKING:
     from torch import nn
 
     from paretoul.training import Source
-
-_TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off"}
-
-
-def _coerce(field_name: str, typ: Any, value: Any) -> Any:
-    """Convert ``value`` (possibly a CLI string) to the field's type, or raise a UserError. An
-    optional field (``float | None``) takes None, or ``none``/``null`` from the command line."""
-    args = typing.get_args(typ)
-    if type(None) in args:
-        if value is None or (isinstance(value, str) and value.strip().lower() in ("none", "null")):
-            return None
-        (inner,) = [a for a in args if a is not type(None)]
-        return _coerce(field_name, inner, value)
-    if typ is bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
-            return value.lower() in _TRUE
-        raise UserError(f"param.{field_name}", f"{value!r} is not a boolean (true/false)")
-    if typ is int:
-        if isinstance(value, bool):
-            raise UserError(f"param.{field_name}", f"{value!r} is not an integer")
-        try:
-            f = float(value)
-        except (TypeError, ValueError):
-            raise UserError(f"param.{field_name}", f"{value!r} is not an integer") from None
-        except OverflowError:  # an int beyond a float's range
-            raise UserError(f"param.{field_name}", "too large a number") from None
-        if not math.isfinite(f) or int(f) != f:
-            raise UserError(f"param.{field_name}", f"{value!r} is not an integer")
-        return int(f)
-    if typ is float:
-        if isinstance(value, bool):
-            raise UserError(f"param.{field_name}", f"{value!r} is not a number")
-        try:
-            f = float(value)
-        except (TypeError, ValueError):
-            raise UserError(f"param.{field_name}", f"{value!r} is not a number") from None
-        except OverflowError:  # an int beyond a float's range
-            raise UserError(f"param.{field_name}", "too large a number") from None
-        if not math.isfinite(f):
-            raise UserError(f"param.{field_name}", f"{value!r} is not a finite number")
-        return f
-    if typ is str:
-        return str(value)
-    return value
-
 
 @dataclass(frozen=True)
 class MethodConfig:
@@ -104,7 +56,7 @@ class MethodConfig:
             if key not in names:
                 allowed = ", ".join(names) if names else "(none)"
                 raise UserError(f"param.{key}", f"unknown parameter for this method; allowed: {allowed}")
-            kwargs[key] = _coerce(key, hints[key], value)
+            kwargs[key] = coerce(f"param.{key}", hints[key], value)
         return cls(**kwargs)
 
     def to_dict(self) -> dict[str, Any]:

@@ -14,14 +14,18 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
+from ray import tune
 
 from paretoul.errors import StudyInterrupted, StudyStopped, UserError
 from paretoul.execution import cluster
+from paretoul.execution.hard_stop import HardStop
 from paretoul.execution.interrupt import Interrupt
 from paretoul.execution.progress import Progress
 from paretoul.execution.shipping import SharedSetting
-from paretoul.execution.trial import prepare_shared
+from paretoul.execution.trial import prepare_shared, trainable
 from paretoul.one_run import library_versions
+from paretoul.study.search import make_arm
+from paretoul.study.search.tune import StopWhenLost, StudySearcher
 from paretoul.study.spec import StudySpec, check_data_root, load_spec
 from paretoul.study.storage import leases, store
 from paretoul.study.storage.layout import (
@@ -195,13 +199,6 @@ class Launch:
 
     def _tune(self, storage: Any, shared: SharedSetting, baselines: dict[str, Any], t_start: float,
               concurrency: int, interrupt: Interrupt) -> dict[str, Any]:
-        from ray import tune
-
-        from paretoul.execution.hard_stop import HardStop
-        from paretoul.execution.trial import trainable
-        from paretoul.study.search import make_arm
-        from paretoul.study.search.tune import StopWhenLost, StudySearcher
-
         spec, opts, study_dir = self.spec, self.opts, self.study_dir
 
         def open_arms() -> list[Any]:

@@ -23,7 +23,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 
 from paretoul.errors import UserError
 from paretoul.methods import Param
-from paretoul.study.spec import StudySpec, arm_budget, arm_space, unit_name
+from paretoul.study.spec import StudySpec, unit_name
 from paretoul.study.storage import leases, optuna_internals, outcome, store
 
 log = logging.getLogger("paretoul")
@@ -73,8 +73,9 @@ class ArmSearcher:
         self.method = spec.arms[index].method
         self.seed = spec.arms[index].searcher.seed + replicate
         """Replicate K of an arm is its searcher with seed + K (an independent search run)."""
-        self.budget = arm_budget(spec, index)
-        self.space, self.fixed = arm_space(spec, index)
+        resolved = spec.resolved[index]
+        self.budget = resolved.budget
+        self.space, self.fixed = resolved.space, resolved.fixed
         self.dists = distributions(self.space)
         self.objectives = [o.metric for o in spec.objectives]
         self.directions = spec.directions()

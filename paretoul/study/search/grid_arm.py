@@ -8,7 +8,7 @@ import optuna
 from optuna.distributions import CategoricalDistribution
 
 from paretoul.study.search.base import ArmSearcher
-from paretoul.study.spec import StudySpec, grid_points
+from paretoul.study.spec import StudySpec
 from paretoul.study.storage import store
 
 
@@ -23,7 +23,7 @@ class GridArm(ArmSearcher):
                  replicate: int = 0) -> None:
         super().__init__(spec, index, storage, replicate)
         arm = spec.arms[index]
-        self.points = grid_points(arm)[: self.budget]
+        self.points = spec.resolved[index].points[: self.budget]
         self.dists = {k: CategoricalDistribution(list(v)) for k, v in arm.grid.items()}
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:

@@ -6,16 +6,9 @@ from __future__ import annotations
 from paretoul.study.spec.checks import check_data_root, validate
 from paretoul.study.spec.comparisons import ArmSetting, Pairing
 from paretoul.study.spec.load import load_spec, parse_spec
-from paretoul.study.spec.resolve import (
-    arm_budget,
-    arm_settings,
-    arm_space,
-    declared_pairings,
-    field_key,
-    grid_points,
-)
+from paretoul.study.spec.names import REPLICATE_MARK, unit_name
+from paretoul.study.spec.resolve import ResolvedArm, arm_settings, declared_pairings, field_key, grid_points
 from paretoul.study.spec.schema import (
-    REPLICATE_MARK,
     Arm,
     Comparison,
     Objective,
@@ -23,12 +16,11 @@ from paretoul.study.spec.schema import (
     Resources,
     SearcherSpec,
     StudySpec,
-    unit_name,
 )
 
 __all__ = [
     "REPLICATE_MARK", "Arm", "ArmSetting", "Comparison", "Objective", "Pairing", "Range",
-    "Resources", "SearcherSpec", "StudySpec", "arm_budget", "arm_settings", "arm_space",
+    "ResolvedArm", "Resources", "SearcherSpec", "StudySpec", "arm_settings",
     "check_data_root", "declared_pairings", "field_key", "grid_points", "load_spec", "parse_spec",
     "unit_name", "validate",
 ]

@@ -4,17 +4,24 @@ directions, each arm's space and budget, replicates, preferences, references, co
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from paretoul.data import DATASETS, ForgetSpec
 from paretoul.errors import UserError
 from paretoul.jd import PREFERENCE
 from paretoul.study.spec.comparisons import ArmSetting, check_pairing
-from paretoul.study.spec.resolve import arm_budget, arm_settings, arm_space, declared_pairings
-from paretoul.study.spec.schema import StudySpec, unit_name
+from paretoul.study.spec.names import unit_name
+from paretoul.study.spec.resolve import ResolvedArm, declared_pairings, resolve_arm
+
+if TYPE_CHECKING:
+    from paretoul.study.spec.schema import StudySpec
 
 
-def validate(spec: StudySpec) -> None:
-    """Checks that need the registries: objectives' directions, each arm's space and budget."""
+def validate(spec: StudySpec) -> tuple[ResolvedArm, ...]:
+    """The rules of a spec that need the registries or more than one arm (run by
+    :class:`~paretoul.study.spec.schema.StudySpec`'s model validator): objectives' directions,
+    each arm resolved against its method, replicates, preferences, references and the declared
+    comparisons. Returns the resolved arms."""
     for j, (o, d) in enumerate(zip(spec.objectives, spec.directions(), strict=True)):
         if d not in ("min", "max"):
             raise UserError(f"objectives[{j}].direction", f"{o.metric} is a 'match' metric; "
@@ -22,11 +29,11 @@ def validate(spec: StudySpec) -> None:
     if spec.hv_reference is not None and len(spec.hv_reference) != len(spec.objectives):
         raise UserError("hv_reference", f"{len(spec.hv_reference)} values for "
                         f"{len(spec.objectives)} objectives")
+    resolved = []
     for i in range(len(spec.arms)):
-        arm_space(spec, i)
-        arm_budget(spec, i)
+        resolved.append(resolve_arm(spec, i))
         _check_replicates(spec, i)
-    settings = arm_settings(spec)
+    settings = {r.name: r.setting for r in resolved}
     for i in range(len(spec.arms)):
         _check_preference(settings[spec.arm_name(i)], i)
         _check_reference(spec, settings[spec.arm_name(i)], i)
@@ -35,6 +42,7 @@ def validate(spec: StudySpec) -> None:
             problem = check_pairing(pairing, settings)
             if problem:
                 raise UserError(f"comparisons[{j}].{problem[0]}", problem[1])
+    return tuple(resolved)
 
 
 def _check_preference(arm: ArmSetting, i: int) -> None:

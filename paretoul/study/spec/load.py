@@ -11,9 +11,8 @@ import yaml
 from pydantic import ValidationError
 
 from paretoul.errors import UserError
-from paretoul.study.spec.checks import validate
 from paretoul.study.spec.resolve import field_key
-from paretoul.study.spec.schema import StudySpec
+from paretoul.study.spec.schema import KeyRuleError, StudySpec
 
 
 def _key(key: object) -> str:
@@ -44,6 +43,8 @@ def _first_error(e: ValidationError) -> UserError:
     ctx_err = err.get("ctx", {}).get("error")
     if isinstance(ctx_err, UserError):  # a registry lookup or forget-spec error inside a validator
         return UserError(field if loc else ctx_err.field, ctx_err.message)
+    if isinstance(ctx_err, KeyRuleError):  # a model's rule about one of its keys
+        return UserError(f"{field}{field_key(ctx_err.key)}", ctx_err.message)
     msg = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         return UserError(field, "unknown key")
@@ -64,7 +65,6 @@ def parse_spec(data: Any, source: str = "spec") -> StudySpec:
         raise _first_error(e) from None
     except UserError:
         raise
-    validate(spec)
     return spec
 
 

@@ -1,16 +1,19 @@
-"""Resolution of a spec's arms: the searched space, fixed values and budget of each, checked
-against its method's declaration."""
+"""Resolution of a spec's arms, once each: the searched space, fixed values, grid points and
+budget of an arm, checked against its method's declaration (:class:`ResolvedArm`)."""
 
 from __future__ import annotations
 
 import itertools
 import math
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from paretoul.errors import UserError
 from paretoul.methods import Param, get_method
 from paretoul.study.spec.comparisons import ArmSetting, Pairing
-from paretoul.study.spec.schema import Arm, Range, StudySpec
+
+if TYPE_CHECKING:
+    from paretoul.study.spec.schema import Arm, Range, StudySpec
 
 
 def field_key(key: object) -> str:
@@ -19,7 +22,42 @@ def field_key(key: object) -> str:
     return f".{key}" if isinstance(key, str) and key.isprintable() and key.strip() else f"[{key!r}]"
 
 
-def arm_space(spec: StudySpec, i: int) -> tuple[dict[str, Param], dict[str, Any]]:
+@dataclass(frozen=True)
+class ResolvedArm:
+    """One arm of a spec resolved against its method: what its searcher searches (``space``),
+    what every trial holds (``fixed``), a grid arm's points, and how many trials it runs."""
+
+    index: int
+    name: str
+    method: str
+    space: dict[str, Param]
+    fixed: dict[str, Any]
+    points: list[dict[str, Any]]
+    """A grid arm's parameter sets in order (its first ``budget``); empty for other arms."""
+    budget: int
+    setting: ArmSetting
+    """What every parameter is held at (fixed, searched range, or grid values)."""
+
+
+def resolve_arm(spec: StudySpec, i: int) -> ResolvedArm:
+    """Arm ``i`` of ``spec`` resolved (a :class:`~paretoul.errors.UserError` naming the field if it
+    does not fit its method or searcher)."""
+    arm = spec.arms[i]
+    space, fixed = _space(spec, i)
+    budget = _budget(spec, i)
+    points = grid_points(arm)[:budget] if arm.searcher.type == "grid" else []
+    method = get_method(arm.method)
+    values: dict[str, tuple[str, Any]] = {k: ("fixed", v) for k, v in method.config(fixed).to_dict().items()}
+    for k, p in space.items():
+        values[k] = ("searched", (p.kind, p.low, p.high, p.log, tuple(p.choices or ())))
+    for k, vs in arm.grid.items():
+        values[k] = ("grid", tuple(method.config({**fixed, k: v}).to_dict()[k] for v in vs))
+    name = spec.arm_name(i)
+    return ResolvedArm(i, name, arm.method, space, fixed, points, budget,
+                       ArmSetting(name, arm.method, values, arm.replicates))
+
+
+def _space(spec: StudySpec, i: int) -> tuple[dict[str, Param], dict[str, Any]]:
     """``(searched dimensions, fixed parameters)`` of arm ``i``, checked against the method."""
     arm = spec.arms[i]
     where = f"arms[{i}]"
@@ -100,8 +138,9 @@ def _narrow(p: Param, r: Range | None, field: str) -> Param:
     return Param(p.name, p.kind, low, high, log, help=p.help)
 
 
-def arm_budget(spec: StudySpec, i: int) -> int:
-    """The number of trials arm ``i`` runs."""
+def _budget(spec: StudySpec, i: int) -> int:
+    """The number of trials arm ``i`` runs (its searcher's own keys are checked by
+    :class:`~paretoul.study.spec.schema.SearcherSpec`)."""
     arm = spec.arms[i]
     where = f"arms[{i}]"
     s = arm.searcher
@@ -111,42 +150,24 @@ def arm_budget(spec: StudySpec, i: int) -> int:
             raise UserError(f"{where}.budget", f"{arm.budget} exceeds the grid's {size} points")
         return arm.budget or size
     if s.type == "pymoo":
-        if s.population is None or s.generations is None:
-            raise UserError(f"{where}.searcher", "a pymoo arm needs population and generations")
-        total = s.population * s.generations
+        total = s.population * s.generations  # type: ignore[operator]
         if arm.budget is not None and arm.budget != total:
             raise UserError(f"{where}.budget", f"{arm.budget} != population x generations ({total})")
         return total
-    if s.generations is not None:
-        raise UserError(f"{where}.searcher.generations", "generations are for pymoo arms")
-    if s.population is not None and not (s.type == "optuna" and s.sampler == "nsga2"):
-        raise UserError(f"{where}.searcher.population", "population is for pymoo and optuna nsga2 arms")
-    if s.startup_trials is not None and not (s.type == "optuna" and s.sampler in ("tpe", "gp")):
-        raise UserError(f"{where}.searcher.startup_trials", "startup_trials is for optuna tpe and gp arms")
     if arm.budget is None:
         raise UserError(f"{where}.budget", f"an {s.type} arm needs a budget (number of trials)")
     return arm.budget
 
 
 def grid_points(arm: Arm) -> list[dict[str, Any]]:
+    """A grid arm's parameter sets: the Cartesian product of its values, in order."""
     keys = list(arm.grid)
     return [dict(zip(keys, vals, strict=True)) for vals in itertools.product(*arm.grid.values())]
 
 
 def arm_settings(spec: StudySpec) -> dict[str, ArmSetting]:
-    """What every parameter of every arm is held at (fixed, searched range, or grid values)."""
-    out = {}
-    for i, arm in enumerate(spec.arms):
-        searched, fixed = arm_space(spec, i)
-        method = get_method(arm.method)
-        values: dict[str, tuple[str, Any]] = {
-            k: ("fixed", v) for k, v in method.config(fixed).to_dict().items()}
-        for k, p in searched.items():
-            values[k] = ("searched", (p.kind, p.low, p.high, p.log, tuple(p.choices or ())))
-        for k, vs in arm.grid.items():
-            values[k] = ("grid", tuple(method.config({**fixed, k: v}).to_dict()[k] for v in vs))
-        out[spec.arm_name(i)] = ArmSetting(spec.arm_name(i), arm.method, values, arm.replicates)
-    return out
+    """What every parameter of every arm is held at, by arm name."""
+    return {r.name: r.setting for r in spec.resolved}
 
 
 def declared_pairings(spec: StudySpec) -> list[Pairing]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from paretoul.data import DATASETS, ForgetSpec
 from paretoul.errors import UserError
@@ -16,6 +16,24 @@ from paretoul.methods import METHODS
 from paretoul.metrics import METRICS
 from paretoul.models import MODELS
 from paretoul.setting import Setting
+from paretoul.study.spec.checks import validate
+from paretoul.study.spec.names import unit_name
+from paretoul.study.spec.resolve import ResolvedArm
+
+
+class KeyRuleError(ValueError):
+    """A model validator's error about one of its model's keys: reported at that key's path
+    (``arms[0].searcher.population``), not the model's."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key, self.message = key, message
+
+
+def _registered(registry: Any, name: str) -> str:
+    """``name`` if ``registry`` knows it (else its one-line error listing the known names)."""
+    registry.get(name)
+    return name
 
 
 class _Strict(BaseModel):
@@ -28,11 +46,7 @@ class Objective(_Strict):
     direction: Literal["min", "max"] | None = None
     """Default: the metric's own direction (``match`` metrics cannot be objectives as such)."""
 
-    @field_validator("metric")
-    @classmethod
-    def _known(cls, v: str) -> str:
-        METRICS.get(v)
-        return v
+    _known = field_validator("metric")(classmethod(lambda cls, v: _registered(METRICS, v)))
 
 
 class SearcherSpec(_Strict):
@@ -46,6 +60,21 @@ class SearcherSpec(_Strict):
     """Random trials before Optuna's ``tpe`` or ``gp`` model takes over (Optuna's default 10)."""
     generations: int | None = Field(default=None, ge=1)
     """For ``pymoo`` arms."""
+
+    @model_validator(mode="after")
+    def _keys_of_its_type(self) -> SearcherSpec:
+        """Each key only where the searcher type (and Optuna sampler) uses it."""
+        if self.type == "pymoo":
+            if self.population is None or self.generations is None:
+                raise ValueError("a pymoo arm needs population and generations")
+            return self
+        if self.generations is not None:
+            raise KeyRuleError("generations", "generations are for pymoo arms")
+        if self.population is not None and not (self.type == "optuna" and self.sampler == "nsga2"):
+            raise KeyRuleError("population", "population is for pymoo and optuna nsga2 arms")
+        if self.startup_trials is not None and not (self.type == "optuna" and self.sampler in ("tpe", "gp")):
+            raise KeyRuleError("startup_trials", "startup_trials is for optuna tpe and gp arms")
+        return self
 
 
 class Range(_Strict):
@@ -75,11 +104,7 @@ class Arm(_Strict):
     """Independent copies of the arm's searcher (searcher seeds seed, seed+1, ...), each with the
     arm's budget: the comparison's interval then resamples search runs as well as seeds."""
 
-    @field_validator("method")
-    @classmethod
-    def _known(cls, v: str) -> str:
-        METHODS.get(v)
-        return v
+    _known = field_validator("method")(classmethod(lambda cls, v: _registered(METHODS, v)))
 
 
 class Comparison(_Strict):
@@ -178,14 +203,24 @@ class StudySpec(_Strict):
             raise ValueError("seeds must be distinct")
         return v
 
+    _resolved: tuple[ResolvedArm, ...] = PrivateAttr(default=())
+
     @model_validator(mode="after")
     def _arms(self) -> StudySpec:
+        """Unique arm names, then the rules across fields and arms (:func:`.checks.validate`):
+        each arm is resolved once, here."""
         names = [a.name or a.method for a in self.arms]
         for i, n in enumerate(names):
             if n in names[:i]:
                 raise UserError(f"arms[{i}].name", f"arm names must be unique; {n!r} is also "
                                 f"arms[{names.index(n)}]'s (give arms distinct names)")
+        self._resolved = validate(self)
         return self
+
+    @property
+    def resolved(self) -> tuple[ResolvedArm, ...]:
+        """Every arm resolved against its method (space, fixed values, grid points, budget)."""
+        return self._resolved
 
     # -- derived ---------------------------------------------------------------------------
     @property
@@ -209,13 +244,3 @@ class StudySpec(_Strict):
         of each arm (see :func:`unit_name`)."""
         return [(i, r, unit_name(self.arm_name(i), r, arm.replicates))
                 for i, arm in enumerate(self.arms) for r in range(arm.replicates)]
-
-
-REPLICATE_MARK = "@r"
-
-
-def unit_name(arm: str, replicate: int, replicates: int = 2) -> str:
-    """The name of one search run of an arm: the arm's own name for its first (or only)
-    replicate, ``ARM@rK`` for replicate K >= 1 (its Optuna study and trial keys use it)."""
-    return arm if replicate == 0 else f"{arm}{REPLICATE_MARK}{replicate}"
-

@@ -8,7 +8,7 @@ from typing import Any
 import optuna
 
 from paretoul.geometry.pick import front_pick
-from paretoul.study.spec import StudySpec, arm_budget
+from paretoul.study.spec import StudySpec
 from paretoul.study.storage import store
 from paretoul.study.storage.layout import load_study_spec, read_meta, storage_url_of
 from paretoul.study.storage.outcome import Outcome, outcome_of
@@ -53,7 +53,7 @@ def _arm_status(spec: StudySpec, storage: Any) -> list[dict[str, Any]]:
     directions = spec.directions()
     arms = []
     for i, replicate, name in spec.units():
-        budget = arm_budget(spec, i)
+        budget = spec.resolved[i].budget
         try:
             study = optuna.load_study(study_name=store.arm_study_name(spec.name, name), storage=storage)
             trials, attrs = study.get_trials(deepcopy=False), study.user_attrs
