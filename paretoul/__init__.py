@@ -7,13 +7,10 @@ no torch, scikit-learn or scipy until a name that needs them is touched).
 
 from __future__ import annotations
 
-from importlib import metadata
 from typing import TYPE_CHECKING
 
 from paretoul._lazy import lazy_exports
 from paretoul.redact import install_log_filter
-
-__version__ = metadata.version("paretoul")  # one source: pyproject.toml
 
 install_log_filter()  # database passwords never reach a log line
 
@@ -47,7 +44,16 @@ _EXPORTS: dict[str, str] = {
     "default_recipe": "paretoul.training",
 }
 
-__getattr__, __dir__ = lazy_exports("paretoul", _EXPORTS, globals())
+_export, __dir__ = lazy_exports("paretoul", _EXPORTS, globals())
+
+
+def __getattr__(name: str) -> object:
+    if name == "__version__":  # one source, pyproject.toml; read on first use (about 30 ms)
+        from importlib import metadata
+
+        globals()[name] = metadata.version("paretoul")
+        return globals()[name]
+    return _export(name)
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the real names
     from paretoul.api import Study, launch_study, open_study, resume_study

@@ -8,7 +8,9 @@ lost, disk full; ``study resume`` completes it); 2 bad input
 
 from __future__ import annotations
 
+import argparse
 import sys
+from typing import Any
 
 import paretoul
 from paretoul.cli import analysis, audit, listing, run, study
@@ -16,10 +18,21 @@ from paretoul.cli._common import Parser, setup_logging
 from paretoul.errors import StudyInterrupted, StudyStopped, UnlearningDiverged, UserError
 
 
+class _Version(argparse.Action):
+    """``--version``: the installed version, read only when asked for."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        print(f"paretoul {paretoul.__version__}")
+        parser.exit()
+
+
 def build_parser() -> Parser:
     parser = Parser(prog="paretoul", description="Map and choose the forget-vs-retain "
                     "trade-off of machine-unlearning methods.")
-    parser.add_argument("--version", action="version", version=f"paretoul {paretoul.__version__}")
+    parser.add_argument("--version", action=_Version, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     run.add_parser(sub)
     listing.add_parsers(sub)

@@ -50,6 +50,11 @@ class Objective(_Strict):
 
 
 class SearcherSpec(_Strict):
+    """How an arm searches. One model for every ``type`` (its validator says which keys each type
+    takes) rather than a union of one model per type: a study directory stores its spec with
+    every key written out, and an arm's identity in the database (its digest) hashes them, so
+    studies recorded before stay readable and resumable."""
+
     type: Literal["optuna", "pymoo", "grid", "random"]
     sampler: Literal["nsga2", "tpe", "gp", "random"] = "nsga2"
     """For ``optuna`` arms."""
