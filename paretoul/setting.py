@@ -5,7 +5,7 @@ config, the audit, the export, a worker's cache key) instead of the same seven p
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -71,17 +71,3 @@ class Setting:
         object.__setattr__(self, "recipe", FrozenMap(self.recipe))
         object.__setattr__(self, "dataset_options", FrozenMap(self.dataset_options))
         object.__setattr__(self, "data_root", str(self.data_root))
-
-    def to_dict(self) -> dict[str, Any]:
-        """The setting as plain JSON-able values."""
-        out = {f.name: getattr(self, f.name) for f in fields(self)}
-        out["recipe"], out["dataset_options"] = _plain(self.recipe), _plain(self.dataset_options)
-        return out
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, tuple):
-        return [_plain(v) for v in value]
-    return value

@@ -111,7 +111,7 @@ def audit(config: Any = None, models: int = 8, *, local: bool = False, address: 
     if len(art.splits.forget) == 0:
         raise UserError("forget", "the forget set is empty")
     params = {} if untouched else get_method(cfg.method).config(cfg.params).to_dict()
-    shared = SharedSetting(cfg.setting, art.recipe, cpus, None, {cfg.seed: shipped_states(art)})
+    shared = SharedSetting(cfg.setting, cpus, None, {cfg.seed: shipped_states(art)})
     cache = str(cfg.cache_dir) if cfg.cache_dir else None
     ks = list(range(models))
     together = groupable(art.new_model(0))

@@ -36,8 +36,7 @@ def init_ray_for(address: str | None, cpus: float, gpus: float = 0.0) -> bool:
             ray.init(address=address, **kwargs)
         else:
             _bind_loopback()
-            cpus = os.cpu_count() or 1
-            ray.init(num_cpus=cpus, object_store_memory=_object_store_bytes(), **kwargs)
+            ray.init(num_cpus=os.cpu_count() or 1, object_store_memory=_object_store_bytes(), **kwargs)
     except (ConnectionError, RuntimeError, ValueError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise UserError("address", f"cannot connect to Ray at {address or 'a new local cluster'}: "

@@ -9,20 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from paretoul.artefacts import Artefacts, TrainedModel, load_setting
+from paretoul.artefacts import Artefacts, TrainedModel, load_setting, recipe_of
 from paretoul.device import resolve_device
 from paretoul.models import build_model
 from paretoul.setting import Setting
-from paretoul.training import Recipe
 
 
 @dataclass
 class SharedSetting:
     """What every trial of a study (or task of an audit) shares, in a form Ray can ship to any
-    node: the setting, its resolved recipe and each seed's original and oracle states."""
+    node: the setting and each seed's original and oracle states."""
 
     setting: Setting
-    recipe: Recipe
     cpus: float
     timeout_s: float | None = None
     """Per-trial wall-clock limit (the spec's ``trial_timeout_s``)."""
@@ -43,8 +41,7 @@ def shipped_states(art: Artefacts) -> dict[str, dict[str, Any]]:
     }
 
 
-def from_states(setting: Setting, seed: int, recipe: Recipe, states: dict[str, dict[str, Any]]
-                ) -> Artefacts:
+def from_states(setting: Setting, seed: int, states: dict[str, dict[str, Any]]) -> Artefacts:
     """Rebuild :class:`~paretoul.artefacts.Artefacts` from shipped model states (on a worker).
 
     ``states`` maps ``original`` and ``oracle`` to ``{"state": state_dict, "train_seconds": s,
@@ -59,8 +56,8 @@ def from_states(setting: Setting, seed: int, recipe: Recipe, states: dict[str, d
         m.load_state_dict(s["state"])
         m.eval()
         trained[kind] = TrainedModel(m, "shipped", s.get("key", ""), float(s["train_seconds"]), None)
-    return Artefacts(setting, seed, data, splits, recipe, trained["original"], trained["oracle"],
-                     load_seconds)
+    return Artefacts(setting, seed, data, splits, recipe_of(setting), trained["original"],
+                     trained["oracle"], load_seconds)
 
 
 _WORKER_CACHE: dict[tuple, list[Artefacts]] = {}
@@ -69,10 +66,9 @@ _WORKER_CACHE: dict[tuple, list[Artefacts]] = {}
 def artefacts_of(shared: SharedSetting) -> list[Artefacts]:
     """The setting's artefacts, one per seed in seed order, rebuilt once per worker process
     (the last setting only: a worker moving to another study frees the previous one)."""
-    key = (shared.setting, shared.recipe,
-           tuple((s, shared.states[s]["original"]["key"]) for s in shared.seeds))
+    key = (shared.setting, tuple((s, shared.states[s]["original"]["key"]) for s in shared.seeds))
     if key not in _WORKER_CACHE:
         _WORKER_CACHE.clear()
-        _WORKER_CACHE[key] = [from_states(shared.setting, seed, shared.recipe, shared.states[seed])
+        _WORKER_CACHE[key] = [from_states(shared.setting, seed, shared.states[seed])
                               for seed in shared.seeds]
     return _WORKER_CACHE[key]

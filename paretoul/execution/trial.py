@@ -31,7 +31,7 @@ def prepare_shared(setting: Setting, seeds: list[int], *, cpus: float, timeout_s
     setting shipped to every worker (each trial on ``cpus`` threads, stopped past ``timeout_s``),
     and per seed the original's and oracle's metrics."""
     arts = prepare(setting, list(seeds), cache_dir=cache_dir)
-    shared = SharedSetting(setting, arts[0].recipe, cpus, timeout_s)
+    shared = SharedSetting(setting, cpus, timeout_s)
     baselines: dict[str, Any] = {}
     for seed, art in zip(seeds, arts, strict=True):
         shared.states[seed] = shipped_states(art)

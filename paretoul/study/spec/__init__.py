@@ -6,8 +6,8 @@ from __future__ import annotations
 from paretoul.study.spec.checks import check_data_root, validate
 from paretoul.study.spec.comparisons import ArmSetting, Pairing
 from paretoul.study.spec.load import load_spec, parse_spec
-from paretoul.study.spec.names import REPLICATE_MARK, unit_name
-from paretoul.study.spec.resolve import ResolvedArm, arm_settings, declared_pairings, field_key, grid_points
+from paretoul.study.spec.names import unit_name
+from paretoul.study.spec.resolve import ResolvedArm, arm_settings, declared_pairings, field_key
 from paretoul.study.spec.schema import (
     Arm,
     Comparison,
@@ -19,8 +19,8 @@ from paretoul.study.spec.schema import (
 )
 
 __all__ = [
-    "REPLICATE_MARK", "Arm", "ArmSetting", "Comparison", "Objective", "Pairing", "Range",
+    "Arm", "ArmSetting", "Comparison", "Objective", "Pairing", "Range",
     "ResolvedArm", "Resources", "SearcherSpec", "StudySpec", "arm_settings",
-    "check_data_root", "declared_pairings", "field_key", "grid_points", "load_spec", "parse_spec",
+    "check_data_root", "declared_pairings", "field_key", "load_spec", "parse_spec",
     "unit_name", "validate",
 ]

@@ -33,7 +33,7 @@ def validate(spec: StudySpec) -> tuple[ResolvedArm, ...]:
     for i in range(len(spec.arms)):
         resolved.append(resolve_arm(spec, i))
         _check_replicates(spec, i)
-    settings = {r.name: r.setting for r in resolved}
+    settings = {r.arm_setting.name: r.arm_setting for r in resolved}
     for i in range(len(spec.arms)):
         _check_preference(settings[spec.arm_name(i)], i)
         _check_reference(spec, settings[spec.arm_name(i)], i)

@@ -27,16 +27,14 @@ class ResolvedArm:
     """One arm of a spec resolved against its method: what its searcher searches (``space``),
     what every trial holds (``fixed``), a grid arm's points, and how many trials it runs."""
 
-    index: int
-    name: str
-    method: str
     space: dict[str, Param]
     fixed: dict[str, Any]
     points: list[dict[str, Any]]
     """A grid arm's parameter sets in order (its first ``budget``); empty for other arms."""
     budget: int
-    setting: ArmSetting
-    """What every parameter is held at (fixed, searched range, or grid values)."""
+    arm_setting: ArmSetting
+    """Its name, method and what every parameter is held at (fixed, searched range, or grid
+    values)."""
 
 
 def resolve_arm(spec: StudySpec, i: int) -> ResolvedArm:
@@ -52,9 +50,8 @@ def resolve_arm(spec: StudySpec, i: int) -> ResolvedArm:
         values[k] = ("searched", (p.kind, p.low, p.high, p.log, tuple(p.choices or ())))
     for k, vs in arm.grid.items():
         values[k] = ("grid", tuple(method.config({**fixed, k: v}).to_dict()[k] for v in vs))
-    name = spec.arm_name(i)
-    return ResolvedArm(i, name, arm.method, space, fixed, points, budget,
-                       ArmSetting(name, arm.method, values, arm.replicates))
+    held = ArmSetting(spec.arm_name(i), arm.method, values, arm.replicates)
+    return ResolvedArm(space, fixed, points, budget, held)
 
 
 def _space(spec: StudySpec, i: int) -> tuple[dict[str, Param], dict[str, Any]]:
@@ -167,7 +164,7 @@ def grid_points(arm: Arm) -> list[dict[str, Any]]:
 
 def arm_settings(spec: StudySpec) -> dict[str, ArmSetting]:
     """What every parameter of every arm is held at, by arm name."""
-    return {r.name: r.setting for r in spec.resolved}
+    return {r.arm_setting.name: r.arm_setting for r in spec.resolved}
 
 
 def declared_pairings(spec: StudySpec) -> list[Pairing]:
