@@ -65,12 +65,14 @@ class Study:
         """One row per trial: key, arm, replicate, method, searcher, number, state, every
         parameter (``params.<name>``), every objective, every metric's mean and sample std over
         the seeds (``<metric>`` and ``<metric>_std``), the gradient conflict (``grad_cos``,
-        ``grad_conflict``; empty where the method did not measure it), the seeds and the error."""
+        ``grad_conflict``; empty where the method did not measure it), the seeds, ``seeds_done``
+        (how many), ``full`` (measured on every search seed: the rows every analysis uses; a
+        ``fidelity`` arm's configurations stopped at a lower rung are False) and the error."""
         import pandas as pd
 
         data = self.data()
         rows = []
-        for r in data.records:
+        for r in [*data.records, *data.partial]:
             row: dict[str, Any] = {"key": r.key, "arm": r.arm, "replicate": r.replicate,
                                    "method": r.method, "searcher": r.searcher, "number": r.number,
                                    "state": r.state}
@@ -83,6 +85,8 @@ class Study:
             for k in ("grad_cos", "grad_conflict"):
                 row[k] = r.conflict.get(k)
             row["seeds"] = list(r.seeds)
+            row["seeds_done"] = r.seeds_done
+            row["full"] = r.state == "complete" and r.seeds_done == len(data.search_seeds)
             row["error"] = r.error
             rows.append(row)
         return pd.DataFrame(rows)

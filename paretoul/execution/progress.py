@@ -79,18 +79,23 @@ class Progress(Callback):
         arm = trial.config.get("arm", "?")
         self.compute_s += float(result.get("trial_s", 0.0))
         self.done += 1
-        counts = self.per_arm.setdefault(arm, [0, 0])
+        rung = int(trial.config.get("rung", 0))
+        counts = self.per_arm.setdefault(arm, [0, 0]) if rung == 0 else [0, 0]
         values = [result.get(k) for k in self.objectives]
+        more = f"rung {rung} (+{len(trial.config.get('seeds', []))} seeds) " if rung else ""
         if result.get("error") or any(v is None or not np.isfinite(v) for v in values):
             counts[1] += 1
             self.failed += 1
-            self._line(trial, f"failed: {str(result.get('error', 'an objective is not finite'))[:80]}")
+            self._line(trial, f"{more}failed: {str(result.get('error', 'an objective is not finite'))[:80]}")
         else:
             counts[0] += 1
             number = self.searcher.trial_number(trial.trial_id)
-            self.points.setdefault(arm, []).append((number if number is not None else -1, values))
+            if trial.config.get("full", True):  # the pick is of configurations on every seed
+                self.points.setdefault(arm, []).append((number if number is not None else -1, values))
             objs = ", ".join(f"{k} {v:.2f}" for k, v in zip(self.objectives, values, strict=True))
-            self._line(trial, f"#{number} {result.get('trial_s', 0):.1f}s  {objs}")
+            first = not rung and "seeds" in trial.config  # a fidelity arm's new configuration
+            seeds = f" on {len(trial.config['seeds'])} seed(s)" if first else ""
+            self._line(trial, f"{more}#{number}{seeds} {result.get('trial_s', 0):.1f}s  {objs}")
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self.running = max(0, self.running - 1)
@@ -98,7 +103,8 @@ class Progress(Callback):
         if not self.searcher.record_error(trial.trial_id, message[:2000]):
             return  # the study was interrupted: the trial will be run again
         arm = trial.config.get("arm", "?")
-        self.per_arm.setdefault(arm, [0, 0])[1] += 1
+        if not trial.config.get("rung"):  # a run on more seeds is not a new configuration
+            self.per_arm.setdefault(arm, [0, 0])[1] += 1
         self.done += 1
         self.failed += 1
         self._line(trial, f"failed: {message[:80]}")

@@ -13,11 +13,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from paretoul.artefacts import prepare
 from paretoul.errors import TrialTimeout, UnlearningDiverged, UserError
+from paretoul.execution.results import conflict_figures, conflict_rows, over_seeds
 from paretoul.execution.shipping import SharedSetting, artefacts_of, shipped_states
 from paretoul.metrics import evaluate
 from paretoul.one_run import load_torch_optim, unlearn_and_evaluate
@@ -89,17 +89,11 @@ def run_trial(config: dict[str, Any], shared: SharedSetting) -> dict[str, Any]:
         out.update(error=f"TrialTimeout: stopped after {elapsed:.1f} s, past trial_timeout_s="
                    f"{shared.timeout_s:g}", trial_s=elapsed)
         return out
-    names = list(runs[0].metrics)
-    table = np.array([[r.metrics[n] for n in names] for r in runs], dtype=float)
-    mean = dict(zip(names, table.mean(0).tolist(), strict=True))
-    out.update(mean)  # objectives are read from the top level
+    out.update(over_seeds([r.metrics for r in runs]))  # objectives are read from the top level
     out.update(
-        metrics=mean,
-        metrics_std=seed_std(names, table),
-        metrics_per_seed=[r.metrics for r in runs],
         params_full=runs[0].params,
         trace=_compact(runs[0].trace),
-        **conflict_figures([r.trace for r in runs]),
+        **conflict_figures(conflict_rows([r.trace for r in runs])),
         unlearn_s=float(sum(r.unlearn_seconds for r in runs)),
         trial_s=time.perf_counter() - t0,
     )
@@ -117,30 +111,6 @@ def _load_libraries() -> None:
     for name in _TRIAL_LIBRARIES:
         importlib.import_module(name)
     load_torch_optim()
-
-
-def seed_std(names: list[str], table: np.ndarray) -> dict[str, float]:
-    """Sample standard deviation (ddof=1) over seeds (rows) of each metric; absent with one seed
-    (a spread over one seed is not defined)."""
-    if len(table) < 2:
-        return {}
-    return dict(zip(names, table.std(0, ddof=1).tolist(), strict=True))
-
-
-CONFLICT = ("grad_cos", "grad_conflict")
-"""The gradient-conflict series a method's trace may hold (:func:`paretoul.jd.conflict_log`)."""
-
-
-def conflict_figures(traces: list[dict[str, list[float]]]) -> dict[str, Any]:
-    """``{"conflict": {grad_cos, grad_conflict, seeds}}``: each seed's mean over its epochs, then
-    the mean over the seeds whose trace has the series; empty when no seed has them (a method
-    that does not measure conflict, or a probe left off)."""
-    per_seed = [{k: float(np.mean(t[k])) for k in CONFLICT if t.get(k)} for t in traces]
-    have = [row for row in per_seed if len(row) == len(CONFLICT)]
-    if not have:
-        return {}
-    return {"conflict": {**{k: float(np.mean([row[k] for row in have])) for k in CONFLICT},
-                         "seeds": len(have)}}
 
 
 def _compact(trace: dict[str, list[float]], limit: int = 400) -> dict[str, list[float]]:

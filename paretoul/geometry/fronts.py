@@ -36,3 +36,24 @@ def normaliser(G: np.ndarray, pad: float = 0.0) -> tuple[np.ndarray, np.ndarray]
 
 def normalise(G: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
     return (np.asarray(G, dtype=float) - low) / (high - low)
+
+
+def rank_order(G: np.ndarray) -> np.ndarray:
+    """Row indices of a minimisation matrix, best first: by non-dominated front (pymoo's
+    sorting), within a front by crowding distance (larger first, extremes first), then by index
+    (so ties are broken the same way every time). The order NSGA-II's survival and
+    multi-objective successive halving (MOASHA) promote in."""
+    from pymoo.operators.survival.rank_and_crowding.metrics import calc_crowding_distance
+    from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+
+    G = np.asarray(G, dtype=float)
+    n = len(G)
+    if n == 0:
+        return np.array([], dtype=int)
+    rank = np.empty(n, dtype=int)
+    crowding = np.empty(n, dtype=float)
+    for k, front in enumerate(NonDominatedSorting().do(G)):
+        front = np.asarray(front, dtype=int)
+        rank[front] = k
+        crowding[front] = calc_crowding_distance(G[front]) if len(front) > 2 else np.inf
+    return np.lexsort((np.arange(n), -crowding, rank)).astype(int)

@@ -213,7 +213,7 @@ class Launch:
         meta = read_meta(study_dir)
         meta[BASELINES] = baselines
         meta.pop("reference", None)  # an older study's name for them
-        initial = self._retrying(lambda: {a.name: arm_counts(a.study.get_trials(deepcopy=False))
+        initial = self._retrying(lambda: {a.name: arm_counts(a.study.get_trials(deepcopy=False), a.top_rung)
                                           for a in arms}, "counting trials")
         progress = Progress(searcher, {a.name: a.budget for a in arms},
                             dict(zip([o.metric for o in spec.objectives], spec.directions(), strict=True)),

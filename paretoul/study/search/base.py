@@ -22,9 +22,10 @@ import optuna
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
 from paretoul.errors import UserError
+from paretoul.execution.results import combined
 from paretoul.methods import Param
 from paretoul.study.spec import StudySpec, unit_name
-from paretoul.study.storage import leases, optuna_internals, outcome, store
+from paretoul.study.storage import leases, optuna_internals, outcome, rungs, store
 
 log = logging.getLogger("paretoul")
 
@@ -49,7 +50,7 @@ class ArmSearcher:
     claim token) while :class:`StudySearcher` holds the study's claim lock, so launchers
     sharing a database see each other's claims and the union of their trials is the budget.
 
-    Lifecycle (what a subclass implements is :meth:`suggest`; the rest is shared):
+    Lifecycle (what a subclass implements is :meth:`_propose`; the rest is shared):
 
     1. construction opens (or creates) the arm's Optuna study, refuses a different setting
        under the same name (the spec digest) and records the arm's attributes;
@@ -98,6 +99,10 @@ class ArmSearcher:
             self.study.set_user_attr("budget", self.budget)
         self.budget = store.effective_budget(self.study.user_attrs, self.budget)
         self._pending: dict[str, optuna.trial.Trial] = {}
+        self.fidelity = spec.arms[index].fidelity
+        self.seeds = list(spec.seeds)
+        self._runs: dict[str, tuple[int, list[int]]] = {}
+        """Trial id -> (rung, seeds to run) of this launcher's trials of a ``fidelity`` arm."""
 
     def used(self) -> int:
         return sum(store.counted(t) for t in self.study.get_trials(deepcopy=False))
@@ -107,15 +112,52 @@ class ArmSearcher:
 
     def unfinished(self) -> bool:
         """Budget left to claim, or trials in flight elsewhere (another launcher, which may yet
-        die and leave them to us)."""
+        die and leave them to us); with ``fidelity``, also promotions due or trials of ours in
+        flight (each may make a configuration due for more seeds)."""
         trials = self.study.get_trials(deepcopy=False)
         mine = self.pending_ids()
+        if self.fidelity is not None and (mine or self._due(trials)):
+            return True
         return (self.budget > sum(store.counted(t) for t in trials) or any(
             t.state in (optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.WAITING)
             and optuna_internals.trial_id(t) not in mine for t in trials))
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
+        """Claim the next trial and return its parameters (fixed ones included), or None (budget
+        claimed, or waiting). With ``fidelity``, a configuration due for more seeds comes first
+        (highest rung, best first), then a new one (:meth:`_propose`) on the first rung's seeds."""
+        if self.fidelity is None:
+            return self._propose(trial_id)
+        due = self._due(self.study.get_trials(deepcopy=False))
+        if due:
+            lower, k = due[0]
+            self.study.sampler = optuna.samplers.RandomSampler(seed=0)  # every value enqueued;
+            # a plain sampler, so Optuna's NSGA-II counts no promotion in its generations
+            self._start(trial_id, dict(lower.params), {rungs.RUNG: k, rungs.CONFIG: rungs.config_of(lower),
+                                                       "lower": lower.number})
+            self._runs[trial_id] = (k, rungs.new_seeds(self.fidelity, self.seeds, k))
+            return {**self.fixed, **lower.params}
+        params = self._propose(trial_id)
+        if params is not None:
+            self._runs[trial_id] = (0, rungs.new_seeds(self.fidelity, self.seeds, 0))
+        return params
+
+    def _propose(self, trial_id: str) -> dict[str, Any] | None:
+        """A new configuration claimed (see :meth:`_start`), or None: what each strategy implements."""
         raise NotImplementedError
+
+    def _due(self, trials: list[optuna.trial.FrozenTrial]) -> list[tuple[optuna.trial.FrozenTrial, int]]:
+        assert self.fidelity is not None
+        return rungs.due(trials, self.fidelity, self.objectives, self.directions)
+
+    @property
+    def top_rung(self) -> int:
+        """The rung of a configuration measured on every seed (0 without ``fidelity``)."""
+        return 0 if self.fidelity is None else len(self.fidelity.seeds) - 1
+
+    def pending_run(self, trial_id: str) -> tuple[int, list[int]] | None:
+        """``(rung, seeds to run)`` of this launcher's trial in flight; None: all the study's seeds."""
+        return self._runs.get(trial_id)
 
     def complete(self, trial_id: str, result: dict[str, Any] | None, error: str | None) -> None:
         self._finish(trial_id, result, error)
@@ -140,6 +182,7 @@ class ArmSearcher:
     def interrupt(self, trial_id: str) -> None:
         """This launcher's trial stopped unfinished (the study was interrupted): it uses no budget
         and is run again."""
+        self._runs.pop(trial_id, None)
         trial = self._pending.pop(trial_id, None)
         if trial is not None:
             store.mark_interrupted(self.study, trial)  # type: ignore[arg-type]
@@ -147,6 +190,7 @@ class ArmSearcher:
     def _retire(self, trial_id: str, reason: str) -> None:
         """Withdraw this launcher's just-claimed trial unrun (it uses no budget)."""
         trial = self._pending.pop(trial_id)
+        self._runs.pop(trial_id, None)
         trial.set_user_attr(outcome.RETIRED, reason)
         self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
 
@@ -166,6 +210,10 @@ class ArmSearcher:
         trial = self._pending.get(trial_id)
         if trial is None:
             return
+        lower = trial.user_attrs.get("lower")
+        if lower is not None and result and not error and not result.get("error"):
+            # a run on more seeds: its record holds every seed of its rung
+            result = combined(self.study.get_trials(deepcopy=False)[lower].user_attrs, result)
         values = self._values(result)
         try:
             if values is None:
@@ -180,6 +228,7 @@ class ArmSearcher:
             if "Cannot tell" not in str(e):
                 raise
         del self._pending[trial_id]
+        self._runs.pop(trial_id, None)
 
     def pending_number(self, trial_id: str) -> int:
         """The trial number (in the arm's study) of this launcher's trial ``trial_id`` in flight."""
@@ -204,7 +253,7 @@ class ArmSearcher:
         result = result or {}
         for key in ("metrics", "metrics_std", "metrics_per_seed", "seeds", "trial_s", "unlearn_s",
                     "node", "pid", "tune_trial_id", "params_full", "started_at", "trace",
-                    "conflict"):
+                    "conflict", "conflict_per_seed"):
             if key in result:
                 trial.set_user_attr(key, result[key])
         message = error or result.get("error")
@@ -221,8 +270,9 @@ def _arm_digest(spec: StudySpec, index: int, replicate: int = 0) -> str:
     many others there are); the first replicate's digest is the arm's digest before replicates."""
     setting = spec.model_dump(mode="json", include={"dataset", "forget", "seeds", "reference_fraction",
                                                     "recipe", "objectives"})
-    setting.update(model=spec.model_name,
-                   arm=spec.arms[index].model_dump(mode="json", exclude={"replicates"}))
+    arm = spec.arms[index]  # no fidelity: the arm's digest from before the key existed
+    setting.update(model=spec.model_name, arm=arm.model_dump(
+        mode="json", exclude={"replicates"} | ({"fidelity"} if arm.fidelity is None else set())))
     if replicate:
         setting["replicate"] = replicate
     return hashlib.sha256(json.dumps(setting, sort_keys=True).encode()).hexdigest()[:16]

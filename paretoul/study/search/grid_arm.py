@@ -26,7 +26,7 @@ class GridArm(ArmSearcher):
         self.points = spec.resolved[index].points[: self.budget]
         self.dists = {k: CategoricalDistribution(list(v)) for k, v in arm.grid.items()}
 
-    def suggest(self, trial_id: str) -> dict[str, Any] | None:
+    def _propose(self, trial_id: str) -> dict[str, Any] | None:
         taken = [t.params for t in self.study.get_trials(deepcopy=False) if store.counted(t)]
         todo = [p for p in self.points if p not in taken]
         if not todo:

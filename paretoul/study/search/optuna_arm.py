@@ -54,7 +54,7 @@ class OptunaArm(ArmSearcher):
         return _sampler("random" if s.type == "random" else s.sampler, seed, s.population,
                         s.startup_trials)
 
-    def suggest(self, trial_id: str) -> dict[str, Any] | None:
+    def _propose(self, trial_id: str) -> dict[str, Any] | None:
         trials = [t for t in self.study.get_trials(deepcopy=False) if store.counted(t)]
         if len(trials) >= self.budget:
             return None

@@ -105,7 +105,7 @@ class PymooArm(ArmSearcher):
             self._end_search(len(claimed), "pymoo proposed points it had evaluated before")
         return set()
 
-    def suggest(self, trial_id: str) -> dict[str, Any] | None:
+    def _propose(self, trial_id: str) -> dict[str, Any] | None:
         covered = self._sync(self.study.get_trials(deepcopy=False))
         if self._pop is None:
             return None

@@ -130,7 +130,11 @@ class StudySearcher(Searcher):
                 self._owner[trial_id] = arm
                 self._numbers[trial_id] = arm.pending_number(trial_id)
                 self._next = (self._next + k + 1) % n
-                return {"arm": arm.name, "method": arm.method, "params": params}
+                config = {"arm": arm.name, "method": arm.method, "params": params}
+                run = arm.pending_run(trial_id)
+                if run is not None:  # a fidelity arm: its rung, and the seeds this run adds
+                    config.update(rung=run[0], seeds=run[1], full=run[0] == arm.top_rung)
+                return config
         if waiting and not self._owner:  # only other launchers' trials are in flight: wait for
             self._idle_until = time.monotonic() + 1.0  # them (reaped and rerun if they die)
         return None if waiting or self._deferred else Searcher.FINISHED

@@ -11,6 +11,7 @@ from paretoul.study.spec.resolve import ResolvedArm, arm_settings, declared_pair
 from paretoul.study.spec.schema import (
     Arm,
     Comparison,
+    Fidelity,
     Objective,
     Range,
     Resources,
@@ -19,7 +20,7 @@ from paretoul.study.spec.schema import (
 )
 
 __all__ = [
-    "Arm", "ArmSetting", "Comparison", "Objective", "Pairing", "Range",
+    "Arm", "ArmSetting", "Comparison", "Fidelity", "Objective", "Pairing", "Range",
     "ResolvedArm", "Resources", "SearcherSpec", "StudySpec", "arm_settings",
     "check_data_root", "declared_pairings", "field_key", "load_spec", "parse_spec",
     "unit_name", "validate",

@@ -3,6 +3,7 @@ directions, each arm's space and budget, replicates, preferences, references, co
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,6 +34,7 @@ def validate(spec: StudySpec) -> tuple[ResolvedArm, ...]:
     for i in range(len(spec.arms)):
         resolved.append(resolve_arm(spec, i))
         _check_replicates(spec, i)
+        _check_fidelity(spec, i)
     settings = {r.arm_setting.name: r.arm_setting for r in resolved}
     for i in range(len(spec.arms)):
         _check_preference(settings[spec.arm_name(i)], i)
@@ -72,6 +74,26 @@ def _check_reference(spec: StudySpec, arm: ArmSetting, i: int) -> None:
                else f"{needs[0]} is computed from the reference set")
         raise UserError(f"arms[{i}].reference", f"{why}, but reference_fraction is 0; give "
                         "reference_fraction > 0 or fix reference: uniform")
+
+
+def _check_fidelity(spec: StudySpec, i: int) -> None:
+    """Rungs of increasing seed counts ending at the study's seeds; a paired arm runs every
+    configuration on every seed (else pairs would go missing)."""
+    fidelity = spec.arms[i].fidelity
+    if fidelity is None:
+        return
+    where, counts, n = f"arms[{i}].fidelity", fidelity.seeds, len(spec.seeds)
+    if any(b <= a for a, b in itertools.pairwise(counts)) or counts[-1] != n:
+        raise UserError(f"{where}.seeds", f"{counts}: seeds per rung must increase and end at the "
+                        f"study's {n} seeds (e.g. [1, {n}])")
+    if fidelity.stop == "significant" and counts[0] < 2:
+        raise UserError(f"{where}.stop", f"significant needs at least 2 seeds at the first rung "
+                        f"(a paired test on one seed has no spread); seeds is {counts}")
+    name = spec.arm_name(i)
+    for j, c in enumerate(spec.comparisons or []):
+        if c.paired_by is not None and name in (*c.jd, *c.fixed):
+            raise UserError(where, f"arm {name!r} is paired by {c.paired_by} in comparisons[{j}], "
+                            "which needs every configuration on every seed; leave fidelity out")
 
 
 def _check_replicates(spec: StudySpec, i: int) -> None:

@@ -91,6 +91,23 @@ class Range(_Strict):
     choices: list[Any] | None = None
 
 
+class Fidelity(_Strict):
+    """Successive halving over seeds (see :mod:`paretoul.study.storage.rungs`): each new
+    configuration runs on the study's first ``seeds[0]`` seeds; the best ``1 / eta`` at each rung
+    (by non-dominated rank, crowding distance breaking ties) go on to the next, ending on all the
+    study's seeds. Only configurations measured on every seed enter fronts, comparisons, tables,
+    ``choose`` and ``validate``."""
+
+    seeds: list[Annotated[int, Field(ge=1)]] = Field(min_length=2)
+    """Seeds per rung, increasing; the last is the study's number of seeds."""
+    eta: int = Field(default=3, ge=2)
+    """Keep the top ``1 / eta`` of the configurations finished at a rung."""
+    stop: Literal["rank", "significant"] = "rank"
+    """``rank``: a configuration outside the top stops there. ``significant``: it stops only if
+    another configuration at its rung also dominates it beyond seed noise (a one-sided paired
+    t-test at 0.05 on every objective over the rung's seeds; needs ``seeds[0] >= 2``)."""
+
+
 class Arm(_Strict):
     name: str | None = None
     method: str
@@ -108,6 +125,9 @@ class Arm(_Strict):
     replicates: int = Field(default=1, ge=1, le=100)
     """Independent copies of the arm's searcher (searcher seeds seed, seed+1, ...), each with the
     arm's budget: the comparison's interval then resamples search runs as well as seeds."""
+    fidelity: Fidelity | None = None
+    """Successive halving over seeds; None: every configuration runs on every seed. The budget
+    counts configurations."""
 
     _known = field_validator("method")(classmethod(lambda cls, v: _registered(METHODS, v)))
 

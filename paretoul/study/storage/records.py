@@ -11,7 +11,7 @@ import optuna
 
 from paretoul.errors import UserError
 from paretoul.study.spec import StudySpec, unit_name
-from paretoul.study.storage import store
+from paretoul.study.storage import rungs, store
 from paretoul.study.storage.layout import baselines_of, load_study_spec, read_meta, storage_url_of
 from paretoul.study.storage.outcome import Outcome, outcome_of
 
@@ -45,6 +45,15 @@ class TrialRecord:
     """Gradient conflict over the trial's unlearning (mean over seeds of each seed's epoch mean):
     ``grad_cos`` (cosine of the forget and retain gradients) and ``grad_conflict`` (share of
     steps with cos < 0); empty when the method did not measure it."""
+    rung: int = 0
+    """Of a ``fidelity`` arm: the rung of this measurement (the top one: every seed)."""
+    config: int | None = None
+    """Of a ``fidelity`` arm: the configuration's number (its first trial's)."""
+
+    @property
+    def seeds_done(self) -> int:
+        """How many seeds this record's figures are measured on."""
+        return len(self.seeds)
 
     @property
     def unit(self) -> str:
@@ -65,6 +74,8 @@ class StudyData:
     objectives: list[str]
     directions: list[str]
     records: list[TrialRecord]
+    """One per configuration: finished ones measured on every search seed, failed, running and
+    interrupted ones. Every front, comparison, table, choice and validation reads these."""
     baselines: dict[str, Any]
     """Per search seed: metrics of the original model and of the oracle."""
     spec: StudySpec | None
@@ -76,6 +87,9 @@ class StudyData:
     """Trial key -> validation seed -> why its evaluation failed."""
     validation_baselines: dict[str, Any] = field(default_factory=dict)
     """Per validation seed: metrics of that seed's original model and oracle."""
+    partial: list[TrialRecord] = field(default_factory=list)
+    """Configurations of ``fidelity`` arms measured on fewer than every seed (stopped at a lower
+    rung, or waiting for promotion): shown with their ``seeds_done``, never on a front."""
 
     @property
     def search_seeds(self) -> list[int]:
@@ -145,18 +159,26 @@ class StudyData:
 
 
 def _arm_records(spec: StudySpec, i: int, replicate: int, unit: str,
-                 storage: optuna.storages.BaseStorage) -> list[TrialRecord]:
+                 storage: optuna.storages.BaseStorage) -> tuple[list[TrialRecord], list[TrialRecord]]:
+    """The arm's records: those of :attr:`StudyData.records` and those of :attr:`StudyData.partial`."""
     arm = spec.arm_name(i)
     try:
         study = optuna.load_study(study_name=store.arm_study_name(spec.name, unit), storage=storage)
     except KeyError:
-        return []
-    records = []
-    for t in study.get_trials(deepcopy=False):
-        state = outcome_of(t)
-        if state == Outcome.RETIRED:
-            continue  # a repeated proposal withdrawn unrun: not a trial of the study
-        records.append(TrialRecord(
+        return [], []
+    fidelity = spec.arms[i].fidelity
+    top = 0 if fidelity is None else len(fidelity.seeds) - 1
+    trials = study.get_trials(deepcopy=False)
+    beyond: dict[int, int] = {}  # configuration -> highest rung it finished or failed at
+    for t in trials:
+        if outcome_of(t) in (Outcome.COMPLETE, Outcome.FAILED):
+            beyond[rungs.config_of(t)] = max(beyond.get(rungs.config_of(t), 0), rungs.rung_of(t))
+    full, partial = [], []
+    for t in trials:
+        state, rung = outcome_of(t), rungs.rung_of(t)
+        if state == Outcome.RETIRED or (rung > 0 and state not in (Outcome.COMPLETE, Outcome.FAILED)):
+            continue  # a repeated proposal withdrawn unrun; a run on more seeds not finished
+        record = TrialRecord(
             arm=arm, method=spec.arms[i].method, searcher=spec.arms[i].searcher.type,
             number=t.number, state=state,
             params=dict(t.user_attrs.get("params_full") or t.params),
@@ -170,8 +192,13 @@ def _arm_records(spec: StudySpec, i: int, replicate: int, unit: str,
             trace=dict(t.user_attrs.get("trace", {})),
             replicate=replicate,
             conflict={k: v for k, v in dict(t.user_attrs.get("conflict") or {}).items() if k != "seeds"},
-        ))
-    return records
+            **({"rung": rung, "config": rungs.config_of(t)} if fidelity is not None else {}),
+        )
+        if state != Outcome.COMPLETE or rung == top:
+            full.append(record)
+        elif beyond.get(rungs.config_of(t), 0) == rung:  # its latest measurement: stopped here
+            partial.append(record)
+    return full, partial
 
 
 def load_study_data(study_dir: str | Path, storage_url: str | None = None) -> StudyData:
@@ -181,17 +208,20 @@ def load_study_data(study_dir: str | Path, storage_url: str | None = None) -> St
     url = storage_url or storage_url_of(d, spec, None)
     objectives = [o.metric for o in spec.objectives]
     records: list[TrialRecord] = []
+    partial: list[TrialRecord] = []
     store.check_database_file(url, d)
     storage = store.open_storage(url)
     try:
         for i, replicate, unit in spec.units():
-            records += _arm_records(spec, i, replicate, unit, storage)
+            full, lower = _arm_records(spec, i, replicate, unit, storage)
+            records += full
+            partial += lower
         seeds, validation, errors, baselines = _validation(spec, storage)
     finally:
         store.close(storage)
     meta = read_meta(d)
     return StudyData(spec.name, d, objectives, spec.directions(), records,
-                     baselines_of(meta), spec, seeds, validation, errors, baselines)
+                     baselines_of(meta), spec, seeds, validation, errors, baselines, partial)
 
 
 def _validation(spec: StudySpec, storage: optuna.storages.BaseStorage

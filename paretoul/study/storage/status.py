@@ -8,8 +8,8 @@ from typing import Any
 import optuna
 
 from paretoul.geometry.pick import front_pick
-from paretoul.study.spec import StudySpec
-from paretoul.study.storage import store
+from paretoul.study.spec import Fidelity, StudySpec
+from paretoul.study.storage import rungs, store
 from paretoul.study.storage.layout import load_study_spec, read_meta, storage_url_of
 from paretoul.study.storage.outcome import Outcome, outcome_of
 
@@ -31,22 +31,50 @@ def study_status(study_dir: str | Path, storage_url: str | None = None,
     meta = read_meta(d)
     return {"study": spec.name, "dir": str(d), "storage": store.mask_url(url),
             "objectives": dict(zip([o.metric for o in spec.objectives], spec.directions(), strict=True)),
-            "arms": arms, "complete": all(a["finished"] + a["failed"] >= a["budget"] for a in arms),
+            "arms": arms, "complete": all(_arm_done(a) for a in arms),
             "runs": meta.get("runs", [])}
 
 
-def arm_counts(trials: list[optuna.trial.FrozenTrial]) -> dict[str, Any]:
-    """An arm's finished, failed (for a reason of their own), interrupted, running and retired
-    trials, and ``points``: ``(number, objective values)`` of the finished ones."""
-    outcomes = [outcome_of(t) for t in trials]
+def _arm_done(a: dict[str, Any]) -> bool:
+    """Every configuration finished, and (``fidelity``) no run on more seeds due or running."""
+    return (a["finished"] + a["failed"] >= a["budget"] and not a.get("due")
+            and not any(r["running"] for r in a.get("rungs", [])))
+
+
+def arm_counts(trials: list[optuna.trial.FrozenTrial], top: int = 0) -> dict[str, Any]:
+    """An arm's configurations — finished, failed (for a reason of their own), interrupted,
+    running and retired — and ``points``: ``(number, objective values)`` of the finished ones
+    measured on every seed (at rung ``top`` of a ``fidelity`` arm; runs on more seeds are
+    counted under ``rungs`` by :func:`rung_counts`)."""
+    outcomes = [outcome_of(t) for t in trials if not rungs.is_promotion(t)]
     n = {o: outcomes.count(o) for o in Outcome}
     return {
         "finished": n[Outcome.COMPLETE], "failed": n[Outcome.FAILED],
         "interrupted": n[Outcome.INTERRUPTED], "running": n[Outcome.RUNNING],
         "retired": n[Outcome.RETIRED],
-        "points": [(t.number, list(t.values)) for t, o in zip(trials, outcomes, strict=True)
-                   if o == Outcome.COMPLETE],
+        "points": [(t.number, list(t.values)) for t in trials
+                   if outcome_of(t) == Outcome.COMPLETE and rungs.rung_of(t) == top],
     }
+
+
+def rung_counts(trials: list[optuna.trial.FrozenTrial], fidelity: Fidelity, spec: StudySpec
+                ) -> dict[str, Any]:
+    """A ``fidelity`` arm's rungs (seeds, and the runs finished, failed, running and interrupted
+    at each; ``stopped``: configurations finished there and not run further) and ``due``: the
+    promotions still to run."""
+    table = []
+    for k, n_seeds in enumerate(fidelity.seeds):
+        at = [t for t in trials if rungs.rung_of(t) == k]
+        states = [outcome_of(t) for t in at]
+        higher = {rungs.config_of(t) for t in trials if rungs.rung_of(t) > k and outcome_of(t).counted}
+        table.append({"seeds": n_seeds, "finished": states.count(Outcome.COMPLETE),
+                      "failed": states.count(Outcome.FAILED), "running": states.count(Outcome.RUNNING),
+                      "interrupted": states.count(Outcome.INTERRUPTED),
+                      "stopped": sum(o == Outcome.COMPLETE and rungs.config_of(t) not in higher
+                                     for t, o in zip(at, states, strict=True))
+                      if k < len(fidelity.seeds) - 1 else 0})
+    due = rungs.due(trials, fidelity, [o.metric for o in spec.objectives], spec.directions())
+    return {"rungs": table, "due": len(due)}
 
 
 def _arm_status(spec: StudySpec, storage: Any) -> list[dict[str, Any]]:
@@ -59,8 +87,11 @@ def _arm_status(spec: StudySpec, storage: Any) -> list[dict[str, Any]]:
             trials, attrs = study.get_trials(deepcopy=False), study.user_attrs
         except KeyError:
             trials, attrs = [], {}
-        counts = arm_counts(trials)
+        fidelity = spec.arms[i].fidelity
+        counts = arm_counts(trials, 0 if fidelity is None else len(fidelity.seeds) - 1)
         points = counts.pop("points")
+        if fidelity is not None:
+            counts.update(rung_counts(trials, fidelity, spec))
         arms.append({
             "arm": name, **({"replicate": replicate} if spec.arms[i].replicates > 1 else {}),
             "method": spec.arms[i].method, "searcher": spec.arms[i].searcher.type,

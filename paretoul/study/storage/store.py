@@ -20,6 +20,7 @@ from paretoul import redact
 from paretoul.errors import StudyStopped, UserError
 from paretoul.study.storage import optuna_internals
 from paretoul.study.storage.outcome import INTERRUPTED, outcome_of
+from paretoul.study.storage.rungs import is_promotion
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 
@@ -127,8 +128,9 @@ def arm_study(storage: optuna.storages.BaseStorage, study: str, arm: str | None,
 
 
 def counted(t: optuna.trial.FrozenTrial) -> bool:
-    """Whether a trial uses up budget: finished, failed for a reason of its own, or running."""
-    return outcome_of(t).counted
+    """Whether a trial uses up budget: a new configuration (not a run of one on more seeds,
+    :mod:`.rungs`), finished, failed for a reason of its own, or running."""
+    return outcome_of(t).counted and not is_promotion(t)
 
 
 def effective_budget(study_attrs: dict[str, Any], budget: int) -> int:
