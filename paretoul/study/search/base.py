@@ -103,6 +103,8 @@ class ArmSearcher:
         self.seeds = list(spec.seeds)
         self._runs: dict[str, tuple[int, list[int]]] = {}
         """Trial id -> (rung, seeds to run) of this launcher's trials of a ``fidelity`` arm."""
+        self._lower: dict[str, dict[str, Any]] = {}
+        """Trial id -> the record (user attributes) a run on more seeds extends."""
 
     def used(self) -> int:
         return sum(store.counted(t) for t in self.study.get_trials(deepcopy=False))
@@ -136,6 +138,7 @@ class ArmSearcher:
             self._start(trial_id, dict(lower.params), {rungs.RUNG: k, rungs.CONFIG: rungs.config_of(lower),
                                                        "lower": lower.number})
             self._runs[trial_id] = (k, rungs.new_seeds(self.fidelity, self.seeds, k))
+            self._lower[trial_id] = lower.user_attrs
             return {**self.fixed, **lower.params}
         params = self._propose(trial_id)
         if params is not None:
@@ -184,6 +187,7 @@ class ArmSearcher:
         and is run again."""
         self._runs.pop(trial_id, None)
         trial = self._pending.pop(trial_id, None)
+        self._lower.pop(trial_id, None)
         if trial is not None:
             store.mark_interrupted(self.study, trial)  # type: ignore[arg-type]
 
@@ -191,6 +195,7 @@ class ArmSearcher:
         """Withdraw this launcher's just-claimed trial unrun (it uses no budget)."""
         trial = self._pending.pop(trial_id)
         self._runs.pop(trial_id, None)
+        self._lower.pop(trial_id, None)
         trial.set_user_attr(outcome.RETIRED, reason)
         self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
 
@@ -210,10 +215,9 @@ class ArmSearcher:
         trial = self._pending.get(trial_id)
         if trial is None:
             return
-        lower = trial.user_attrs.get("lower")
+        lower = self._lower.pop(trial_id, None)
         if lower is not None and result and not error and not result.get("error"):
-            # a run on more seeds: its record holds every seed of its rung
-            result = combined(self.study.get_trials(deepcopy=False)[lower].user_attrs, result)
+            result = combined(lower, result)  # a run on more seeds: its record holds every seed
         values = self._values(result)
         try:
             if values is None:
