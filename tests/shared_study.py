@@ -4,7 +4,8 @@ API on a real local Ray, which every test that only reads a study reads.
 It holds an arm of every searcher kind (SMALL's), a diverging arm (a method-level NaN), a
 plugin method that raises in the worker (Ray Tune's error path), three automatically paired
 JD-vs-fixed comparisons (one with two search replicates, one paired by w), NegGrad+ with its
-gradient-conflict probe, on seeds 0 and 1. A test
+gradient-conflict probe, an arm that halves its configurations over the seeds (``fidelity``),
+on seeds 0 and 1. A test
 that writes into a study directory (validate, audit) works on :func:`copy_of` it.
 
 To add an end-to-end check, take the ``shared_study`` fixture and read it; add an arm here
@@ -48,15 +49,22 @@ PAIRED = [
 # NegGrad+ with its opt-in gradient-conflict probe
 PROBED = {"name": "ng-probe", "method": "neggrad_plus", "searcher": {"type": "grid"},
           "grid": {"alpha": [0.9]}, "fixed": {"epochs": 1, "probe_every": 1}}
+# successive halving over the seeds: 3 configurations on seed 0, the best third (1) on seed 1
+HALVING = {"name": "ga-halving", "method": "ga", "searcher": {"type": "random", "seed": 2}, "budget": 3,
+           "fixed": {"epochs": 1}, "fidelity": {"seeds": [1, 2], "eta": 3}}
 # a method registered from outside the package (tests/plugins) that raises in the worker
 CRASH = {"name": "crash", "method": "crash", "searcher": {"type": "grid"}, "grid": {"epochs": [1]}}
 
 SPEC: dict[str, Any] = {**SMALL, "seeds": [0, 1],
-                        "arms": [*SMALL["arms"], MATCH, *REPLICATED, *PAIRED, PROBED, CRASH]}
+                        "arms": [*SMALL["arms"], MATCH, *REPLICATED, *PAIRED, PROBED, HALVING, CRASH]}
 BUDGETS = {"raul-nsga2": 4, "sc-grid": 3, "ft-pymoo": 4, "ga-random": 2, "ga-diverges": 2,
-           "sc-match": 2, "jd": 3, "fw": 3, "jd-w": 3, "fw-w": 3, "ng-probe": 1, "crash": 1}
-"""Trials per arm and search run (jd and fw run twice: replicates 2)."""
-TRIALS = sum(BUDGETS.values()) + BUDGETS["jd"] + BUDGETS["fw"]
+           "sc-match": 2, "jd": 3, "fw": 3, "jd-w": 3, "fw-w": 3, "ng-probe": 1, "ga-halving": 3, "crash": 1}
+"""Configurations per arm and search run (jd and fw run twice: replicates 2)."""
+CONFIGS = sum(BUDGETS.values()) + BUDGETS["jd"] + BUDGETS["fw"]
+PROMOTED = {"ga-halving": 1}
+"""Runs on more seeds: of ga-halving's 3 configurations, floor(3 / eta) = 1 goes on to seed 1."""
+TRIALS = CONFIGS + sum(PROMOTED.values())
+"""Tune trials: every configuration's first run and every promotion."""
 FAILED = {"ga-diverges": 2, "crash": 1}
 
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import paretoul
-from tests.shared_study import FAILED, NAME, SPEC, TRIALS
+from tests.shared_study import CONFIGS, FAILED, NAME, SPEC
 
 
 def test_the_launch_left_the_callers_dict_untouched(shared_study) -> None:
@@ -33,14 +33,18 @@ def test_open_study_and_every_method(shared_study, tmp_path, monkeypatch) -> Non
         {a["name"] for a in SPEC["arms"]} | {"jd@r1", "fw@r1"})
 
     df = study.trials_dataframe()
-    assert isinstance(df, pd.DataFrame) and len(df) == TRIALS
+    assert isinstance(df, pd.DataFrame) and len(df) == CONFIGS  # one row per configuration
     assert {"key", "arm", "method", "searcher", "state", "params.lr", "params.w",
             "objective.forget_gap", "objective.retain_gap", "ua", "ua_std", "error"} <= set(df.columns)
     assert set(df["method"]) == {a["method"] for a in SPEC["arms"]}
     failed = df["arm"].isin(list(FAILED))
     assert (df.loc[~failed, "state"] == "complete").all() and (df.loc[failed, "state"] == "failed").all()
     assert df.loc[failed, "error"].str.len().gt(0).all()
-    assert (df.loc[~failed, "ua_std"] >= 0).all()  # sample std over the 2 seeds
+    assert (df.loc[~failed & df["full"], "ua_std"] >= 0).all()  # sample std over the 2 seeds
+    # the fidelity arm: two configurations stopped after one seed, one measured on both
+    halving = df[df["arm"] == "ga-halving"]
+    assert sorted(halving["seeds_done"]) == [1, 1, 2] and halving["full"].sum() == 1
+    assert df.loc[df["arm"] != "ga-halving", "full"].eq(~failed[df["arm"] != "ga-halving"]).all()
     # gradient conflict: free for raul and scalarized (the Jacobian step's Gramian), probed for
     # NegGrad+ (probe_every 1), not measured by ft or ga
     measured = df["method"].isin(["raul", "scalarized", "neggrad_plus"]) & ~failed

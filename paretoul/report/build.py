@@ -145,6 +145,26 @@ def _seeds_markdown(study: StudyData, on: str) -> list[str]:
             "and the scatter plot show the search.", ""]
 
 
+def _halving_markdown(study: StudyData) -> list[str]:
+    """Where the arms with ``fidelity`` stopped their configurations."""
+    rows = D.halving_table(study)
+    if not rows:
+        return []
+    n = len(study.search_seeds)
+    out = ["", "## Successive halving over seeds", "",
+           "Arms with `fidelity` ran each new configuration on their first rung's seeds and went "
+           "on to more seeds with the best share of each rung (non-dominated rank, then crowding "
+           "distance): only configurations measured on all "
+           f"{n} search seeds enter the tables, fronts, comparisons and choices above and below.",
+           "", "| arm | rungs (seeds) | eta | stop | configurations | stopped | on all seeds | failed |",
+           "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        stopped = ", ".join(f"{c} after {s} seed{'s' * (s > 1)}" for s, c in r["stopped"].items())
+        out.append(f"| {r['arm']} | {', '.join(map(str, r['seeds']))} | {r['eta']} | {r['stop']} | "
+                   f"{r['configurations']} | {stopped} | {r['full']} | {r['failed']} |")
+    return out
+
+
 def report_markdown(study: StudyData, plots: dict[str, Path], chosen: Choice | None,
                     comparisons: dict[str, Any], fronts: dict[str, Any],
                     oracle_free: Choice | None = None, on: str = "search") -> str:
@@ -192,6 +212,7 @@ def report_markdown(study: StudyData, plots: dict[str, Path], chosen: Choice | N
                else " | -") if conflict else ""
         lines.append(f"| {name} | {row['trial']} | " + " | ".join(_fmt(row, m) for m in cols)
                      + cos + " |")
+    lines += _halving_markdown(study)
     lines += ["", "## Jacobian descent vs fixed weights", ""]
     lines += comparison_markdown(comparisons)
     lines += ["", "## Fronts and hypervolume", "",

@@ -175,3 +175,24 @@ def method_table(data: StudyData, on: str = "search") -> list[dict[str, Any]]:
                        **{f"{m}_std": best.metrics_std[m] for m in cols if m in best.metrics_std})
         rows.append(row)
     return rows
+
+
+def halving_table(data: StudyData) -> list[dict[str, Any]]:
+    """Per arm with ``fidelity``: its configurations, how many stopped after each lower rung
+    (``stopped``: seeds run -> configurations), how many were measured on every seed (``full``)
+    and how many failed: only the full ones enter fronts, tables, comparisons and choices."""
+    if data.spec is None:
+        return []
+    rows = []
+    for arm in data.spec.arms:
+        if arm.fidelity is None:
+            continue
+        mine = [r for r in data.records if r.arm == arm.name]
+        lower = [r for r in data.partial if r.arm == arm.name and r.state == "complete"]
+        stopped = {n: sum(r.rung == k for r in lower) for k, n in enumerate(arm.fidelity.seeds[:-1])}
+        rows.append({"arm": arm.name, "seeds": list(arm.fidelity.seeds), "eta": arm.fidelity.eta,
+                     "stop": arm.fidelity.stop, "stopped": stopped,
+                     "full": sum(r.state == "complete" for r in mine),
+                     "failed": sum(r.state == "failed" for r in mine),
+                     "configurations": len(mine) + sum(r.arm == arm.name for r in data.partial)})
+    return rows

@@ -125,7 +125,8 @@ def arm_trials(url: str) -> dict[str, list]:
 
 
 def check_exact_budgets(url: str, budgets: dict[str, int]) -> dict[str, list]:
-    """Every arm has exactly its budget of finished trials, nothing RUNNING or lost, each grid
+    """Every arm has exactly its budget of finished configurations (runs of one on more seeds,
+    ``fidelity``, are not counted), nothing RUNNING or lost, each grid
     point and pymoo individual once, no parameter set twice, and every FAIL is an
     interrupted (rerun) trial or a repeated proposal withdrawn unrun."""
     import optuna
@@ -135,7 +136,7 @@ def check_exact_budgets(url: str, budgets: dict[str, int]) -> dict[str, list]:
     S = optuna.trial.TrialState
     trials = arm_trials(url)
     for arm, budget in budgets.items():
-        complete = [t for t in trials[arm] if t.state == S.COMPLETE]
+        complete = [t for t in trials[arm] if t.state == S.COMPLETE and counted(t)]
         assert len(complete) == budget, (arm, len(complete), budget)
         assert not [t for t in trials[arm] if t.state in (S.RUNNING, S.WAITING)], arm
         assert all(t.user_attrs.get("interrupted") or t.user_attrs.get("retired")
@@ -186,8 +187,37 @@ def memory_storage():
         "poolclass": StaticPool, "connect_args": {"check_same_thread": False}})
 
 
+def claimed(t) -> bool:
+    """A claim that stands: a configuration that uses budget (:func:`store.counted`) or a run of
+    one on more seeds (``fidelity``) that finished, failed or runs — not one interrupted (run
+    again) or withdrawn."""
+    from paretoul.study.storage import rungs, store
+    from paretoul.study.storage.outcome import outcome_of
+
+    return store.counted(t) or (rungs.is_promotion(t) and outcome_of(t).counted)
+
+
+def claim_key(t) -> str:
+    """A claim's parameters (and, for a run on more seeds, its rung)."""
+    from paretoul.study.storage import rungs
+
+    params = json.dumps(t.params, sort_keys=True)
+    return f"rung {rungs.rung_of(t)}: {params}" if rungs.is_promotion(t) else params
+
+
+def _new_rows(real, by_number: dict, objectives: list[str]) -> dict:
+    """What the worker of ``real`` reported: the objectives and the per-seed rows of the seeds
+    it ran (a run on more seeds: those past its lower run's, which the searcher merges back)."""
+    seeds, rows = real.user_attrs.get("seeds", []), real.user_attrs.get("metrics_per_seed", [])
+    lower = real.user_attrs.get("lower")
+    n = len(by_number[lower].user_attrs.get("seeds", [])) if lower is not None else 0
+    return {**dict(zip(objectives, real.values, strict=True)), "seeds": seeds[n:],
+            "metrics_per_seed": rows[n:]}
+
+
 def replayed_sequences(spec: dict, url: str) -> dict[str, list[str]]:
-    """Per arm, the parameter sets an uninterrupted run of ``spec`` claims, in order, at
+    """Per arm, the claims (:func:`claim_key`: parameter sets and runs on more seeds) an
+    uninterrupted run of ``spec`` claims, in order, at
     ``max_concurrent: 1``: each arm's searcher driven in-process (ask/tell on an in-memory
     database, no Ray, no training), told for each proposal the outcome the study at ``url``
     recorded for the same parameters (training is deterministic on the CPU). A proposal the
@@ -196,12 +226,12 @@ def replayed_sequences(spec: dict, url: str) -> dict[str, list[str]]:
 
     from paretoul.study.search import make_arm
     from paretoul.study.spec import parse_spec
-    from paretoul.study.storage import store
 
     S = optuna.trial.TrialState
-    ran = {arm: {json.dumps(t.params, sort_keys=True): t for t in ts
-                 if store.counted(t) and t.state.is_finished()}
-           for arm, ts in arm_trials(url).items()}
+    trials = arm_trials(url)
+    ran = {arm: {claim_key(t): t for t in ts if claimed(t) and t.state.is_finished()}
+           for arm, ts in trials.items()}
+    numbers = {arm: {t.number: t for t in ts} for arm, ts in trials.items()}
     parsed = parse_spec(spec)
     out: dict[str, list[str]] = {}
     for i, arm_spec in enumerate(parsed.arms):
@@ -209,12 +239,12 @@ def replayed_sequences(spec: dict, url: str) -> dict[str, list[str]]:
         seq = out.setdefault(arm_spec.name, [])
         while arm.suggest(tid := f"replay-{len(seq)}") is not None:
             (trial,) = [t for t in arm.study.get_trials(deepcopy=False) if t.state == S.RUNNING]
-            seq.append(key := json.dumps(trial.params, sort_keys=True))
+            seq.append(key := claim_key(trial))
             real = ran[arm_spec.name].get(key)
             if real is None:
                 break
             if real.state == S.COMPLETE:
-                arm.complete(tid, dict(zip(arm.objectives, real.values, strict=True)), None)
+                arm.complete(tid, _new_rows(real, numbers[arm_spec.name], arm.objectives), None)
             else:
                 arm.complete(tid, None, real.user_attrs.get("error", "failed"))
     return out

@@ -1,6 +1,7 @@
 """The fault suite: an interrupted and resumed study is the same study (real CLI, real local Ray).
 
-One study with an arm of every searcher kind is interrupted at seeded random points — SIGKILL
+One study with an arm of every searcher kind, and one that halves its configurations over the
+seeds (``fidelity``), is interrupted at seeded random points — SIGKILL
 of the launcher, SIGTERM, SIGKILL, Ctrl-C (SIGINT to the launcher's whole process group, as
 a terminal sends it), SIGKILL — and resumed to the end. One trial at a time, so every sampler
 sees the same finished trials as an uninterrupted run. The uninterrupted run's proposal
@@ -10,16 +11,15 @@ sequence is not launched again: each arm's searcher is replayed in-process on in
 Must hold: SIGINT/SIGTERM exit 130/143 with one line saying how far the study got, leave
 no trial running and write no report; no Ray process of a killed launcher outlives it; each
 arm ends with exactly its budget, never runs a parameter set twice (each grid point and pymoo
-individual once), and runs the same parameter sets, in the same order, as the uninterrupted
-study; the database and Ray Tune's experiment state agree, and the last resume ran exactly
-what was missing; resuming the finished study does nothing, starts no Ray and leaves the
-study's files as they were.
+individual once), and runs the same parameter sets and promotions to more seeds, in the same
+order, as the uninterrupted study; the database and Ray Tune's experiment state agree, and
+the last resume ran exactly what was missing; resuming the finished study does nothing, starts
+no Ray and leaves the study's files as they were.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import random
 import re
@@ -37,6 +37,8 @@ from tests.study.conftest import (
     SMALL,
     arm_trials,
     check_exact_budgets,
+    claim_key,
+    claimed,
     paretoul_cmd,
     ray_processes,
     replayed_sequences,
@@ -46,7 +48,7 @@ from tests.study.conftest import (
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
 ONE = {"fixed": {"epochs": 1}, "search": ["lr"]}
-SPEC = {**SMALL, "name": "same", "max_concurrent": 1, "arms": [
+SPEC = {**SMALL, "name": "same", "seeds": [0, 1], "max_concurrent": 1, "arms": [
     {"name": "nsga2", "method": "raul", "searcher": {"type": "optuna", "sampler": "nsga2", "population": 3,
                                                      "seed": 1}, "budget": 6, **ONE},
     {"name": "tpe", "method": "raul", "searcher": {"type": "optuna", "sampler": "tpe", "startup_trials": 2,
@@ -59,8 +61,11 @@ SPEC = {**SMALL, "name": "same", "max_concurrent": 1, "arms": [
      "fixed": {"epochs": 1}},
     {"name": "pymoo", "method": "ft", "searcher": {"type": "pymoo", "population": 2, "generations": 2,
                                                    "seed": 5}, **ONE},
+    # 4 configurations on seed 0; the best half of those finished goes on to seed 1
+    {"name": "halving", "method": "ga", "searcher": {"type": "random", "seed": 6}, "budget": 4, **ONE,
+     "fidelity": {"seeds": [1, 2], "eta": 2}},
 ]}
-BUDGETS = {"nsga2": 6, "tpe": 5, "gp": 4, "random": 3, "grid": 3, "pymoo": 4}
+BUDGETS = {"nsga2": 6, "tpe": 5, "gp": 4, "random": 3, "grid": 3, "pymoo": 4, "halving": 4}
 TOTAL = sum(BUDGETS.values())
 S = optuna.trial.TrialState
 LINE = re.compile(r"^paretoul: interrupted; (\d+) of (\d+) trials finished; "
@@ -87,9 +92,13 @@ def _states(db: Path) -> dict[str, int]:
 
 
 def _sequences(url: str) -> dict[str, list[str]]:
-    """Per arm, the parameter sets of its counted trials in claim order."""
-    return {arm: [json.dumps(t.params, sort_keys=True) for t in ts if store.counted(t)]
-            for arm, ts in arm_trials(url).items()}
+    """Per arm, its claims that stand (parameter sets and runs on more seeds) in claim order."""
+    return {arm: [claim_key(t) for t in ts if claimed(t)] for arm, ts in arm_trials(url).items()}
+
+
+def _runs(url: str) -> int:
+    """Finished or failed runs, runs of configurations on more seeds included."""
+    return sum(claimed(t) and t.state.is_finished() for ts in arm_trials(url).values() for t in ts)
 
 
 def _launch(tmp: Path, cache: Path, *args: str, quiet: bool = True):
@@ -144,13 +153,16 @@ def test_interrupted_study_resumes_into_the_uninterrupted_one(tmp_path: Path, ca
             "a trial in flight was left running instead of interrupted"
         assert not (out / "report").exists(), "a report was written for a half-done study"
 
-    before_final = _done(url)
+    before_final, runs_before = _done(url), _runs(url)
     final = _launch(tmp_path, cache_dir, "resume", "out", quiet=False)
     stdout, err = final.communicate(timeout=400)
     assert final.returncode == 0, err
-    # progress counts the study's trials, not this launch's: it goes on from where it was
-    counters = [line[: line.index("]") + 1] for line in stdout.splitlines() if line.startswith("[")]
-    assert counters[0] == f"[{before_final + 1:>3}/{TOTAL}]", counters
+    # progress counts the study's configurations, not this launch's: it goes on from where it
+    # was (a first line that runs a configuration on more seeds adds none)
+    lines = [line for line in stdout.splitlines() if line.startswith("[")]
+    counters = [line[: line.index("]") + 1] for line in lines]
+    first = before_final + (" rung " not in lines[0])
+    assert counters[0] == f"[{first:>3}/{TOTAL}]", counters
     assert counters[-1] == f"[{TOTAL:>3}/{TOTAL}]", counters
     assert "in flight" in stdout
     trials = check_exact_budgets(url, BUDGETS)
@@ -159,7 +171,9 @@ def test_interrupted_study_resumes_into_the_uninterrupted_one(tmp_path: Path, ca
     pym = sorted(tuple(t.user_attrs["pymoo"]) for t in trials["pymoo"] if t.state == S.COMPLETE)
     assert pym == [(g, i) for g in range(2) for i in range(2)]
     resumed = _sequences(url)
-    assert {arm: len(v) for arm, v in resumed.items()} == BUDGETS
+    promoted = sum(key.startswith("rung 1: ") for key in resumed["halving"])
+    assert {arm: len(v) for arm, v in resumed.items()} == {**BUDGETS, "halving": 4 + promoted}
+    assert 2 <= promoted <= 4  # at least the best 2 of the 4 configurations
     reference = replayed_sequences(SPEC, url)
     for arm in BUDGETS:
         assert len(set(resumed[arm])) == len(resumed[arm]), f"{arm}: a parameter set ran twice"
@@ -194,7 +208,7 @@ def test_interrupted_study_resumes_into_the_uninterrupted_one(tmp_path: Path, ca
     assert int(last.split("-")[2]) == final.pid
     ran_last = [i for i in tune.values() if i["run"] == last]
     assert all(i["status"] == "TERMINATED" for i in ran_last)
-    assert len(ran_last) == TOTAL - before_final  # it ran exactly what was missing
+    assert len(ran_last) == _runs(url) - runs_before  # it ran exactly what was missing
 
     # Resuming the finished study: nothing to do, no Ray, nothing rewritten.
     meta, report = out / "study.json", out / "report" / "report.html"

@@ -11,7 +11,7 @@ import pytest
 from paretoul.cli import main
 from paretoul.metrics import METRICS
 from paretoul.study import LaunchOptions, launch_study, study_status
-from tests.shared_study import BUDGETS, FAILED, NAME, SPEC, TRIALS
+from tests.shared_study import BUDGETS, FAILED, HALVING, NAME, PROMOTED, SPEC, TRIALS
 from tests.study.conftest import arm_trials, small_spec
 
 pytestmark = pytest.mark.ray
@@ -87,6 +87,30 @@ def test_status_command(finished, capsys) -> None:
     text = capsys.readouterr().out
     assert "raul-nsga2" in text and "orchestration efficiency" in text
     assert study_status(out)["runs"][0]["trials"] == TRIALS
+
+
+def test_a_fidelity_arm_promotes_its_best_configuration_to_more_seeds(finished) -> None:
+    """Through Tune: 3 configurations on seed 0, the best third (rank order) run on seed 1 as
+    its own Optuna trial, whose figures are the two seeds' (its lower run's seed-0 row kept)."""
+    from paretoul.geometry.fronts import rank_order
+
+    out, summary = finished
+    arm = next(a for a in summary["arms"] if a["arm"] == HALVING["name"])
+    assert arm["finished"] == HALVING["budget"] and arm["due"] == 0
+    assert [(r["seeds"], r["finished"], r["stopped"]) for r in arm["rungs"]] == [(1, 3, 2), (2, 1, 0)]
+    study = optuna.load_study(study_name=f"{NAME}:{HALVING['name']}", storage=f"sqlite:///{out / 'study.db'}")
+    first = [t for t in study.trials if "lower" not in t.user_attrs]
+    (more,) = [t for t in study.trials if "lower" in t.user_attrs]
+    assert len(first) == 3 and len(study.trials) == 3 + PROMOTED[HALVING["name"]]
+    best = first[rank_order([t.values for t in first])[0]]
+    assert more.user_attrs["lower"] == more.user_attrs["config"] == best.number
+    assert more.user_attrs["rung"] == 1 and more.params == best.params
+    assert [t.user_attrs["seeds"] for t in first] == [[0]] * 3 and more.user_attrs["seeds"] == [0, 1]
+    rows = more.user_attrs["metrics_per_seed"]
+    assert rows[0] == best.user_attrs["metrics_per_seed"][0] and len(rows) == 2
+    m = more.user_attrs["metrics"]
+    assert more.values == [m["forget_gap"], m["retain_gap"]]
+    assert m["forget_gap"] == pytest.approx(sum(r["forget_gap"] for r in rows) / 2, abs=1e-12)
 
 
 def test_launch_into_an_existing_study_is_refused(finished, capsys) -> None:
