@@ -76,6 +76,17 @@ def render_status(summary: dict[str, Any], console: Console) -> None:
     console.print(table)
     console.print("front = the arm's non-dominated finished trials; the trial shown is the one of "
                   "them nearest the ideal point (objectives normalised over the arm's trials)")
+    halving = [a for a in summary["arms"] if "rungs" in a]
+    for a in halving:
+        rungs = "; ".join(f"{r['seeds']} seed(s): {r['finished']} finished"
+                          + (f", {r['stopped']} stopped there" if r["stopped"] else "")
+                          + (f", {r['failed']} failed" if r["failed"] else "")
+                          + (f", {r['running']} in flight" if r["running"] else "")
+                          for r in a["rungs"])
+        console.print(f"{a['arm']} (fidelity): {rungs}; {a['due']} due for more seeds")
+    if halving and (sr := summary.get("seed_runs")):
+        console.print(f"seed-runs: {sr['run']} ({sr['all_seeds']} with every configuration on "
+                      "every seed)")
     runs = summary.get("runs") or []
     if runs:
         r = runs[-1]

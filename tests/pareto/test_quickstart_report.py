@@ -27,6 +27,10 @@ def quickstart(tmp_path_factory, cache_dir) -> Path:
     assert summary["complete"]
     for a in summary["arms"]:  # effective budgets: a pymoo arm's repeated points run no trial
         assert a["finished"] == a["budget"] and a["budget"] >= min(4, a["spec_budget"]), a
+    # the tuned arms halve over the seeds: at least a third of each goes on to all 8
+    halving = [a for a in summary["arms"] if "rungs" in a]
+    assert len(halving) == 7 and all(a["rungs"][1]["finished"] >= a["budget"] // 3 for a in halving)
+    assert summary["seed_runs"]["run"] < summary["seed_runs"]["all_seeds"]
     return tmp / "out"
 
 
@@ -36,6 +40,7 @@ def test_the_method_table_shows_the_noise_floor_and_the_sample_std(quickstart) -
     md = (quickstart / "report" / "report.md").read_text()
     assert "| retrain (noise floor) | retrain#0 |" in md
     assert "mean ± sample std (ddof = 1) over 8 seeds" in md
+    assert "## Successive halving over seeds" in md and "| raul-search | 2, 8 | 3 | rank | 12 |" in md
     row = next(ln for ln in md.splitlines() if ln.startswith("| retrain (noise floor)"))
     avg_gap = float(row.split("|")[7].split("±")[0])
     assert 0 < avg_gap < 3  # an independent retrain: close to the oracle, not identical

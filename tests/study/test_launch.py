@@ -11,7 +11,7 @@ import pytest
 from paretoul.cli import main
 from paretoul.metrics import METRICS
 from paretoul.study import LaunchOptions, launch_study, study_status
-from tests.shared_study import BUDGETS, FAILED, HALVING, NAME, PROMOTED, SPEC, TRIALS
+from tests.shared_study import BUDGETS, CONFIGS, FAILED, HALVING, NAME, PROMOTED, SPEC, TRIALS
 from tests.study.conftest import arm_trials, small_spec
 
 pytestmark = pytest.mark.ray
@@ -87,6 +87,11 @@ def test_status_command(finished, capsys) -> None:
     text = capsys.readouterr().out
     assert "raul-nsga2" in text and "orchestration efficiency" in text
     assert study_status(out)["runs"][0]["trials"] == TRIALS
+    # the halving arm: where its configurations stopped, and the seed-runs that saved
+    assert ("ga-halving (fidelity): 1 seed(s): 3 finished, 2 stopped there; 2 seed(s): 1 finished; "
+            "0 due for more seeds") in text
+    assert data["seed_runs"] == {"run": 2 * (CONFIGS - 3) + 3 + 1, "all_seeds": 2 * CONFIGS}
+    assert f"seed-runs: {2 * CONFIGS - 2} ({2 * CONFIGS} with every configuration" in text
 
 
 def test_a_fidelity_arm_promotes_its_best_configuration_to_more_seeds(finished) -> None:

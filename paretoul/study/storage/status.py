@@ -32,7 +32,25 @@ def study_status(study_dir: str | Path, storage_url: str | None = None,
     return {"study": spec.name, "dir": str(d), "storage": store.mask_url(url),
             "objectives": dict(zip([o.metric for o in spec.objectives], spec.directions(), strict=True)),
             "arms": arms, "complete": all(_arm_done(a) for a in arms),
-            "runs": meta.get("runs", [])}
+            "seed_runs": seed_runs(arms, len(spec.seeds)), "runs": meta.get("runs", [])}
+
+
+def seed_runs(arms: list[dict[str, Any]], n_seeds: int) -> dict[str, int]:
+    """Seed-runs (one method run and evaluation on one seed) the finished and failed runs took
+    (``run``), and how many running every one of those configurations on all ``n_seeds``
+    seeds would have taken (``all_seeds``): what successive halving (``fidelity``) saved."""
+    run = all_seeds = 0
+    for a in arms:
+        configs = a["finished"] + a["failed"]
+        all_seeds += configs * n_seeds
+        if "rungs" not in a:
+            run += configs * n_seeds
+            continue
+        before = 0
+        for r in a["rungs"]:
+            run += (r["finished"] + r["failed"]) * (r["seeds"] - before)
+            before = r["seeds"]
+    return {"run": run, "all_seeds": all_seeds}
 
 
 def _arm_done(a: dict[str, Any]) -> bool:
