@@ -3,8 +3,11 @@
 On real confidences (the original and the oracle of one seed; Fashion-MNIST by default), for
 each model: the reference route (``SVC(C=3, gamma="auto")`` with scikit-learn's default kernel
 cache, fitted on the members and non-members, then asked about every forget sample), and
-:func:`paretoul.metrics.membership.mia_efficacy` (each distinct forget confidence asked once:
-exact). Also times, for the record, two routes paretoul does not take: a 4 GB libsvm kernel
+:func:`paretoul.metrics.membership.mia_efficacy` (each distinct forget confidence asked once,
+and labelled by the moment-series route of :func:`~paretoul.metrics.membership.predict_1d`, which
+asks libsvm about any value within its error bound of the boundary: exact). The fit and the
+prediction are also timed apart, for the reference route and for paretoul's. Also times, for
+the record, two routes paretoul does not take: a 4 GB libsvm kernel
 cache (the same solution, slower) and fitting on distinct (confidence, label) pairs weighted by
 their counts (faster, but another problem for the solver: not exact by construction). Prints
 JSON with each route's seconds, its ratio to the reference and whether its answer equals the
@@ -23,7 +26,7 @@ import numpy as np
 from sklearn.svm import SVC
 
 import paretoul
-from paretoul.metrics.membership import MAX_MEMBERS, mia_efficacy
+from paretoul.metrics.membership import MAX_MEMBERS, mia_efficacy, predict_1d
 
 
 def _inputs(ctx) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -82,6 +85,13 @@ def main() -> None:
         row = {"model": name, "fit_points": 2 * min(len(test), MAX_MEMBERS, len(retain)),
                "forget": len(forget), "distinct_forget": len(np.unique(forget)),
                "reference_s": round(ref_s, 3), "reference_mia": ref}
+        x, y = _fit_xy(retain, test)
+        clf, fit_s = _timed(SVC(C=3, gamma="auto", kernel="rbf").fit, x, y)
+        _, predict_s = _timed(clf.predict, forget[:, None])
+        distinct = np.unique(forget.astype(np.float64))
+        _, series_s = _timed(predict_1d, clf, distinct, 1.0)
+        row["fit_s"], row["reference_predict_s"] = round(fit_s, 3), round(predict_s, 3)
+        row["paretoul_predict_s"] = round(series_s, 4)
         for label, fn in (("paretoul", mia_efficacy), ("big_kernel_cache (not used)", big_cache),
                           ("weighted_distinct (not used: inexact)", weighted_distinct)):
             value, s = _timed(fn, *inputs)

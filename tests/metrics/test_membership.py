@@ -72,3 +72,75 @@ def test_the_answer_on_a_trained_model_s_confidences_is_salun_s(digits_art) -> N
     for ctx in (digits_art.original_context, digits_art.oracle_context):
         parts = [ctx.confidence(p) for p in ("retain", "test", "forget")]
         assert mia_efficacy(*parts) == _salun_route(*parts)
+
+
+def _fitted(rng: np.random.Generator, n: int, scale: float = 1.0):
+    from sklearn.svm import SVC
+
+    x = np.concatenate([rng.beta(8.0, 1.0, n), rng.beta(4.0, 1.5, n)])[:, None] * scale
+    y = np.concatenate([np.ones(n), np.zeros(n)])
+    return SVC(C=3, gamma="auto", kernel="rbf").fit(x, y)
+
+
+class _Counting:
+    """``clf`` with its ``predict`` calls counted (how many values went to libsvm itself)."""
+
+    def __init__(self, clf) -> None:
+        self.clf, self.asked = clf, []
+
+    def __getattr__(self, name: str):
+        return getattr(self.clf, name)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        self.asked.append(len(x))
+        return self.clf.predict(x)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_the_series_route_gives_libsvm_s_labels(seed) -> None:
+    """On a dense grid, on the support vectors themselves and on the training points: every
+    label equals ``SVC.predict``'s, without asking libsvm (no value is near the boundary)."""
+    from paretoul.metrics.membership import predict_1d
+
+    rng = np.random.default_rng(seed)
+    clf = _fitted(rng, 400)
+    values = np.concatenate([np.linspace(0.0, 1.0, 20001), clf.support_vectors_[:, 0],
+                             rng.beta(6.0, 1.0, 2000)])
+    counting = _Counting(clf)
+    assert np.array_equal(predict_1d(counting, values, gamma=1.0), clf.predict(values[:, None]))
+    assert not counting.asked
+
+
+def test_values_within_the_error_bound_are_asked_of_libsvm() -> None:
+    """A value bisected onto the decision boundary (|f| below rounding) is not labelled by the
+    series: libsvm answers it, so the label is libsvm's even there."""
+    from paretoul.metrics.membership import predict_1d
+
+    clf = _fitted(np.random.default_rng(5), 300)
+    grid = np.linspace(0.0, 1.0, 4001)
+    f = clf.decision_function(grid[:, None])
+    i = int(np.flatnonzero(np.sign(f[:-1]) != np.sign(f[1:]))[0])
+    lo, hi = grid[i], grid[i + 1]
+    for _ in range(200):  # to the last bits
+        mid = 0.5 * (lo + hi)
+        if mid in (lo, hi):
+            break
+        if np.sign(clf.decision_function([[mid]])[0]) == np.sign(f[i]):
+            lo = mid
+        else:
+            hi = mid
+    values = np.array([lo, hi, 0.5 * (lo + hi), 0.25, 0.75])
+    counting = _Counting(clf)
+    assert np.array_equal(predict_1d(counting, values, gamma=1.0), clf.predict(values[:, None]))
+    assert counting.asked and counting.asked[0] >= 2  # the boundary values went to libsvm
+
+
+def test_inputs_whose_series_is_long_go_to_libsvm() -> None:
+    """Inputs far from [0, 1] (the series would need too many terms): every value to libsvm."""
+    from paretoul.metrics.membership import predict_1d
+
+    clf = _fitted(np.random.default_rng(6), 200, scale=30.0)
+    values = np.linspace(0.0, 30.0, 501)
+    counting = _Counting(clf)
+    assert np.array_equal(predict_1d(counting, values, gamma=1.0), clf.predict(values[:, None]))
+    assert counting.asked == [len(values)]
