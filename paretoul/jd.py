@@ -129,7 +129,11 @@ class JacobianDescent:
     def _fill_row(self, i: int, loss: torch.Tensor) -> None:
         import torch
 
-        grads = torch.autograd.grad(loss, self.params, allow_unused=True)
+        self.set_row(i, torch.autograd.grad(loss, self.params, allow_unused=True))
+
+    def set_row(self, i: int, grads: Sequence[torch.Tensor | None]) -> None:
+        """Row ``i`` of the Jacobian: ``grads`` of one objective, one per parameter in order
+        (None: zero), as :meth:`step` fills it (a grouped run fills each member's from its slices)."""
         row = self.jacobian[i]
         offset = 0
         for g, n in zip(grads, self.numels, strict=True):
@@ -145,10 +149,15 @@ class JacobianDescent:
         For aggregators that are not weighted combinations (e.g. ConFIG) the weights are
         the least-squares coefficients of the direction in the span of the gradients.
         """
-        import torch
-
         for i, loss in enumerate(losses):
             self._fill_row(i, loss)
+        return self.apply()
+
+    def apply(self) -> torch.Tensor:
+        """The rest of :meth:`step` on the Jacobian as filled: aggregate, set ``p.grad``, return
+        the objectives' weights."""
+        import torch
+
         jac = self.jacobian
         gram = jac @ jac.T
         if self._gramian_weighting is not None:
@@ -166,6 +175,21 @@ class JacobianDescent:
             p.grad = direction[offset : offset + n].view_as(p)
             offset += n
         return weights.detach()
+
+
+def jacobian_combine(jd: JacobianDescent, keys: Sequence[str],
+                     trace: Callable[[torch.Tensor, JacobianDescent], dict[str, torch.Tensor]]
+                     ) -> Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]]:
+    """The training loop's ``combine`` for a Jacobian-descent step on the losses named ``keys``
+    (in row order), returning ``trace(weights, jd)`` for the trace. It carries ``jd``, ``keys``
+    and ``trace`` as attributes, so that a grouped run (:mod:`paretoul.methods.together`) can
+    take each member's step from its own rows."""
+
+    def combine(named: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return trace(jd.step([named[k] for k in keys]), jd)
+
+    combine.jd, combine.keys, combine.trace = jd, tuple(keys), trace  # type: ignore[attr-defined]
+    return combine
 
 
 def gradient_cosine(gram: torch.Tensor) -> torch.Tensor:

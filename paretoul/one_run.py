@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import platform
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from importlib import metadata
 from pathlib import Path
@@ -20,6 +22,7 @@ from paretoul.methods import UnlearnContext, get_method
 from paretoul.metrics import evaluate, predict
 from paretoul.models import MODELS
 from paretoul.setting import Setting
+from paretoul.training.grouping import canonical_threads
 
 _VERSIONED = ("paretoul", "torch", "torchvision", "torchjd", "scikit-learn", "numpy",
               "optuna", "pymoo", "ray")
@@ -116,7 +119,8 @@ def unlearn_and_evaluate(
     if art.device.type == "cuda":
         torch.cuda.synchronize(art.device)
     t0 = time.perf_counter()
-    result = m.unlearn(model, ctx, cfg)
+    with canonical_threads(model):  # the bits a grouped run gives (unlearn_and_evaluate_many)
+        result = m.unlearn(model, ctx, cfg)
     if art.device.type == "cuda":
         torch.cuda.synchronize(art.device)
     seconds = time.perf_counter() - t0
@@ -124,6 +128,34 @@ def unlearn_and_evaluate(
     metrics = evaluate(art.context(predict(result.model, art.data), runtime_s=seconds))
     return MethodRun(method, cfg.to_dict(), metrics, result.trace, seconds,
                      time.perf_counter() - t1, result.model)
+
+
+def unlearn_and_evaluate_many(arts: Sequence[Artefacts], method: str,
+                              params: dict[str, Any] | None = None) -> list[MethodRun]:
+    """:func:`unlearn_and_evaluate` on each of ``arts`` (one per seed), with the seeds' training
+    loops run as one grouped model where they can be (on CPU, for a method with ``groups``; see
+    :mod:`paretoul.methods.together`): each seed's result is bit-identical to its lone run. A
+    grouped seed's ``unlearn_seconds`` (its RTE) is its share of the group's wall time."""
+    m = get_method(method)
+    if len(arts) < 2 or not m.groups or any(a.device.type != "cpu" for a in arts):
+        return [unlearn_and_evaluate(a, method, params) for a in arts]
+    from paretoul.methods.together import unlearn_together
+
+    cfg = m.config(params)
+    models = [a.original_copy() for a in arts]
+    ctxs = [UnlearnContext(a.data, a.splits, a.recipe, a.seed, a.new_model, False) for a in arts]
+    load_torch_optim()
+    t0 = time.perf_counter()
+    results, _ = unlearn_together([functools.partial(m.unlearn, model, ctx, cfg)
+                                   for model, ctx in zip(models, ctxs, strict=True)], models[0])
+    seconds = (time.perf_counter() - t0) / len(arts)
+    runs = []
+    for art, result in zip(arts, results, strict=True):
+        t1 = time.perf_counter()
+        metrics = evaluate(art.context(predict(result.model, art.data), runtime_s=seconds))
+        runs.append(MethodRun(method, cfg.to_dict(), metrics, result.trace, seconds,
+                              time.perf_counter() - t1, result.model))
+    return runs
 
 
 def _default_out(cfg: RunConfig) -> Path:

@@ -20,7 +20,7 @@ from paretoul.errors import TrialTimeout, UnlearningDiverged, UserError
 from paretoul.execution.results import conflict_figures, conflict_rows, over_seeds
 from paretoul.execution.shipping import SharedSetting, artefacts_of, shipped_states
 from paretoul.metrics import evaluate
-from paretoul.one_run import load_torch_optim, unlearn_and_evaluate
+from paretoul.one_run import load_torch_optim, unlearn_and_evaluate_many
 from paretoul.setting import Setting
 from paretoul.training import check_deadline, time_limit
 
@@ -75,12 +75,10 @@ def run_trial(config: dict[str, Any], shared: SharedSetting) -> dict[str, Any]:
                            "started_at": time.time()}
     try:
         with time_limit(shared.timeout_s):
-            runs = []
-            for art in artefacts_of(shared):
-                if art.seed not in seeds:
-                    continue
-                check_deadline()
-                runs.append(unlearn_and_evaluate(art, config["method"], config["params"]))
+            check_deadline()
+            arts = [art for art in artefacts_of(shared) if art.seed in seeds]
+            # the seeds' unlearning as one grouped model where the method allows (bit-identical)
+            runs = unlearn_and_evaluate_many(arts, config["method"], config["params"])
     except (UnlearningDiverged, UserError) as e:
         out.update(error=f"{type(e).__name__}: {e}", trial_s=time.perf_counter() - t0)
         return out

@@ -73,8 +73,11 @@ def schedule(kind: str, ctx: UnlearnContext, cfg: SGDConfig, forget_epochs: int 
 
 def fit(model: nn.Module, ctx: UnlearnContext, cfg: SGDConfig, batches: BatchSchedule, losses: Losses,
         combine: Combine, name: str, after_step: AfterStep | None = None) -> dict[str, list[float]]:
-    """Run the training loop for ``cfg.epochs`` with the config's SGD; return the trace."""
-    from paretoul.training import train_loop
+    """Run the training loop for ``cfg.epochs`` with the config's SGD; return the trace. Inside
+    :func:`~paretoul.methods.together.unlearn_together` the loop runs grouped with the other
+    seeds' where it can."""
+    from paretoul.methods.together import run_fit
+    from paretoul.training.lockstep import FitCall
 
-    return train_loop(model, batches, losses, combine, cfg.epochs, cfg.optimiser(), name,
-                      after_step, ctx.progress).trace
+    return run_fit(FitCall(model, batches, losses, combine, cfg.epochs, cfg.optimiser(), name,
+                           after_step, ctx.progress)).trace

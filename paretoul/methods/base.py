@@ -114,6 +114,12 @@ class Method(ABC):
     code), shown by ``paretoul methods NAME``."""
     Config: ClassVar[type[MethodConfig]]
     space: ClassVar[tuple[Param, ...]] = ()
+    groups: ClassVar[bool] = False
+    """Whether several seeds' runs may step together as one grouped model
+    (:func:`~paretoul.one_run.unlearn_and_evaluate_many`): set by a method whose ``losses`` use
+    the model only by calling it on the step's batches, with no other model and no state of
+    the model's own (its parameters) read inside them. The contract suite checks that each
+    such method's grouped seeds are bit-identical to their lone runs."""
 
     def config(self, params: dict[str, Any] | None = None) -> MethodConfig:
         return self.Config.from_dict(params or {})

@@ -35,6 +35,7 @@ class FineTune(Method):
     summary = "fine-tune on the retain set with cross-entropy"
     notes = "Batch schedule `retain`: each epoch one shuffled pass over the retain set."
     Config = FTConfig
+    groups = True
     space = (
         float_param("lr", 1e-3, 1e-1, log=True, help="SGD learning rate"),
         int_param("epochs", 1, 20, help="epochs over the retain set"),

@@ -36,6 +36,7 @@ class GradientAscent(Method):
     notes = ("Batch schedule `forget`: each epoch one shuffled pass over the forget set. The trace "
              "records the forget cross-entropy (the quantity being raised).")
     Config = GAConfig
+    groups = True
     space = (
         float_param("lr", 1e-5, 1e-2, log=True, help="SGD learning rate"),
         int_param("epochs", 1, 10, help="epochs over the forget set"),

@@ -51,6 +51,7 @@ class NegGradPlus(Method):
              "every k-th step; each probed step costs one extra backward (its time is not "
              "benchmarked).")
     Config = NegGradPlusConfig
+    groups = True
     space = (
         float_param("lr", 1e-4, 1e-1, log=True, help="SGD learning rate"),
         int_param("epochs", 1, 10, help="passes over the retain set"),

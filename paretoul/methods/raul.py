@@ -12,7 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from paretoul.jd import AGGREGATORS, PREFERENCE, JacobianDescent, conflict_log, make_aggregator
+from paretoul.jd import (
+    AGGREGATORS,
+    PREFERENCE,
+    JacobianDescent,
+    conflict_log,
+    jacobian_combine,
+    make_aggregator,
+)
 from paretoul.methods._alignment import (
     REFERENCE_NOTES,
     REFERENCE_SPACE,
@@ -49,6 +56,10 @@ class RAULConfig(AlignmentConfig):
         return None if self.w is None else (self.w, 1.0 - self.w)
 
 
+def _weights_and_conflict(w: torch.Tensor, jd: JacobianDescent) -> dict[str, torch.Tensor]:
+    return {"jd_weight_forget": w[0], "jd_weight_retain": w[1], **conflict_log(jd.cosine)}
+
+
 _PREFERENCE_NOTES = "; ".join(f"`{k}`: {v}" for k, v in PREFERENCE.items())
 
 
@@ -71,6 +82,7 @@ class RAUL(Method):
              "forget and retain gradients (`grad_cos`) and the share of steps where they conflict "
              "(`grad_conflict`, cos < 0), from the Jacobian's Gramian at no extra cost.")
     Config = RAULConfig
+    groups = True
     space = (*REFERENCE_SPACE,
              choice_param("aggregator", ("upgrad", "mgda", "dualproj", "pcgrad", "imtlg",
                                          "aligned_mtl", "config", "mean"),
@@ -84,9 +96,6 @@ class RAUL(Method):
         jd = JacobianDescent(list(model.parameters()),
                              make_aggregator(config.aggregator, config.preference(), ctx.device))
 
-        def combine(named: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-            w = jd.step([named["forget"], named["retain"]])
-            return {"jd_weight_forget": w[0], "jd_weight_retain": w[1], **conflict_log(jd.cosine)}
-
+        combine = jacobian_combine(jd, ("forget", "retain"), _weights_and_conflict)
         trace = fit(model, ctx, config, schedule("paired", ctx, config), losses, combine, self.name)
         return UnlearnResult(model, trace)

@@ -25,6 +25,7 @@ class RandomLabel(Method):
     summary = "CE to random labels on forget + CE on retain (Golatkar et al.; SalUn's RL)"
     notes = RELABEL_NOTES
     Config = RLConfig
+    groups = True
     space = (
         float_param("lr", 1e-4, 1e-1, log=True, help="SGD learning rate"),
         int_param("epochs", 1, 15, help="epochs (forget pass + retain pass each)"),

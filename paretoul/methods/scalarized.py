@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from paretoul.jd import JacobianDescent, conflict_log, fixed_weights
+from paretoul.jd import JacobianDescent, conflict_log, fixed_weights, jacobian_combine
 from paretoul.methods._alignment import (
     REFERENCE_SPACE,
     AlignmentConfig,
@@ -35,6 +35,10 @@ class ScalarizedConfig(AlignmentConfig):
         return [*super().checks(), ("w", 0.0 <= self.w <= 1.0, "must be in [0, 1]")]
 
 
+def _conflict(w: torch.Tensor, jd: JacobianDescent) -> dict[str, torch.Tensor]:
+    return conflict_log(jd.cosine)
+
+
 @register_method
 class Scalarized(Method):
     name = "scalarized"
@@ -46,6 +50,7 @@ class Scalarized(Method):
              "the same `w` differs in the projection alone. The trace records `grad_cos` and "
              "`grad_conflict` per epoch as `raul`'s does, at no extra cost.")
     Config = ScalarizedConfig
+    groups = True
     space = (*REFERENCE_SPACE, float_param("w", 0.0, 1.0, help="weight of the forget objective"))
 
     def unlearn(self, model: nn.Module, ctx: UnlearnContext, config: ScalarizedConfig) -> UnlearnResult:
@@ -53,9 +58,6 @@ class Scalarized(Method):
         jd = JacobianDescent(list(model.parameters()), fixed_weights((config.w, 1.0 - config.w),
                                                                       ctx.device))
 
-        def combine(named: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-            jd.step([named["forget"], named["retain"]])
-            return conflict_log(jd.cosine)
-
+        combine = jacobian_combine(jd, ("forget", "retain"), _conflict)
         trace = fit(model, ctx, config, schedule("paired", ctx, config), losses, combine, self.name)
         return UnlearnResult(model, trace)

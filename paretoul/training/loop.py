@@ -70,6 +70,7 @@ def weighted_backward(weights: dict[str, float]) -> Combine:
             total.backward()
         return {}
 
+    combine.weights = dict(weights)  # type: ignore[attr-defined]  # read by a grouped run
     return combine
 
 

@@ -11,7 +11,7 @@ from torch import nn
 
 from paretoul.data.base import DataBundle
 from paretoul.streams import torch_stream
-from paretoul.training.grouping import groupable
+from paretoul.training.grouping import canonical_threads
 from paretoul.training.loop import LoopResult, Optimiser, train_loop, weighted_backward
 from paretoul.training.recipe import Recipe, lr_at
 from paretoul.training.schedules import Batches, OnePass, Source
@@ -50,17 +50,10 @@ def train_one(job: Job, data: DataBundle, recipe: Recipe, progress: bool = False
     (:func:`~paretoul.training.ensemble.groupable`) trains single-threaded on CPU, so that it
     ends bit-for-bit where it would in a group, at any thread count of the process: a cached
     original or oracle is the same bits whichever path built it."""
-    threads = torch.get_num_threads()
-    canonical = data.device.type == "cpu" and groupable(job.model) and threads > 1
-    if canonical:
-        torch.set_num_threads(1)
-    try:
+    with canonical_threads(job.model):
         return train_loop(job.model, OnePass(source_for(data, job, recipe), "train"), _ce,
                           weighted_backward({"loss": 1.0}), recipe.epochs, optimiser_for(recipe),
                           job.purpose, progress=progress)
-    finally:
-        if canonical:
-            torch.set_num_threads(threads)
 
 
 

@@ -1,0 +1,73 @@
+"""Benchmark: one trial's seeds unlearned as one grouped model vs one by one, per method.
+
+For each method that declares ``groups`` (and one that does not, as a control), on the
+original and oracle of ``--seeds`` seeds: the seeds one after another
+(:func:`paretoul.unlearn_and_evaluate`, single-threaded for an ``mlp`` on CPU) and together
+(:func:`paretoul.one_run.unlearn_and_evaluate_many`), at 1 thread and at ``--threads``. Checks
+that every seed's weights and trace are bit-identical, and prints JSON with the unlearning
+seconds of both routes, their ratio, and the evaluation seconds beside them (the part grouping
+does not touch).
+
+    python analysis/bench_grouped_seeds.py [--dataset digits] [--seeds 5] [--epochs 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+import torch
+
+import paretoul
+from paretoul import get_method
+from paretoul.one_run import unlearn_and_evaluate, unlearn_and_evaluate_many
+
+
+def _identical(a, b) -> bool:
+    sa, sb = a.model.state_dict(), b.model.state_dict()
+    return all(torch.equal(sa[k], sb[k]) for k in sa) and a.trace == b.trace
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dataset", default="digits")
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--methods", default="ft,ga,rl,neggrad_plus,raul,scalarized,salun")
+    ap.add_argument("--cache-dir", default=None, help="checkpoint cache (default: paretoul's)")
+    args = ap.parse_args()
+    setting = paretoul.Setting(args.dataset, "mlp", "random:0.1", device="cpu")
+    arts = paretoul.prepare(setting, list(range(args.seeds)), cache_dir=args.cache_dir)
+    rows = []
+    for method in args.methods.split(","):
+        params = {"epochs": args.epochs}
+        unlearn_and_evaluate(arts[0], method, params)  # warm-up: first-call costs are nobody's
+        t0 = time.perf_counter()
+        lone = [unlearn_and_evaluate(a, method, params) for a in arts]
+        lone_wall = time.perf_counter() - t0
+        row = {"method": method, "groups": get_method(method).groups,
+               "lone_unlearn_s": round(sum(r.unlearn_seconds for r in lone), 3),
+               "evaluate_s": round(sum(r.evaluate_seconds for r in lone), 3),
+               "lone_wall_s": round(lone_wall, 3)}
+        for threads in sorted({1, args.threads}):
+            torch.set_num_threads(threads)
+            t0 = time.perf_counter()
+            grouped = unlearn_and_evaluate_many(arts, method, params)
+            wall = time.perf_counter() - t0
+            unlearn = sum(r.unlearn_seconds for r in grouped)
+            row[f"threads_{threads}"] = {
+                "grouped_unlearn_s": round(unlearn, 3), "grouped_wall_s": round(wall, 3),
+                "unlearn_ratio": round(row["lone_unlearn_s"] / unlearn, 2),
+                "bit_identical": all(_identical(a, b) for a, b in zip(lone, grouped, strict=True))}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    print(json.dumps({"benchmark": "grouped_seeds", "dataset": args.dataset, "seeds": args.seeds,
+                      "epochs": args.epochs, "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d"),
+                      "rows": rows}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
