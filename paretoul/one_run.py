@@ -130,14 +130,32 @@ def unlearn_and_evaluate(
                      time.perf_counter() - t1, result.model)
 
 
+GROUP_ONE_THREAD_MAX_PARAMS = 100_000
+"""At one thread, seeds unlearn grouped only for a model this small: measured
+(``analysis/bench_grouped_seeds.py``) 1.16-1.45x on digits' 85k-parameter ``mlp`` and
+0.94-0.96x on Fashion-MNIST's 270k-parameter one (compute-bound); at two threads or more,
+grouping pays for both (1.14-1.86x, 1.27-1.30x). Either way the results are the same bits."""
+
+
+def _grouping_pays(art: Artefacts) -> bool:
+    if art.device.type != "cpu":
+        return False
+    n = sum(p.numel() for p in art.original.model.parameters())
+    return torch.get_num_threads() > 1 or n <= GROUP_ONE_THREAD_MAX_PARAMS
+
+
 def unlearn_and_evaluate_many(arts: Sequence[Artefacts], method: str,
-                              params: dict[str, Any] | None = None) -> list[MethodRun]:
+                              params: dict[str, Any] | None = None,
+                              group: bool | None = None) -> list[MethodRun]:
     """:func:`unlearn_and_evaluate` on each of ``arts`` (one per seed), with the seeds' training
-    loops run as one grouped model where they can be (on CPU, for a method with ``groups``; see
-    :mod:`paretoul.methods.together`): each seed's result is bit-identical to its lone run. A
-    grouped seed's ``unlearn_seconds`` (its RTE) is its share of the group's wall time."""
+    loops run as one grouped model where they can be (on CPU, for a method with ``groups``, where
+    it is faster: :data:`GROUP_ONE_THREAD_MAX_PARAMS`; see :mod:`paretoul.methods.together`):
+    each seed's result is bit-identical to its lone run. ``group``: True groups wherever it can
+    (False never; None where it pays). A grouped seed's ``unlearn_seconds`` (its RTE) is its
+    share of the group's wall time."""
     m = get_method(method)
-    if len(arts) < 2 or not m.groups or any(a.device.type != "cpu" for a in arts):
+    wanted = _grouping_pays(arts[0]) if group is None else group
+    if len(arts) < 2 or not m.groups or not wanted or arts[0].device.type != "cpu":
         return [unlearn_and_evaluate(a, method, params) for a in arts]
     from paretoul.methods.together import unlearn_together
 

@@ -49,7 +49,7 @@ def test_each_grouped_seed_is_bit_identical_to_its_lone_run(seeds, threads, name
     lone = [unlearn_and_evaluate(a, name, params) for a in seeds]
     for n in (1, 2):
         threads(n)
-        grouped = unlearn_and_evaluate_many(seeds, name, params)
+        grouped = unlearn_and_evaluate_many(seeds, name, params, group=True)
         assert [_same(a, b) for a, b in zip(lone, grouped, strict=True)] == [True] * len(seeds), n
     assert torch.get_num_threads() == 2
 
@@ -79,7 +79,7 @@ def test_what_cannot_step_together_runs_member_by_member_and_says_why(seeds) -> 
 def test_a_diverging_group_raises_as_a_lone_run_does_and_leaves_no_thread(seeds) -> None:
     before = threading.active_count()
     with pytest.raises(UnlearningDiverged, match="NaN"):
-        unlearn_and_evaluate_many(seeds, "ga", {"epochs": 2, "lr": 1e30})
+        unlearn_and_evaluate_many(seeds, "ga", {"epochs": 2, "lr": 1e30}, group=True)
     with pytest.raises(UnlearningDiverged, match="NaN"):
         unlearn_and_evaluate(seeds[0], "ga", {"epochs": 2, "lr": 1e30})
     assert threading.active_count() == before
@@ -100,5 +100,26 @@ def test_a_member_error_before_its_loop_is_raised(seeds, monkeypatch) -> None:
 
     monkeypatch.setattr(type(m), "unlearn", failing)
     with pytest.raises(paretoul.UserError, match="no reference set"):
-        unlearn_and_evaluate_many(seeds, "raul", {"epochs": 1})
+        unlearn_and_evaluate_many(seeds, "raul", {"epochs": 1}, group=True)
     assert calls == [0, 1] and threading.active_count() == before
+
+
+def test_at_one_thread_only_a_small_model_groups(seeds, threads, monkeypatch) -> None:
+    """Grouping is a speed choice (the bits are the same): at one thread it is taken for a model
+    of at most GROUP_ONE_THREAD_MAX_PARAMS parameters, at two threads for any."""
+    import paretoul.methods.together as together
+    import paretoul.one_run as one_run
+
+    grouped = []
+    real = together.unlearn_together
+    monkeypatch.setattr(together, "unlearn_together",
+                        lambda *a, **k: grouped.append(1) or real(*a, **k))
+    threads(1)
+    unlearn_and_evaluate_many(seeds, "ga", {"epochs": 1})
+    assert grouped == [1]  # digits' mlp: 85k parameters
+    monkeypatch.setattr(one_run, "GROUP_ONE_THREAD_MAX_PARAMS", 1000)
+    unlearn_and_evaluate_many(seeds, "ga", {"epochs": 1})
+    assert grouped == [1]
+    threads(2)
+    unlearn_and_evaluate_many(seeds, "ga", {"epochs": 1})
+    assert grouped == [1, 1]
