@@ -1,4 +1,4 @@
-"""``paretoul study launch|status|resume``."""
+"""``paretoul study launch|status|resume|schema``."""
 
 from __future__ import annotations
 
@@ -41,6 +41,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--storage", default=None, help="database URL if not the study's default")
     q.add_argument("--json", action="store_true", help="print JSON")
     q.set_defaults(func=status)
+    q = ssub.add_parser("schema", help="print the study spec's JSON Schema (for editors and validators)")
+    q.set_defaults(func=schema)
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
@@ -121,6 +123,14 @@ def resume(args: argparse.Namespace) -> int:
     from paretoul.api import resume_study
 
     return _finished(resume_study(args.dir, **_options(args)).summary or {}, args.quiet)
+
+
+def schema(args: argparse.Namespace) -> int:
+    from paretoul.study.spec import spec_json_schema
+
+    json.dump(spec_json_schema(), sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return 0
 
 
 def status(args: argparse.Namespace) -> int:

@@ -114,6 +114,9 @@ class Method(ABC):
     code), shown by ``paretoul methods NAME``."""
     Config: ClassVar[type[MethodConfig]]
     space: ClassVar[tuple[Param, ...]] = ()
+    reference: ClassVar[bool] = False
+    """A reference, not an unlearning method (``retrain``: the noise floor): its trials are
+    tabulated and drawn, never chosen, exported or counted on the overall front."""
     groups: ClassVar[bool] = False
     """Whether several seeds' runs may step together as one grouped model
     (:func:`~paretoul.one_run.unlearn_and_evaluate_many`): set by a method whose ``losses`` use
@@ -144,3 +147,9 @@ def register_method(cls: type[Method]) -> type[Method]:
 
 def get_method(name: str) -> Method:
     return METHODS.get(name)
+
+
+def is_reference(name: str) -> bool:
+    """Whether the method ``name`` is a reference (:attr:`Method.reference`); a name no installed
+    method has (a plugin's, recorded elsewhere) is a candidate."""
+    return name in METHODS.names() and METHODS.get(name).reference

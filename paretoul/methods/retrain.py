@@ -33,6 +33,7 @@ class Retrain(Method):
              "method's gap below it is indistinguishable from retraining.")
     Config = RetrainConfig
     space = ()
+    reference = True
 
     def unlearn(self, model: nn.Module, ctx: UnlearnContext, config: RetrainConfig) -> UnlearnResult:
         from paretoul.training import sgd_train

@@ -153,14 +153,22 @@ def choose(data: StudyData, rule: str, weights: list[float] | None = None, p: fl
 def _choose(data: StudyData, rule: str, weights: list[float] | None, p: float | None,
             max_retain_drop: float | None, min_test_acc: float | None) -> Choice:
     check_rule(rule, weights=weights, p=p, max_retain_drop=max_retain_drop, min_test_acc=min_test_acc)
-    done = data.finished()
+    done = data.candidates()
     if not done:
-        raise UserError("study", f"{data.directory} has no finished trial to choose from")
+        why = " (only references, such as the independent retrain, finished)" if data.finished() else ""
+        raise UserError("study", f"{data.directory} has no finished trial to choose from{why}")
     if rule == "closest-to-retrain":
         gaps = [r.metrics.get("avg_gap", np.inf) for r in done]
         i = int(np.argmin(gaps))
-        return Choice(rule, done[i], f"smallest Avg. Gap to the oracle ({gaps[i]:.2f}) of "
-                      f"{len(done)} finished trials", len(done))
+        reason = (f"smallest Avg. Gap to the oracle ({gaps[i]:.2f}) of {len(done)} finished "
+                  "candidate trials")
+        closer = [r for r in data.finished() if r not in done
+                  and r.metrics.get("avg_gap", np.inf) < gaps[i]]
+        if closer:
+            ref = min(closer, key=lambda r: r.metrics.get("avg_gap", np.inf))
+            reason += (f"; the reference {ref.key} ({ref.method}, the noise floor) is closer "
+                       f"({ref.metrics['avg_gap']:.2f}), but a reference is not a candidate")
+        return Choice(rule, done[i], reason, len(done))
     if rule == "oracle-free":
         missing = sorted({m for r in done for m, _ in ORACLE_FREE if m not in r.metrics})
         if missing:
@@ -206,7 +214,7 @@ def _choose(data: StudyData, rule: str, weights: list[float] | None, p: float | 
         sign = 1.0 if data.directions[0] == "min" else -1.0
         i = int(np.argmin([sign * r.objectives[0] for r in ok]))
         return Choice(rule, ok[i], f"best {data.objectives[0]} ({ok[i].objectives[0]:.2f}) among "
-                      f"{len(ok)} of {len(done)} trials with {bound}", len(ok))
+                      f"{len(ok)} of {len(done)} candidate trials with {bound}", len(ok))
     recs, N = _front(done, data.matrix(done), data.directions)
     if rule == "knee":
         i, why = knee(N)

@@ -14,6 +14,7 @@ import numpy as np
 
 from paretoul.geometry.fronts import as_minimisation, non_dominated, normalise, normaliser
 from paretoul.geometry.indicators import hypervolume
+from paretoul.methods.base import is_reference
 from paretoul.study.storage.records import StudyData, TrialRecord
 
 REFERENCE_PAD = 1.1
@@ -154,8 +155,10 @@ def summarise_fronts(data: StudyData, hv_reference: list[float] | None = None) -
                                 "front": [point(r, data.objectives) for r in front],
                                 "dominated_by_original": _versus_original(front, original,
                                                                           data.directions)}
-    overall = front_records(data.records, norm)
-    out["overall"] = {"hv": hv_of(data.records, norm),
+    candidates = [r for r in data.records if not is_reference(r.method)]  # references apart
+    overall = front_records(candidates, norm)
+    out["overall"] = {"hv": hv_of(candidates, norm),
+                      "finished": sum(r.state == "complete" for r in candidates),
                       "front": [point(r, data.objectives) for r in overall],
                       "dominated_by_original": _versus_original(overall, original, data.directions)}
     out["original"] = (dict(zip(data.objectives, original.tolist(), strict=True))

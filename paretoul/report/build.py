@@ -222,8 +222,9 @@ def report_markdown(study: StudyData, plots: dict[str, Path], chosen: Choice | N
               "| arm | finished | front size | HV |", "|---|---|---|---|"]
     for arm, a in fronts["arms"].items():
         lines.append(f"| {arm} | {a['finished']} | {len(a['front'])} | {a['hv']:.3f} |")
-    lines.append(f"| **overall** | {fronts['trials']['complete']} | {len(fronts['overall']['front'])} "
-                 f"| {fronts['overall']['hv']:.3f} |")
+    overall = fronts["overall"]
+    lines.append(f"| **overall** (candidates) | {overall['finished']} | {len(overall['front'])} "
+                 f"| {overall['hv']:.3f} |")
     if chosen:
         shown = measured(study, chosen.record, None if on == "validation" else "search")
         lines += ["", "## Chosen operating point", "", f"Rule `{chosen.rule}`: {chosen.record.key} "

@@ -89,3 +89,28 @@ def test_a_choice_the_untouched_original_dominates_says_so() -> None:
     d.baselines["0"]["original"].update(forget_gap=3.0, retain_gap=0.9)
     c = choose(d, "knee")
     assert c.details["dominated_by_original"] is False and "original dominates" not in c.reason
+
+
+def test_a_reference_is_never_chosen_and_is_off_the_overall_front() -> None:
+    """The independent retrain (a reference: the noise floor) closest to the oracle and on the
+    knee: every rule picks among the unlearning trials, and closest-to-retrain says so."""
+    from paretoul.pareto.summary import summarise_fronts
+
+    d = _data(FRONT)
+    d.records.append(_record(len(FRONT), 0.2, 0.2, method="retrain", arm="retrain"))
+    for rule, kw in (("knee", {}), ("compromise", {}), ("weights", {"weights": [1.0, 1.0]}),
+                     ("constrained", {"max_retain_drop": 1.0}), ("closest-to-retrain", {})):
+        c = choose(d, rule, **kw)
+        assert c.record.method != "retrain", rule
+    c = choose(d, "closest-to-retrain")
+    assert "the reference retrain#6 (retrain, the noise floor) is closer (0.20)" in c.reason
+    fronts = summarise_fronts(d)
+    assert "retrain" not in {p["method"] for p in fronts["overall"]["front"]}
+    assert fronts["overall"]["finished"] == len(FRONT)
+    assert fronts["methods"]["retrain"]["front"]  # tabulated apart
+
+
+def test_a_study_of_references_only_has_nothing_to_choose() -> None:
+    d = _data([(0.2, 0.2)], method="retrain")
+    with pytest.raises(UserError, match="only references"):
+        choose(d, "knee")

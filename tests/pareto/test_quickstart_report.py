@@ -44,6 +44,9 @@ def test_the_method_table_shows_the_noise_floor_and_the_sample_std(quickstart) -
     row = next(ln for ln in md.splitlines() if ln.startswith("| retrain (noise floor)"))
     avg_gap = float(row.split("|")[7].split("±")[0])
     assert 0 < avg_gap < 3  # an independent retrain: close to the oracle, not identical
+    # the retrain is the closest to the oracle, but a reference: never the chosen point
+    choice = paretoul.open_study(quickstart).choose("closest-to-retrain")
+    assert choice.record.method != "retrain" and "retrain#0 (retrain, the noise floor)" in choice.reason
 
 
 @pytest.mark.ray

@@ -17,11 +17,12 @@ from paretoul.study.spec.schema import (
     Resources,
     SearcherSpec,
     StudySpec,
+    spec_json_schema,
 )
 
 __all__ = [
     "Arm", "ArmSetting", "Comparison", "Fidelity", "Objective", "Pairing", "Range",
     "ResolvedArm", "Resources", "SearcherSpec", "StudySpec", "arm_settings",
     "check_data_root", "declared_pairings", "field_key", "load_spec", "parse_spec",
-    "unit_name", "validate",
+    "spec_json_schema", "unit_name", "validate",
 ]

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from paretoul.data import DATASETS, ForgetSpec
 from paretoul.errors import UserError
@@ -132,12 +140,17 @@ class Arm(_Strict):
     _known = field_validator("method")(classmethod(lambda cls, v: _registered(METHODS, v)))
 
 
+_ARM_NAMES = {"anyOf": [{"type": "string"},
+                        {"type": "array", "items": {"type": "string"}, "minItems": 1}]}
+"""A comparison side as the spec may write it: one arm name or a list of them."""
+
+
 class Comparison(_Strict):
     """A declared Jacobian-descent vs fixed-weight comparison: each side an arm name or a list."""
 
     name: str | None = None
-    jd: list[str]
-    fixed: list[str]
+    jd: Annotated[list[str], WithJsonSchema(_ARM_NAMES)]
+    fixed: Annotated[list[str], WithJsonSchema(_ARM_NAMES)]
     paired_by: str | None = None
     """``w``: pair each JD trial with the fixed-weight trial at the same w (both sides grid the same
     values); left out: the sides' fronts are compared unpaired."""
@@ -269,3 +282,12 @@ class StudySpec(_Strict):
         of each arm (see :func:`unit_name`)."""
         return [(i, r, unit_name(self.arm_name(i), r, arm.replicates))
                 for i, arm in enumerate(self.arms) for r in range(arm.replicates)]
+
+
+def spec_json_schema() -> dict[str, Any]:
+    """The study spec's JSON Schema (draft 2020-12, from the pydantic models): what
+    ``paretoul study schema`` prints, for editors that validate a spec file as it is typed
+    (e.g. a ``# yaml-language-server: $schema=...`` line)."""
+    out = StudySpec.model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
+            "title": "paretoul study spec", **{k: v for k, v in out.items() if k != "title"}}

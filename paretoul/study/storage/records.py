@@ -137,6 +137,13 @@ class StudyData:
     def finished(self) -> list[TrialRecord]:
         return [r for r in self.records if r.state == "complete"]
 
+    def candidates(self) -> list[TrialRecord]:
+        """The finished trials a user may choose: those of unlearning methods, not of references
+        (an independent ``retrain``, whose gaps are the noise floor)."""
+        from paretoul.methods.base import is_reference
+
+        return [r for r in self.finished() if not is_reference(r.method)]
+
     def matrix(self, records: list[TrialRecord] | None = None) -> np.ndarray:
         """Objective values (rows = trials), in the objectives' own units and directions."""
         rs = self.finished() if records is None else records
