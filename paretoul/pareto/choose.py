@@ -14,6 +14,7 @@ import numpy as np
 
 from paretoul.errors import UserError
 from paretoul.geometry.fronts import as_minimisation, non_dominated, normalise, normaliser
+from paretoul.pareto.sentences import seeds_text
 from paretoul.study.storage.records import StudyData, TrialRecord
 
 RULES = ("knee", "weights", "compromise", "constrained", "closest-to-retrain", "oracle-free")
@@ -74,7 +75,7 @@ def measured(data: StudyData, record: TrialRecord, on: str | None = None) -> dic
     ``note`` (which seeds it was selected on and measured on, or why validation is missing)."""
     explicit = on is not None
     on = data.resolve_on(on)
-    note = f"selected on the search seeds {data.search_seeds}"
+    note = f"selected on the search seeds {seeds_text(data.search_seeds)}"
     view = record
     if on == "validation":
         view = data.validated(record)  # type: ignore[assignment]
@@ -86,7 +87,7 @@ def measured(data: StudyData, record: TrialRecord, on: str | None = None) -> dic
             view, on = record, "search"
             note += f"; measured on them too ({why})"
         else:
-            note += f", measured on the held-out validation seeds {data.validation_seeds}"
+            note += f", measured on the held-out validation seeds {seeds_text(data.validation_seeds)}"
     else:
         note += ", measured on them too"
     return {"on": on, "seeds": view.seeds, "metrics": view.metrics, "metrics_std": view.metrics_std,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from paretoul.pareto.paired import MIN_SEEDS
 from paretoul.study.storage.records import StudyData
 
@@ -41,9 +43,11 @@ def verdict_sentence(name: str, c: dict[str, Any], f: dict[str, Any], because: s
     bd, nb = f["fixed_dominated_by_jd"]
     ad, na = f["jd_dominated_by_fixed"]
     mean_of = " (mean over search runs)" if runs > 1 else ""
-    text = (head + f"Jacobian descent's trials dominate {bd} of {nb} fixed-weight trials, which "
-            f"dominate {ad} of {na} Jacobian-descent trials; HV{mean_of} {f['hv']['jd']:.3f} (JD) "
-            f"vs {f['hv']['fixed']:.3f} (fixed)")
+    top = float(np.prod(c["normalisation"]["reference_point_normalised"])) if "normalisation" in c else None
+    scale = f", of at most {top:.3g}" if top is not None else ""
+    text = (head + f"{bd} of {nb} fixed-weight trials are dominated by a Jacobian-descent trial, "
+            f"{ad} of {na} Jacobian-descent trials by a fixed-weight one; HV{mean_of} "
+            f"{f['hv']['jd']:.3f} (JD) vs {f['hv']['fixed']:.3f} (fixed){scale}")
     iv = f.get("interval")
     if iv is not None and c["seeds"] >= MIN_SEEDS:
         lo, hi = iv["hv_difference_95"]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import base64
-import json
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from paretoul.audit.study import stored_audits
@@ -145,6 +145,18 @@ def _seeds_markdown(study: StudyData, on: str) -> list[str]:
             "and the scatter plot show the search.", ""]
 
 
+def _short(value: Any) -> str:
+    """``value`` for reading: floats to 4 significant digits, in lists and dicts too (the JSON
+    outputs keep full precision)."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_short(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_short(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
 def _halving_markdown(study: StudyData) -> list[str]:
     """Where the arms with ``fidelity`` stopped their configurations."""
     rows = D.halving_table(study)
@@ -217,8 +229,11 @@ def report_markdown(study: StudyData, plots: dict[str, Path], chosen: Choice | N
     lines += comparison_markdown(comparisons)
     lines += ["", "## Fronts and hypervolume", "",
               "Objectives normalised over all finished trials; reference point "
-              f"{fronts['normalisation']['reference_point']} (normalised "
-              f"{fronts['normalisation']['reference_point_normalised']}).", "",
+              f"{_short(fronts['normalisation']['reference_point'])} (normalised "
+              f"{_short(fronts['normalisation']['reference_point_normalised'])}; so an HV is at "
+              f"most {float(np.prod(fronts['normalisation']['reference_point_normalised'])):.3g}). "
+              "The overall row counts the candidates only: an independent retrain is a reference.",
+              "",
               "| arm | finished | front size | HV |", "|---|---|---|---|"]
     for arm, a in fronts["arms"].items():
         lines.append(f"| {arm} | {a['finished']} | {len(a['front'])} | {a['hv']:.3f} |")
@@ -228,7 +243,7 @@ def report_markdown(study: StudyData, plots: dict[str, Path], chosen: Choice | N
     if chosen:
         shown = measured(study, chosen.record, None if on == "validation" else "search")
         lines += ["", "## Chosen operating point", "", f"Rule `{chosen.rule}`: {chosen.record.key} "
-                  f"({chosen.record.method}, {json.dumps(chosen.record.params)}): {chosen.reason}; "
+                  f"({chosen.record.method}, {_short(chosen.record.params)}): {chosen.reason}; "
                   f"{shown['note']}.", "",
                   "| " + " | ".join(_HEADERS.get(m, m) for m in cols) + " |", "|" + "---|" * len(cols),
                   "| " + " | ".join(_fmt({**shown["metrics"], "n_seeds": len(shown["seeds"]),
