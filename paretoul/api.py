@@ -11,6 +11,7 @@ process is still running.
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -149,7 +150,7 @@ class Study:
 
         data = self.data()
         target = Path(out) if out else self.directory / "report"
-        return make_plots(data, target, choose(data, "knee") if data.finished() else None)
+        return make_plots(data, target, choose(data, "knee") if data.candidates() else None)
 
     def validate(self, seeds: list[int] | None = None, **options: Any) -> dict[str, Any]:
         """Re-evaluate the delivered trials on held-out seeds (``paretoul validate``)."""
@@ -182,7 +183,9 @@ def _with_report(summary: dict[str, Any], directory: Path, storage: str | None) 
     try:
         from paretoul.report.build import write_report
 
-        summary["report"] = str(write_report(directory, storage_url=storage)["html"])
+        paths = write_report(directory, storage_url=storage)
+        summary["report"] = str(paths["html"])
+        summary["headline"] = json.loads((paths["html"].parent / "headline.json").read_text())
     except Exception as e:
         log.warning("report: could not be written (%s: %s); run `paretoul report %s`",
                     type(e).__name__, e, directory)

@@ -109,7 +109,21 @@ def _finished(summary: dict[str, Any], quiet: bool) -> int:
         print(f"database: {summary['storage']}")
         if summary.get("report"):
             print(f"report: {summary['report']}")
+        _print_headline(summary.get("headline"), summary.get("dir", "DIR"))
     return 0
+
+
+def _print_headline(headline: dict[str, Any] | None, directory: str) -> None:
+    """The launch's last lines: each comparison's verdict and the chosen point."""
+    if not headline:
+        return
+    for verdict in headline.get("verdicts", []):
+        print(f"verdict: {verdict}")
+    c = headline.get("chosen")
+    if c:
+        objectives = ", ".join(f"{k} {v:.3g}" for k, v in c["objectives"].items())
+        print(f"chosen ({headline['rule']}): {c['trial']} ({c['method']}; {objectives}): {c['reason']}; "
+              f"`paretoul choose {directory} --export model.pt` writes it")
 
 
 def launch(args: argparse.Namespace) -> int:

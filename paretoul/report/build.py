@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import time
 from collections import Counter
 from pathlib import Path
@@ -324,7 +325,7 @@ def _md_to_html(md: str, images: dict[str, str]) -> str:
 
 
 def _oracle_free(study: StudyData) -> Choice | None:
-    done = study.finished()
+    done = study.candidates()
     if not done or any(m not in done[0].metrics for m in ("ref_gap", "ta", "avg_gap")):
         return None
     return choose(study, "oracle-free")
@@ -333,8 +334,9 @@ def _oracle_free(study: StudyData) -> Choice | None:
 def write_report(study_dir: str | Path, out: str | Path | None = None, rule: str = "knee",
                  storage_url: str | None = None, rule_options: dict[str, Any] | None = None,
                  on: str | None = None) -> dict[str, Path]:
-    """Write ``report.md``, a self-contained ``report.html`` and every plot (PNG + SVG); the
-    chosen point by ``rule`` with ``rule_options`` (see :func:`~paretoul.pareto.choose.choose`);
+    """Write ``report.md``, a self-contained ``report.html``, every plot (PNG + SVG) and
+    ``headline.json`` (each comparison's verdict and the chosen point, what a launch prints last);
+    the chosen point by ``rule`` with ``rule_options`` (see :func:`~paretoul.pareto.choose.choose`);
     the method table, comparisons and chosen point measured on ``on``'s seeds (default:
     validation when the study has it). A study without a finished trial gets a short report
     that says so."""
@@ -343,7 +345,8 @@ def write_report(study_dir: str | Path, out: str | Path | None = None, rule: str
     study = load_study_data(study_dir, storage_url)
     out_dir = Path(out) if out else Path(study_dir) / "report"
     resolved = study.resolve_on(on)
-    if study.finished():
+    headline: dict[str, Any] = {"rule": rule, "chosen": None, "verdicts": []}
+    if study.candidates():
         chosen = choose(study, rule, **options)
         if on == "validation":
             measured(study, chosen.record, on)  # an explicit --on validation needs it validated
@@ -352,10 +355,16 @@ def write_report(study_dir: str | Path, out: str | Path | None = None, rule: str
         plots = make_plots(study, out_dir, chosen, comparisons, resolved)
         md = report_markdown(study, plots, chosen, comparisons, summarise_fronts(study),
                              _oracle_free(study), resolved)
+        headline = {"rule": rule, "verdicts": [c["verdict"] for c in comparisons["comparisons"]],
+                    "chosen": {"trial": chosen.record.key, "method": chosen.record.method,
+                               "params": chosen.record.params, "reason": chosen.reason,
+                               "objectives": dict(zip(study.objectives, chosen.record.objectives or (),
+                                                      strict=False))}}
     else:
         out_dir.mkdir(parents=True, exist_ok=True)
         plots = {}
         md = _no_trial_markdown(study)
+    (out_dir / "headline.json").write_text(json.dumps(headline, indent=1) + "\n")
     md += f"\n_Written {time.strftime('%Y-%m-%d %H:%M:%S')} by paretoul._\n"
     (out_dir / "report.md").write_text(md)
     images = {p.name: base64.b64encode(p.read_bytes()).decode() for p in plots.values()}

@@ -165,6 +165,7 @@ def test_interrupted_study_resumes_into_the_uninterrupted_one(tmp_path: Path, ca
     assert counters[0] == f"[{first:>3}/{TOTAL}]", counters
     assert counters[-1] == f"[{TOTAL:>3}/{TOTAL}]", counters
     assert "in flight" in stdout
+    assert "\nchosen (knee): " in stdout  # the launch's last lines: the chosen point
     trials = check_exact_budgets(url, BUDGETS)
     grid = sorted(t.params["w"] for t in trials["grid"] if t.state == S.COMPLETE)
     assert grid == [0.0, 0.5, 1.0]  # each grid point exactly once

@@ -35,6 +35,10 @@ def test_every_arm_ran_its_budget(finished) -> None:
             assert by_arm[run]["failed"] == FAILED.get(arm, 0), run
     assert summary["complete"]
     assert all(a["running"] == 0 for a in summary["arms"])
+    # what the launch prints last: each comparison's verdict and the chosen point (a candidate)
+    headline = summary["headline"]
+    assert len(headline["verdicts"]) == 3 and headline["rule"] == "knee"
+    assert headline["chosen"]["method"] != "retrain" and "#" in headline["chosen"]["trial"]
 
 
 def test_database_holds_params_objectives_and_every_metric(finished) -> None:
