@@ -33,6 +33,10 @@ def run_fit(call: FitCall) -> LoopResult:
     return call.run() if defer is None else defer(call)
 
 
+THREAD_NAME = "paretoul-seed-member"
+"""The name of every member's thread (a test checks none outlives its group)."""
+
+
 class _Aborted(BaseException):
     """Ends a paused member whose group stopped (an error elsewhere): not a method error."""
 
@@ -50,7 +54,8 @@ class _Member:
         self._paused = threading.Event()
         self._go = threading.Event()
         context = contextvars.copy_context()  # the caller's time limit holds in the member too
-        self._thread = threading.Thread(target=context.run, args=(self._main, target), daemon=True)
+        self._thread = threading.Thread(target=context.run, args=(self._main, target), daemon=True,
+                                        name=THREAD_NAME)
 
     def _main(self, target: Callable[[], UnlearnResult]) -> None:
         _DEFER.set(self._pause)

@@ -120,3 +120,29 @@ def test_a_finished_launcher_removes_its_heartbeat(tmp_path) -> None:
     with leases.Heartbeat([memory], interval=60):
         pass
     assert memory.user_attrs[key] == 0.0
+
+
+def test_processes_creating_one_new_sqlite_database_at_once_all_open_it(tmp_path) -> None:
+    """A launcher creating a study's database while another opener (a second launcher, a
+    `study status`) creates it too: SQLite's "table ... already exists" is waited out, not an
+    error (four openers at once, ten fresh databases)."""
+    import threading
+
+    errors: list[str] = []
+    for r in range(10):
+        url = f"sqlite:///{tmp_path / f'study-{r}.db'}"
+        go = threading.Barrier(4)
+
+        def one(url: str = url, go: threading.Barrier = go) -> None:
+            go.wait()
+            try:
+                store.close(store.open_storage(url))
+            except BaseException as e:
+                errors.append(f"{type(e).__name__}: {e}")
+
+        threads = [threading.Thread(target=one) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert errors == []

@@ -68,8 +68,13 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
         try:
             storage = optuna.storages.RDBStorage(url, **kwargs)
             break
-        except (exc.IntegrityError, exc.ProgrammingError):
-            # Another launcher is creating Optuna's tables in this empty database right now.
+        except (exc.IntegrityError, exc.ProgrammingError, exc.OperationalError) as e:
+            # Another process is creating Optuna's tables in this empty database right now (a
+            # second launcher, or a reader such as `study status`; SQLite says "table ...
+            # already exists"): wait for it and open what it made.
+            racing = not isinstance(e, exc.OperationalError) or "already exists" in str(e)
+            if not racing:
+                raise UserError("storage", f"cannot open {mask_url(url)}: {_first_line(e, url)}") from None
             if attempt == 9:
                 raise
             time.sleep(0.3 * (attempt + 1))
