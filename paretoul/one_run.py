@@ -113,7 +113,7 @@ def unlearn_and_evaluate(
     m = get_method(method)
     cfg = m.config(params)
     seed = art.seed if method_seed is None else method_seed
-    ctx = UnlearnContext(art.data, art.splits, art.recipe, seed, art.new_model, progress)
+    ctx = _context(art, seed, progress)
     model = art.original_copy()
     load_torch_optim()  # the one-time cost of torch's first optimizer is not the method's
     if art.device.type == "cuda":
@@ -123,7 +123,15 @@ def unlearn_and_evaluate(
         result = m.unlearn(model, ctx, cfg)
     if art.device.type == "cuda":
         torch.cuda.synchronize(art.device)
-    seconds = time.perf_counter() - t0
+    return _evaluated(art, method, cfg, result, time.perf_counter() - t0)
+
+
+def _context(art: Artefacts, seed: int, progress: bool = False) -> UnlearnContext:
+    return UnlearnContext(art.data, art.splits, art.recipe, seed, art.new_model, progress)
+
+
+def _evaluated(art: Artefacts, method: str, cfg: Any, result: Any, seconds: float) -> MethodRun:
+    """``result`` (an unlearned model) evaluated against the oracle, as a :class:`MethodRun`."""
     t1 = time.perf_counter()
     metrics = evaluate(art.context(predict(result.model, art.data), runtime_s=seconds))
     return MethodRun(method, cfg.to_dict(), metrics, result.trace, seconds,
@@ -138,8 +146,6 @@ grouping pays for both (1.14-1.86x, 1.27-1.30x). Either way the results are the 
 
 
 def _grouping_pays(art: Artefacts) -> bool:
-    if art.device.type != "cpu":
-        return False
     n = sum(p.numel() for p in art.original.model.parameters())
     return torch.get_num_threads() > 1 or n <= GROUP_ONE_THREAD_MAX_PARAMS
 
@@ -161,19 +167,14 @@ def unlearn_and_evaluate_many(arts: Sequence[Artefacts], method: str,
 
     cfg = m.config(params)
     models = [a.original_copy() for a in arts]
-    ctxs = [UnlearnContext(a.data, a.splits, a.recipe, a.seed, a.new_model, False) for a in arts]
+    ctxs = [_context(a, a.seed) for a in arts]
     load_torch_optim()
     t0 = time.perf_counter()
     results, _ = unlearn_together([functools.partial(m.unlearn, model, ctx, cfg)
                                    for model, ctx in zip(models, ctxs, strict=True)], models[0])
     seconds = (time.perf_counter() - t0) / len(arts)
-    runs = []
-    for art, result in zip(arts, results, strict=True):
-        t1 = time.perf_counter()
-        metrics = evaluate(art.context(predict(result.model, art.data), runtime_s=seconds))
-        runs.append(MethodRun(method, cfg.to_dict(), metrics, result.trace, seconds,
-                              time.perf_counter() - t1, result.model))
-    return runs
+    return [_evaluated(art, method, cfg, result, seconds)
+            for art, result in zip(arts, results, strict=True)]
 
 
 def _default_out(cfg: RunConfig) -> Path:

@@ -37,6 +37,7 @@ from paretoul.training.loop import (
     Losses,
     Optimiser,
     train_loop,
+    weighted_total,
 )
 from paretoul.training.schedules import Batch, Batches, BatchSchedule
 
@@ -167,7 +168,7 @@ def _grouped_combine(calls: Sequence[FitCall], grouped: GroupedMLP) -> Combine:
         weights = dict(kind[1])
 
         def weighted(named: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-            total = sum(w * named[k] for k, w in weights.items() if w != 0.0 and k in named)
+            total = weighted_total(weights, named)
             if isinstance(total, torch.Tensor):
                 total.sum().backward()  # members share no weight: each gets its own gradient
             return {}
@@ -230,7 +231,7 @@ def train_lockstep(calls: Sequence[FitCall]) -> list[LoopResult]:
                      None, first.progress)
     grouped.write_back(models)
     for c in calls:  # the members' own parameters: drop the last step's direction views
-        for p in getattr(c.combine, "jd", None).params if hasattr(c.combine, "jd") else []:
+        for p in c.model.parameters():
             p.grad = None
     share = (time.perf_counter() - t0) / len(calls)
     return [LoopResult(_member_trace(res.trace, k, len(calls), step_keys), share, len(calls))

@@ -60,12 +60,17 @@ class LoopResult:
     """How many models trained together with this one (1: alone)."""
 
 
+def weighted_total(weights: dict[str, float], named: dict[str, torch.Tensor]) -> torch.Tensor | float:
+    """The weighted sum of the named losses a step computed (0 when it computed none)."""
+    return sum(w * named[k] for k, w in weights.items() if w != 0.0 and k in named)
+
+
 def weighted_backward(weights: dict[str, float]) -> Combine:
     """``combine`` for a fixed weighted sum of the named losses; a loss a step did not compute
     is skipped, one without a weight is only traced."""
 
     def combine(named: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        total = sum(w * named[k] for k, w in weights.items() if w != 0.0 and k in named)
+        total = weighted_total(weights, named)
         if isinstance(total, torch.Tensor):
             total.backward()
         return {}
