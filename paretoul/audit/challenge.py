@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from paretoul.artefacts import independent_retrains, prepare
+from paretoul.audit.floor import cached_floor, floor_of, store_floor
 from paretoul.audit.score import final_score, forget_score, logit_scaled_confidence
 from paretoul.errors import UserError
 from paretoul.execution.fanout import TaskPool
@@ -96,12 +97,16 @@ def _jobs(ks: list[int], together: bool, slots: int, unlearn: bool) -> list[tupl
 
 def audit(config: Any = None, models: int = 8, *, local: bool = False, address: str | None = None,
           cpus: float = 1.0, gpus: float = 0.0, quiet: bool = False, untouched: bool = False,
-          **overrides: Any) -> dict[str, Any]:
+          floor: bool = False, **overrides: Any) -> dict[str, Any]:
     """Audit one configuration (a :class:`~paretoul.one_run.RunConfig` or its fields as keywords)
     with ``models`` retrained and ``models`` unlearned models; returns the score and its parts.
     ``cpus``/``gpus``: per training task on Ray (a task without a GPU share sees no GPU).
     ``untouched``: the unlearned side is the original itself, unchanged (N copies; the method
-    and its parameters are not used): what doing nothing scores."""
+    and its parameters are not used): what doing nothing scores.
+
+    ``result["floor"]`` is the noise floor at the same setting, seed and N (``retrain`` audited
+    against retrains; :mod:`paretoul.audit.floor`): this audit itself when the method is
+    ``retrain``, else the cached one, else (``floor=True``) measured now, else None."""
     cfg = configure(config, **overrides)
     if isinstance(models, bool) or not isinstance(models, int) or models < MIN_MODELS:
         raise UserError("models", f"{models!r}: give at least {MIN_MODELS} models per side (with 2 "
@@ -129,7 +134,7 @@ def audit(config: Any = None, models: int = 8, *, local: bool = False, address: 
     acc = {kind: {m: [r[m] for r in by[kind]] for m in ("ra", "ta", "forget_acc")} for kind in by}
     final = final_score(score.forget_quality, acc["unlearn"]["ra"], acc["retrain"]["ra"],
                         acc["unlearn"]["ta"], acc["retrain"]["ta"])
-    return {
+    result = {
         "config": {**asdict(cfg), "params": params,
                    **({"method": "original (untouched)"} if untouched else {})},
         "untouched": untouched, "models": models,
@@ -145,6 +150,16 @@ def audit(config: Any = None, models: int = 8, *, local: bool = False, address: 
         "wall_s": time.perf_counter() - t0, "runner": "local" if local else "ray",
         "reference": "google-deepmind/unlearning_evaluation @ ffae0ff, metric.py + main.py",
     }
+    if cfg.method == "retrain" and not untouched:
+        store_floor(cfg.setting, cfg.seed, result, cfg.cache_dir)
+        result["floor"] = floor_of(result, "this audit")
+        return result
+    result["floor"] = cached_floor(cfg.setting, cfg.seed, models, cfg.cache_dir)
+    if result["floor"] is None and floor:
+        measured = audit(cfg, models, local=local, address=address, cpus=cpus, gpus=gpus,
+                         quiet=quiet, method="retrain", params={})
+        result["floor"] = {**measured["floor"], "source": "measured"}
+    return result
 
 
 def _report(rs: list[dict[str, Any]], done: int, total: int, quiet: bool) -> None:

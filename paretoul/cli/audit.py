@@ -24,6 +24,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--untouched", action="store_true",
                    help="without DIR: the unlearned side is the original, unchanged (what doing "
                    "nothing scores; --method is not used)")
+    p.add_argument("--floor", action="store_true",
+                   help="also measure the noise floor at this N (retrain audited against "
+                   "retrains, N more retrains) when the cache holds none for this setting")
     p.add_argument("--local", action="store_true", help="train in this process, not as Ray tasks")
     p.add_argument("--address", default=None, help="Ray cluster address (default: a local Ray)")
     p.add_argument("--cpus", type=float, default=1.0, help="CPUs per training task (Ray)")
@@ -37,7 +40,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def main(args: argparse.Namespace) -> int:
     options = {"models": args.models, "local": args.local, "address": args.address,
-               "cpus": args.cpus, "gpus": args.gpus, "quiet": args.quiet or args.json}
+               "cpus": args.cpus, "gpus": args.gpus, "quiet": args.quiet or args.json,
+               "floor": args.floor}
     if args.dir is None:
         if args.trial is not None:
             raise UserError("trial", "--trial needs a study directory: paretoul audit DIR --trial ARM#K")
@@ -51,12 +55,14 @@ def main(args: argparse.Namespace) -> int:
                             "run options (--dataset ...), not a study directory")
         from paretoul.api import open_study
 
-        result = open_study(args.dir, args.storage).audit(args.trial, **options)
+        result = open_study(args.dir, storage=args.storage).audit(args.trial, **options)
     return emit(result, args.json, summary_lines)
 
 
 def summary_lines(r: dict[str, Any]) -> list[str]:
-    """An audit in a few lines: the score, its parts, and the ε histogram."""
+    """An audit in a few lines: the score, its parts, the ε histogram and the noise floor."""
+    from paretoul.audit.floor import floor_line
+
     c = r["config"]
     what = ("the original, untouched" if r.get("untouched") else r.get("trial")
             or f"{c['method']} {json.dumps(c['params'])}")
@@ -68,5 +74,6 @@ def summary_lines(r: dict[str, Any]) -> list[str]:
         f"{r['ratios']['ra']:.4f} x TA ratio {r['ratios']['ta']:.4f}); mean epsilon {r['mean_epsilon']:.3f}",
         f"epsilon histogram: {hist}; at or past {r['max_epsilon']:g} (0 points): "
         f"{r['histogram'][-1]['examples']}",
+        floor_line(r),
         f"{r['runner']}: {r['wall_s']:.0f} s" + (f"; stored in {r['stored']}" if r.get("stored") else ""),
     ]

@@ -32,7 +32,7 @@ def make_plots(study: StudyData, out: Path, chosen: Choice | None = None,
     if study.finished():
         made["pareto_scatter"] = P.draw_scatter(D.scatter_data(study, chosen), out)[0]
         made["hv_history"] = P.draw_hv_history(D.hv_history_data(study), out)[0]
-        made["method_bars"] = P.draw_method_bars(D.method_table(study, on), out)[0]
+        made["method_bars"] = P.draw_method_bars(D.method_gap_bars(D.method_table(study, on)), out)[0]
     comparisons = comparisons or compare_study(study)
     jd = D.jd_vs_fixed_data(study, comparisons)
     if jd:
@@ -195,7 +195,8 @@ def report_markdown(study: StudyData, plots: dict[str, Path], chosen: Choice | N
     lines += ["## Methods at their trial closest to the oracle", "",
               "Each method's row is its trial with the smallest Avg. Gap to the retrain oracle "
               f"(tuned against the oracle, as the literature's tables are), {measured_on(study, on)}; "
-              f"{spread}; RTE in seconds."]
+              f"{spread}; RTE: the unlearning's wall time in seconds (none for the original and "
+              "the oracle, which are trained, not unlearned)."]
     if str(getattr(study.spec, "forget", "")).startswith("class:"):
         lines[-1] += (" Class-wise forgetting: TA and the MIA's non-members use the retained "
                       "classes' test samples; TA (forgotten) is the accuracy on the forgotten "
@@ -259,12 +260,18 @@ def report_markdown(study: StudyData, plots: dict[str, Path], chosen: Choice | N
                   "N unlearned models (the trial's method, N method seeds, one original) against N "
                   "independent retrains, on the first search seed (`paretoul audit DIR --trial "
                   "ARM#K --models N`); forget quality 1 = no attack tells them apart; final score "
-                  "= forget quality x RA ratio x TA ratio (google-deepmind/unlearning_evaluation).",
-                  "", "| trial | method | N | forget quality | final score | mean ε | RA ratio | "
-                  "TA ratio |", "|---|---|---|---|---|---|---|---|"]
+                  "= forget quality x RA ratio x TA ratio (google-deepmind/unlearning_evaluation). "
+                  "Read a score against the noise floor at the same N (retrain audited against "
+                  "retrains: the best an unlearner can expect, well below 1 at small N; `paretoul "
+                  "audit DIR --trial ARM#K --floor` measures it), not against 1; 0 means an attack "
+                  "tells the sides apart on every forget example.",
+                  "", "| trial | method | N | forget quality | noise floor | final score | mean ε | "
+                  "RA ratio | TA ratio |", "|---|---|---|---|---|---|---|---|---|"]
         for a in audits:
+            fl = a.get("floor")
+            floor = f"{fl['forget_quality']:.4f}" if fl else "not measured"
             lines.append(f"| {a.get('trial', '-')} | {a['config']['method']} | {a['models']} | "
-                         f"{a['forget_quality']:.4f} | {a['final_score']:.4f} | "
+                         f"{a['forget_quality']:.4f} | {floor} | {a['final_score']:.4f} | "
                          f"{a['mean_epsilon']:.3f} | {a['ratios']['ra']:.4f} | "
                          f"{a['ratios']['ta']:.4f} |")
     lines += ["", "## Figures", ""]
@@ -289,13 +296,43 @@ def _no_trial_markdown(study: StudyData) -> str:
     return "\n".join(lines) + "\n"
 
 
+class _SettingsDumper(yaml.SafeDumper):
+    """YAML with short lists and small mappings of plain values on one line."""
+
+
+def _flow_if_short(dumper: yaml.SafeDumper, data: Any) -> Any:
+    plain = all(not isinstance(v, dict | list) for v in (data.values() if isinstance(data, dict)
+                                                         else data))
+    short = len(repr(data)) <= 70
+    if isinstance(data, dict):
+        return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(),
+                                        flow_style=bool(data) and plain and short)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=plain and short)
+
+
+_SettingsDumper.add_representer(dict, _flow_if_short)
+_SettingsDumper.add_representer(list, _flow_if_short)
+
+
 def _settings_yaml(spec: Any) -> str:
-    """The study's settings that differ from the defaults (what the user chose, not every
-    default and null) as YAML, with any database password masked (``storage``, any URL)."""
-    settings = spec.model_dump(mode="json", exclude_defaults=True)
+    """The study's full resolved spec — every default included, the model and arm names as
+    resolved, types kept — as YAML that relaunches the same study when pasted into a spec
+    file; any database password masked (``storage``, any URL). The recipe shows the overrides,
+    with the dataset's default recipe in a comment."""
+    from paretoul.training import default_recipe
+
+    settings = spec.model_dump(mode="json")
+    settings["model"] = spec.model_name
+    for i, arm in enumerate(settings["arms"]):
+        arm["name"] = spec.arm_name(i)
     if settings.get("storage"):
         settings["storage"] = mask_url(settings["storage"])
-    return mask_secrets(yaml.safe_dump(settings, sort_keys=False).strip())
+    text = yaml.dump(settings, Dumper=_SettingsDumper, sort_keys=False, width=100).strip()
+    base = {k: v for k, v in default_recipe(spec.dataset).to_dict().items() if v not in (None, [])}
+    note = f"  # overrides of the default {spec.dataset} recipe: " + ", ".join(
+        f"{k} {v}" for k, v in base.items())
+    text = "\n".join(ln + note if ln.startswith("recipe:") else ln for ln in text.splitlines())
+    return mask_secrets(text)
 
 
 _STYLE = """

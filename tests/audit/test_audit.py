@@ -26,6 +26,15 @@ def test_an_audit_of_a_retrain_on_digits(tmp_path, capsys) -> None:
                   quiet=True)
     assert again["accuracy"] == r["accuracy"] and again["forget_quality"] == r["forget_quality"]
     assert again["train_seconds"]["retrain"] < r["train_seconds"]["retrain"]  # from the cache
+    # an audit of retrain is the noise floor of its setting, seed and N: kept for other audits
+    assert r["floor"] == {"forget_quality": r["forget_quality"], "final_score": r["final_score"],
+                          "mean_epsilon": r["mean_epsilon"], "models": 3, "source": "this audit"}
+    ft = audit(method="ft", params={"epochs": 1}, models=3, local=True,
+               cache_dir=str(tmp_path / "cache"), quiet=True)
+    assert ft["floor"] == {**r["floor"], "source": "cache"}
+    other_seed = audit(method="ft", params={"epochs": 1}, models=3, seed=1, local=True,
+                       cache_dir=str(tmp_path / "cache"), quiet=True)
+    assert other_seed["floor"] is None  # another setting's floor is not borrowed
 
 
 def test_the_cli_refuses_bad_input_in_one_line(capsys) -> None:
@@ -43,9 +52,19 @@ def test_the_cli_prints_the_score(tmp_path, capsys) -> None:
     r = json.loads(capsys.readouterr().out)
     assert r["config"]["method"] == "ft" and r["config"]["params"]["epochs"] == 2
     assert np.isfinite(r["mean_epsilon"])
+    assert r["floor"] is None
     assert main(argv) == 0
     text = capsys.readouterr().out
     assert "forget quality" in text and "epsilon histogram" in text
+    assert "noise floor at N = 3: not measured for this setting (add --floor" in text
+    assert "0 means an attack tells the two sides apart on every forget example" in text
+    assert main([*argv, "--floor", "--json"]) == 0  # measured now: 3 more retrains
+    r = json.loads(capsys.readouterr().out)
+    assert r["floor"]["source"] == "measured" and 0 <= r["floor"]["forget_quality"] <= 1
+    assert main(argv) == 0  # and from then on read from the cache
+    text = capsys.readouterr().out
+    assert (f"noise floor at N = 3 (retrain vs retrains, from the cache): forget quality "
+            f"{r['floor']['forget_quality']:.4f}") in text
 
 
 def test_an_untouched_original_is_audited_against_retrains_trained_together(tmp_path, capsys) -> None:

@@ -110,12 +110,14 @@ def test_a_trial_audit_runs_on_ray_and_is_stored_for_the_report(study, capsys, t
     out, cache = study
     monkeypatch.setenv("PARETOUL_CACHE", str(cache))
     key = load_study_data(out).finished()[0].key
-    assert main(["audit", str(out), "--trial", key, "--models", "3", "--json"]) == 0
+    assert main(["audit", str(out), "--trial", key, "--models", "3", "--floor", "--json"]) == 0
     r = json.loads(capsys.readouterr().out)
     assert r["trial"] == key and r["runner"] == "ray" and r["models"] == 3
+    assert r["floor"]["source"] == "measured" and r["floor"]["models"] == 3
     assert (out / "audits").is_dir() and r["stored"].startswith(str(out / "audits"))
     assert main(["audit", str(out), "--trial", "nope#9", "--models", "3"]) == 2
     assert "no finished trial 'nope#9'" in capsys.readouterr().err
     assert main(["report", str(out), "--out", str(tmp_path / "rep2")]) == 0
     md = (tmp_path / "rep2" / "report.md").read_text()
     assert "## Forget audits" in md and f"| {key} |" in md
+    assert f"| {r['forget_quality']:.4f} | {r['floor']['forget_quality']:.4f} |" in md
