@@ -1,8 +1,8 @@
 """The fast two-objective Jacobian-descent step and the registry of torchjd aggregators.
 
-Measured shape (PROTOCOL.md section 7): one ``torch.autograd.grad`` per objective,
-each walking only its own sub-graph (the forget and retain batches go through
-separate forward passes), written into a preallocated 2 x P Jacobian, then the
+Measured shape (tests/README.md#dependency-facts-the-code-relies-on): one
+``torch.autograd.grad`` per objective, each walking only its own sub-graph (the forget
+and retain batches go through separate forward passes), written into a preallocated 2 x P Jacobian, then the
 aggregator on that matrix. This costs about one weighted-sum backward, where
 ``torchjd.autojac.backward`` on both losses costs 2.7-3x. Memory beyond the two
 gradient rows: the aggregated vector (one parameter-sized buffer), whose slices

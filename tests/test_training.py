@@ -139,7 +139,7 @@ def test_a_non_finite_loss_stops_the_run_at_the_end_of_its_epoch() -> None:
 
 def test_original_and_oracle_draw_from_their_own_streams(digits_art) -> None:
     # Same recipe and seed, different purposes: the oracle does not replay the original's
-    # batch order (PROTOCOL: independent streams), yet each is deterministic.
+    # batch order (paretoul/README.md, Random streams: independent streams), yet each is deterministic.
     from paretoul.streams import stream_seed, torch_stream
 
     assert stream_seed(0, "train:original:order") != stream_seed(0, "train:oracle:order")

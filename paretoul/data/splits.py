@@ -1,4 +1,4 @@
-"""Index sets of the random-forgetting protocol (PROTOCOL.md section 1).
+"""Index sets of the random-forgetting protocol (paretoul/README.md#protocol-what-the-numbers-mean).
 
 From the official train part a per-class **reference** set is held out first;
 the rest is the **train part** the original model sees. The **forget** set is

@@ -87,7 +87,8 @@ def _bind_loopback() -> None:
     """A local study needs no network: keep the Ray it starts on 127.0.0.1.
 
     Ray binds a single-node cluster to loopback when ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``
-    (PROTOCOL.md section 7); Ray reads that once at import, so the flag is set here too.
+    (tests/README.md#dependency-facts-the-code-relies-on); Ray reads that once at import, so
+    the flag is set here too.
     """
     os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     try:

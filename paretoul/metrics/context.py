@@ -48,7 +48,8 @@ class EvalContext:
 
     @cached_property
     def _test_parts(self) -> dict[str, torch.Tensor]:
-        # Class-wise forgetting (PROTOCOL.md section 1, as SalUn): "test" holds the test samples
+        # Class-wise forgetting (as SalUn; paretoul/README.md#protocol-what-the-numbers-mean):
+        # "test" holds the test samples
         # of the retained classes only (TA, the MIA's non-members, JS on test); the forgotten
         # classes' test samples are "test_forgotten" (their accuracy is ta_forgotten).
         test = torch.as_tensor(self.splits.test)

@@ -1,4 +1,7 @@
-"""The registered metrics (PROTOCOL.md sections 3-4), all in percent unless stated."""
+"""The registered metrics, all in percent unless stated.
+
+What each measures: paretoul/README.md#protocol-what-the-numbers-mean.
+"""
 
 from __future__ import annotations
 

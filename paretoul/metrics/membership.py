@@ -1,8 +1,8 @@
 """Membership-inference measures on per-sample confidences.
 
 ``mia_efficacy`` is exactly the protocol of the unlearning literature (SalUn and
-its predecessors, PROTOCOL.md section 3): an RBF SVC trained on the true-label
-confidence of members (retain) vs non-members (test), applied to the forget set.
+its predecessors; paretoul/README.md#protocol-what-the-numbers-mean): an RBF SVC trained on
+the true-label confidence of members (retain) vs non-members (test), applied to the forget set.
 """
 
 from __future__ import annotations

@@ -69,7 +69,7 @@ DEFAULT_RECIPES: dict[str, Recipe] = {
     "digits": Recipe(epochs=20, lr=0.05, batch_size=64, schedule="cosine"),
     "fashion-mnist": Recipe(epochs=20, lr=0.05, batch_size=128, schedule="cosine"),
     "mnist": Recipe(epochs=20, lr=0.05, batch_size=128, schedule="cosine"),
-    # Paper recipe for CIFAR / ResNet-18 (PROTOCOL.md section 2); meant for a GPU.
+    # SalUn's recipe for CIFAR / ResNet-18 (studies/README.md#cifar-10--cifar-100); for a GPU.
     "cifar10": Recipe(epochs=182, lr=0.1, batch_size=256, schedule="step", milestones=(0.5, 0.75)),
     "cifar100": Recipe(epochs=182, lr=0.1, batch_size=256, schedule="step", milestones=(0.5, 0.75)),
 }

@@ -2,7 +2,8 @@
 
 Host A (10.231.0.1) runs the Ray head and the launcher, host B (10.231.0.2) a Ray worker
 node; each offers one CPU. The study must run trials on both hosts. Everything is torn
-down even when the test fails. Needs root (CI runs as root); recipe: PROTOCOL.md section 7.
+down even when the test fails. Needs root (CI runs as root);
+recipe: tests/README.md#dependency-facts-the-code-relies-on.
 """
 
 from __future__ import annotations
