@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -44,34 +45,71 @@ def _steps(ax: Any, front: list[list[float]], **kw: Any) -> None:
         ax.step(xs, ys, where="post", **kw)
 
 
-def draw_scatter(d: dict[str, Any], out: Path) -> list[Path]:
-    fig, ax = plt.subplots(figsize=(7.5, 5.5))
+def zoom_box(d: dict[str, Any]) -> tuple[float, float]:
+    """The zoomed panel's upper limits: the better half of the trials on each objective, and
+    at least the chosen point (gap objectives: the region near the oracle at the origin)."""
+    pts = np.array([p for a in d["arms"].values() for p in a["points"]], dtype=float)
+    if not len(pts):
+        return 1.0, 1.0
+    xs, ys = np.quantile(pts[:, 0], 0.5), np.quantile(pts[:, 1], 0.5)
+    if d.get("chosen"):
+        xs, ys = max(xs, d["chosen"][0]), max(ys, d["chosen"][1])
+    return float(xs) * 1.15 or 1.0, float(ys) * 1.15 or 1.0
+
+
+def _scatter_panel(ax: Any, d: dict[str, Any], colours: list[Any], legend: bool) -> None:
     arms = sorted(d["arms"].items())
-    for (arm, a), color in zip(arms, _colours(len(arms)), strict=True):
+    for (arm, a), color in zip(arms, colours, strict=True):
         pts, std = a["points"], a["std"]
         ax.errorbar([p[0] for p in pts], [p[1] for p in pts], xerr=[s[0] for s in std],
                     yerr=[s[1] for s in std], fmt="o", ms=4, alpha=0.75, color=color, lw=0.6,
-                    label=f"{arm} ({a['method']})")
+                    label=f"{arm} ({a['method']})" if legend else None)
         _steps(ax, a["front"], color=color, lw=1.0, alpha=0.8)
-    _steps(ax, d["overall_front"], color="black", lw=1.6, ls="--", label="overall front")
-    # hollow black markers: a colour no arm uses, hiding no trial beneath, and not clipped
-    # by the axes (the oracle sits at the origin of gap objectives)
+    _steps(ax, d["overall_front"], color="black", lw=1.6, ls="--",
+           label="overall front (candidates)" if legend else None)
+    # hollow black markers (a colour no arm uses, hiding no trial beneath); the chosen point a
+    # filled star above them, so it never covers the original's square
     markers = {"original": "s", "oracle": "D"}
     for who, p in d["baselines"].items():
-        ax.scatter([p[0]], [p[1]], marker=markers.get(who, "X"), s=150, facecolor="none",
-                   edgecolor="black", lw=1.8, zorder=5, clip_on=False, label=who)
+        ax.scatter([p[0]], [p[1]], marker=markers.get(who, "X"), s=110, facecolor="none",
+                   edgecolor="black", lw=1.6, zorder=5, label=who if legend else None)
     if d.get("chosen"):
-        ax.scatter([d["chosen"][0]], [d["chosen"][1]], s=260, facecolor="none", edgecolor="k",
-                   lw=2.0, zorder=6, label=d["chosen_label"])
+        ax.scatter([d["chosen"][0]], [d["chosen"][1]], marker="*", s=170, color="gold",
+                   edgecolor="black", lw=0.8, zorder=6, label=d["chosen_label"] if legend else None)
     ax.set_xlabel(f"{d['objectives'][0]} ({d['directions'][0]})")
     ax.set_ylabel(f"{d['objectives'][1]} ({d['directions'][1]})")
-    ax.set_xscale("symlog", linthresh=1.0)
-    ax.set_yscale("symlog", linthresh=1.0)
-    _nonnegative_axes(ax, d)
-    ax.set_title("Forget vs retain: every trial, fronts per arm (bars = std over seeds)")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.grid(alpha=0.3)
-    return _save(fig, out, "pareto_scatter")
+
+
+def scatter_figure(d: dict[str, Any]) -> Any:
+    """Two panels: every trial on symlog axes, and the candidates' region (the better half of
+    the trials on each objective) on linear axes; one legend under both."""
+    fig, (full, zoom) = plt.subplots(1, 2, figsize=(12, 5.2))
+    colours = _colours(len(d["arms"]))
+    _scatter_panel(full, d, colours, legend=True)
+    _scatter_panel(zoom, d, colours, legend=False)
+    full.set_xscale("symlog", linthresh=1.0)
+    full.set_yscale("symlog", linthresh=1.0)
+    _nonnegative_axes(full, d)
+    full.set_title("Every trial, fronts per arm (bars: std over seeds)", fontsize=10)
+    x_max, y_max = zoom_box(d)
+    # a margin below 0, so the oracle's marker at the origin is not cut by the axes
+    zoom.set_xlim(-0.04 * x_max, x_max)
+    zoom.set_ylim(-0.04 * y_max, y_max)
+    zoom.set_title("Zoom: the better half of the trials on each objective", fontsize=10)
+    if full.get_xlim()[0] >= 0:  # symlog's linear decade near 0: a tenth of it as margin
+        full.set_xlim(left=-0.1)
+    if full.get_ylim()[0] >= 0:
+        full.set_ylim(bottom=-0.1)
+    handles, labels = full.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3, fontsize=8,
+               frameon=False, markerscale=0.8, handletextpad=0.8, columnspacing=1.6)
+    fig.tight_layout()
+    return fig
+
+
+def draw_scatter(d: dict[str, Any], out: Path) -> list[Path]:
+    return _save(scatter_figure(d), out, "pareto_scatter")
 
 
 def draw_hv_history(d: dict[str, list[list[float]]], out: Path) -> list[Path]:
@@ -87,17 +125,36 @@ def draw_hv_history(d: dict[str, list[list[float]]], out: Path) -> list[Path]:
     return _save(fig, out, "hv_history")
 
 
-def draw_jd_vs_fixed(d: dict[str, Any], out: Path) -> list[Path]:
+_OFFSETS = [(5, 5), (5, -11), (-34, 5), (-34, -11), (5, 17), (5, -23), (-34, 17), (-34, -23),
+            (16, -3), (-46, -3), (5, 29), (5, -35)]
+"""Where a point's label may go (points from the point), nearest first."""
+
+
+def place_labels(fig: Any, ax: Any, items: list[tuple[str, list[float]]]) -> list[Any]:
+    """Annotate each ``(text, point)`` at the first of :data:`_OFFSETS` whose box overlaps no
+    label placed before it (matplotlib's own text extents); the last offset when none is free."""
+    renderer = fig.canvas.get_renderer()
+    placed: list[Any] = []
+    boxes: list[Any] = []
+    for text, point in items:
+        for k, offset in enumerate(_OFFSETS):
+            ann = ax.annotate(text, point, fontsize=8, xytext=offset, textcoords="offset points",
+                              bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
+                                    "alpha": 0.8})
+            box = ann.get_window_extent(renderer)
+            if not any(box.overlaps(b) for b in boxes) or k == len(_OFFSETS) - 1:
+                placed.append(ann)
+                boxes.append(box)
+                break
+            ann.remove()
+    return placed
+
+
+def jd_vs_fixed_figure(d: dict[str, Any]) -> Any:
     fig, ax = plt.subplots(figsize=(7, 5))
     fx = d["fixed"]
     ax.scatter([p["point"][0] for p in fx], [p["point"][1] for p in fx], color="tab:blue",
                label="fixed weights (scalarized)")
-    offsets = [(5, 5), (5, -11), (-34, 5), (-34, -11)]  # neighbours along x alternate sides
-    labelled = sorted((p for p in fx if p["w"] is not None), key=lambda p: p["point"][0])
-    for i, p in enumerate(labelled):
-        ax.annotate(f"w={p['w']:.2g}", p["point"], fontsize=8, xytext=offsets[i % 4],
-                    textcoords="offset points",
-                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8})
     ax.scatter([p["point"][0] for p in d["jd"]], [p["point"][1] for p in d["jd"]], color="tab:red",
                marker="^", label="Jacobian descent (raul)")
     _steps(ax, d["jd_front"], color="tab:red", lw=1.5, label="JD front")
@@ -123,7 +180,13 @@ def draw_jd_vs_fixed(d: dict[str, Any], out: Path) -> list[Path]:
                  + (f" ({design})" if design and design != name else ""), fontsize=10)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.grid(alpha=0.3)
-    return _save(fig, out, "jd_vs_fixed")
+    labelled = sorted((p for p in fx if p["w"] is not None), key=lambda p: p["point"][0])
+    place_labels(fig, ax, [(f"w={p['w']:.2g}", p["point"]) for p in labelled])  # limits set
+    return fig
+
+
+def draw_jd_vs_fixed(d: dict[str, Any], out: Path) -> list[Path]:
+    return _save(jd_vs_fixed_figure(d), out, "jd_vs_fixed")
 
 
 def draw_jd_weights(d: dict[str, Any], out: Path) -> list[Path]:
@@ -138,19 +201,23 @@ def draw_jd_weights(d: dict[str, Any], out: Path) -> list[Path]:
     return _save(fig, out, "jd_weights")
 
 
-def draw_method_bars(rows: list[dict[str, Any]], out: Path) -> list[Path]:
-    metrics = ("ua", "ra", "ta", "mia", "avg_gap")
-    fig, ax = plt.subplots(figsize=(8.5, 4.5))
-    width = 0.8 / max(len(rows), 1)
-    for i, row in enumerate(rows):
-        xs = [j + i * width for j in range(len(metrics))]
-        ax.bar(xs, [row.get(m, float("nan")) for m in metrics], width,
-               yerr=[row.get(f"{m}_std", 0.0) for m in metrics], label=row["method"], capsize=2)
-    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(metrics))])
-    ax.set_xticklabels(["UA", "RA", "TA", "MIA", "Avg. Gap"])
-    ax.set_ylabel("%")
-    ax.set_title("Each method at its trial closest to the oracle (mean ± sample std over seeds)")
-    ax.legend(fontsize=7, ncol=3)
+def draw_method_bars(d: dict[str, Any], out: Path) -> list[Path]:
+    """Each method's distance to the oracle per metric (``data.method_gap_bars``)."""
+    labels, methods = d["labels"], d["methods"]
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    width = 0.8 / max(len(methods), 1)
+    for i, (m, color) in enumerate(zip(methods, _colours(len(methods)), strict=True)):
+        xs = [j + i * width for j in range(len(labels))]
+        ax.bar(xs, m["gaps"], width, yerr=m["std"], label=m["method"], capsize=2, color=color,
+               error_kw={"lw": 0.6})
+    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(labels))])
+    ax.set_xticklabels(labels)
+    ax.set_ylabel("distance to the oracle (points)")
+    ax.set_ylim(bottom=0)
+    ax.set_title("Each method at its trial closest to the oracle: |metric - oracle's| "
+                 "(bars: the metric's sample std over seeds)", fontsize=9)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax.grid(axis="y", alpha=0.3)
     return _save(fig, out, "method_bars")
 
 
