@@ -5,7 +5,8 @@ median wall time is compared with the median of ``python -c "import torch"`` on 
 machine in the same run. Prints JSON with each command's seconds and its ratio to torch.
 Target (issue 14): ``paretoul --help`` at most 0.35x. ``study status`` runs on a study
 directory made here (the quickstart spec and an empty results database: it reads and
-validates the spec, opens the database and prints every arm).
+validates the spec, opens the database and prints every arm); ``study launch`` of a spec with
+a misspelt key must fail (exit 2, with a suggestion) in under 0.5 s.
 
     python analysis/bench_cli.py [--repeat 5]
 """
@@ -28,12 +29,14 @@ COMMANDS = [["--help"], ["run", "--help"], ["study", "launch", "--help"], ["meth
             ["methods", "raul"], ["datasets"], ["models"]]
 
 
-def _median_s(argv: list[str], repeat: int) -> float:
+def _median_s(argv: list[str], repeat: int, code: int = 0) -> float:
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        rc = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
         times.append(time.perf_counter() - t0)
+        if rc != code:
+            raise SystemExit(f"{argv}: exit code {rc}, expected {code}")
     return statistics.median(times)
 
 
@@ -56,6 +59,11 @@ def main() -> None:
         shown = " ".join(cmd).replace(str(tmp), "DIR")
         rows.append({"command": f"paretoul {shown}", "s": round(s, 3),
                      "ratio_to_import_torch": round(s / torch_s, 3)})
+    # a misspelt spec key: the error (with its suggestion) comes before torch or Ray is imported
+    (tmp / "misspelt.yaml").write_text((tmp / "spec.yaml").read_text().replace("budget:", "budgett:", 1))
+    s = _median_s([exe, "study", "launch", str(tmp / "misspelt.yaml")], args.repeat, code=2)
+    rows.append({"command": "paretoul study launch MISSPELT.yaml (exit 2)", "s": round(s, 3),
+                 "ratio_to_import_torch": round(s / torch_s, 3)})
     shutil.rmtree(tmp)
     print(json.dumps({"import_torch_s": round(torch_s, 3), "python_startup_s": round(python_s, 3),
                       "repeat": args.repeat, "commands": rows}, indent=1))

@@ -180,7 +180,7 @@ TABLE: list[tuple[str, str, Any, str]] = [
      _with(("comparisons", [{"jd": "raul-nsga2", "fixed": "sc-grid", "nmae": "x"}])),
      "comparisons[0].nmae: unknown key"),
     ("comparison: a side missing", "doc", _with(("comparisons", [{"jd": "raul-nsga2"}])),
-     "comparisons[0].fixed: Field required"),
+     "comparisons[0].fixed: required key missing"),
     # -- study-level numbers and names -------------------------------------------------------
     ("name with a space", "doc", _with(("name", "my study!")), "name"),
     ("name with a slash", "doc", _with(("name", "../evil")), "name:"),
@@ -225,7 +225,7 @@ TABLE: list[tuple[str, str, Any, str]] = [
      "weights: --rule weights needs --weights"),
     ("report: constrained without a bound", "argv", ["report", "{study}", "--rule", "constrained"],
      "rule: --rule constrained needs"),
-    ("report: bad rule", "argv", ["report", "{study}", "--rule", "bestest"], "rule: unknown rule"),
+    ("report: bad rule", "argv", ["report", "{study}", "--rule", "bestest"], "rule: unknown value 'bestest'"),
     ("validate: a search seed", "argv", ["validate", "{study}", "--seeds", "5,0"],
      "seeds: 0 is a search seed of this study"),
     ("validate: seeds not integers", "argv", ["validate", "{study}", "--seeds", "a,b"], "seeds:"),

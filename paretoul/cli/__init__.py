@@ -14,8 +14,14 @@ from typing import Any
 
 import paretoul
 from paretoul.cli import analysis, audit, listing, run, study
-from paretoul.cli._common import Parser, setup_logging
-from paretoul.errors import StudyInterrupted, StudyStopped, UnlearningDiverged, UserError
+from paretoul.cli._common import Parser, deepest_parser, setup_logging
+from paretoul.errors import (
+    ReportFailed,
+    StudyInterrupted,
+    StudyStopped,
+    UnlearningDiverged,
+    UserError,
+)
 
 
 class _Version(argparse.Action):
@@ -43,13 +49,19 @@ def build_parser() -> Parser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        deepest_parser(parser, args).unrecognized(extra)
     setup_logging(getattr(args, "quiet", False))
     try:
         return int(args.func(args) or 0)
     except UserError as e:
-        print(f"paretoul: error: {e}", file=sys.stderr)
+        print(f"paretoul: error: {e.cli_text()}", file=sys.stderr)
         return 2
+    except ReportFailed as e:
+        print(f"paretoul: error: {e}; `paretoul report {e.study.directory}` retries", file=sys.stderr)
+        return 1
     except UnlearningDiverged as e:
         print(f"paretoul: error: run failed: {e}", file=sys.stderr)
         return 1

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
+import re
 import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
@@ -13,10 +15,41 @@ from paretoul.redact import MaskSecrets
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr and exit code 2 (no usage dump)."""
+    """argparse, but a usage error is one line on stderr and exit code 2 (no usage dump), with
+    the prefix every other error has (``paretoul: error:``) and where to read the options."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(2, f"paretoul: error: {message}{_choice_hint(message)} (see `{self.prog} --help`)\n")
+
+    def unrecognized(self, extra: list[str]) -> NoReturn:
+        """Unknown arguments, reported by the (sub)command they were given to, with the
+        closest option it has."""
+        hints = [f"{x!r}: did you mean {m[0]}?" for x in extra if x.startswith("-")
+                 for m in [difflib.get_close_matches(x.split("=")[0], self._option_string_actions,
+                                                     n=1, cutoff=0.6)] if m]
+        self.exit(2, f"paretoul: error: unrecognized arguments: {' '.join(extra)}"
+                  f"{'; ' + '; '.join(hints) if hints else ''} (see `{self.prog} --help`)\n")
+
+
+def _choice_hint(message: str) -> str:
+    """``; did you mean 'methods'?`` for argparse's "invalid choice: 'metods' (choose from ...)"."""
+    m = re.search(r"invalid choice: '(.*?)' \(choose from (.*)\)", message)
+    if not m:
+        return ""
+    close = difflib.get_close_matches(m.group(1), re.findall(r"'([^']*)'", m.group(2)), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def deepest_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Parser:
+    """The parser of the (sub)command ``args`` came to, e.g. ``paretoul study launch``'s."""
+    while parser._subparsers is not None:
+        action = next(a for a in parser._subparsers._group_actions
+                      if isinstance(a, argparse._SubParsersAction))
+        chosen = getattr(args, action.dest, None)
+        if chosen not in action.choices:
+            break
+        parser = action.choices[chosen]
+    return parser  # type: ignore[return-value]
 
 
 def parse_assignments(items: list[str] | None, field: str) -> dict[str, str]:

@@ -17,20 +17,27 @@ def _storage(p: argparse.ArgumentParser) -> None:
 
 
 def _rule_options(p: argparse.ArgumentParser, what: str = "") -> None:
-    p.add_argument("--rule", default="knee", help="knee | weights | compromise | constrained | "
-                   f"closest-to-retrain | oracle-free{what}")
-    p.add_argument("--weights", default=None, help="for --rule weights: a,b (importance)")
+    p.add_argument("--rule", default="knee", metavar="RULE",
+                   help="how to choose the operating point among the candidates: knee (the "
+                   "default), weights, compromise, constrained, closest-to-retrain or oracle-free"
+                   f"{what}")
+    p.add_argument("--weights", default=None, metavar="A,B",
+                   help="for --rule weights: the importance of each objective, e.g. 0.7,0.3")
     p.add_argument("--p", type=float, default=None,
-                   help="for --rule compromise: the norm (default 2; inf ok)")
-    p.add_argument("--max-retain-drop", type=float, default=None,
-                   help="for --rule constrained: RA and TA at most X points below the original's")
-    p.add_argument("--min-test-acc", type=float, default=None, help="for --rule constrained")
+                   help="for --rule compromise: the norm of the distance to the ideal point "
+                   "(default 2; inf for the largest objective)")
+    p.add_argument("--max-retain-drop", type=float, default=None, metavar="X",
+                   help="for --rule constrained: RA and TA may fall at most X points below the "
+                   "original's")
+    p.add_argument("--min-test-acc", type=float, default=None, metavar="X",
+                   help="for --rule constrained: the least test accuracy (percent) allowed")
 
 
 def _on(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("--on", choices=("search", "validation"), default=None,
-                   help=f"the seeds {what} measured on: the search's, or the held-out ones of "
-                   "`paretoul validate` (default: validation when the study has it)")
+                   help=f"which seeds {what} measured on: `search` (the study's own seeds) or "
+                   "`validation` (the held-out seeds of `paretoul validate`; the default when the "
+                   "study has them)")
 
 
 def _seed_list(text: str | None) -> list[int] | None:
@@ -54,45 +61,48 @@ def _rule_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("compare", help="Jacobian descent vs fixed weights: each matched comparison")
-    p.add_argument("dir")
+    p.add_argument("dir", help="the study directory")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     _on(p, "the comparisons are")
     _storage(p)
     p.set_defaults(func=compare)
     p = sub.add_parser("validate", help="re-evaluate the front trials, table rows and chosen point "
                        "on held-out seeds (recorded apart from the search)")
-    p.add_argument("dir")
+    p.add_argument("dir", help="the study directory")
     p.add_argument("--seeds", default=None, help="comma-separated seeds the search never saw, e.g. "
                    "100,101,102 (they join the study's validation seeds; omit to reuse those)")
-    _rule_options(p, " (whose chosen point is validated)")
+    _rule_options(p, "; its choice is validated too")
     p.add_argument("--local", action="store_true", help="run in this process, not as Ray tasks")
     p.add_argument("--address", default=None, help="Ray cluster address (default: a local Ray)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
     _storage(p)
     p.set_defaults(func=validate)
     p = sub.add_parser("front", help="fronts and hypervolume per arm, method, searcher, overall")
-    p.add_argument("dir", help="study directory")
+    p.add_argument("dir", help="the study directory")
     _storage(p)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the fronts as JSON")
     p.set_defaults(func=front)
     p = sub.add_parser("plot", help="draw every plot of a study (PNG + SVG)")
-    p.add_argument("dir")
-    p.add_argument("--out", default=None, help="folder (default <dir>/report)")
+    p.add_argument("dir", help="the study directory")
+    p.add_argument("--out", default=None, help="the folder to write to (default DIR/report)")
     _storage(p)
     p.set_defaults(func=plot)
     p = sub.add_parser("choose", help="choose an operating point by a rule; optionally export it")
-    p.add_argument("dir")
+    p.add_argument("dir", help="the study directory")
     _rule_options(p)
-    p.add_argument("--export", default=None, help="write the chosen model's weights here (+ .json)")
-    p.add_argument("--seed", type=int, default=None, help="seed of the exported re-run")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--export", default=None, metavar="PATH",
+                   help="re-run the chosen trial and write its model's weights to PATH (with its "
+                   "record in PATH.json)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="the seed of the exported re-run (default: the study's first seed)")
+    p.add_argument("--json", action="store_true", help="print the choice as JSON")
     _on(p, "the chosen point's metrics are (it is always selected on the search seeds)")
     _storage(p)
     p.set_defaults(func=choose_cmd)
     p = sub.add_parser("report", help="Markdown + self-contained HTML report with every plot")
-    p.add_argument("dir")
-    p.add_argument("--out", default=None, help="folder (default <dir>/report)")
-    _rule_options(p, " (the report's highlighted point)")
+    p.add_argument("dir", help="the study directory")
+    p.add_argument("--out", default=None, help="the folder to write to (default DIR/report)")
+    _rule_options(p, "; the report highlights its choice")
     _on(p, "the method table, the comparisons and the chosen point are")
     _storage(p)
     p.set_defaults(func=report)
@@ -101,7 +111,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 def _study(args: argparse.Namespace) -> Any:
     from paretoul.api import open_study
 
-    return open_study(args.dir, args.storage)
+    return open_study(args.dir, storage=args.storage)
 
 
 def compare(args: argparse.Namespace) -> int:
@@ -110,8 +120,8 @@ def compare(args: argparse.Namespace) -> int:
 
 def validate(args: argparse.Namespace) -> int:
     seeds, rule_options = _seed_list(args.seeds), _rule_kwargs(args)
-    result = _study(args).validate(seeds, rule=args.rule, rule_options=rule_options,
-                                   local=args.local, address=args.address, quiet=args.json)
+    result = _study(args).validate(seeds, rule=args.rule, **rule_options, local=args.local,
+                                   address=args.address, quiet=args.json)
     if args.json:
         json.dump(result, sys.stdout, indent=2, default=float)
         sys.stdout.write("\n")
@@ -153,7 +163,7 @@ def comparison_lines(result: dict) -> list[str]:
 
 def front(args: argparse.Namespace) -> int:
     study = _study(args)
-    summary = study.front("all")
+    summary = study.fronts()
     summary["comparisons"] = study.compare()
     if args.json:
         json.dump(summary, sys.stdout, indent=2, default=float)
@@ -162,8 +172,10 @@ def front(args: argparse.Namespace) -> int:
     ref = summary["normalisation"]
     print(f"study {summary['study']}: {summary['trials']['complete']} finished, "
           f"{summary['trials']['failed']} failed")
-    print(f"HV reference point {[f'{v:.3g}' for v in ref['reference_point']]} "
-          f"(1.1 after normalising each objective over all finished trials)")
+    names = ref.get("objectives") or [f"objective {i + 1}" for i in range(len(ref["reference_point"]))]
+    point = ", ".join(f"{o} {v:.4g}" for o, v in zip(names, ref["reference_point"], strict=True))
+    print(f"HV reference point {point} (1.1 after normalising "
+          f"each objective over all finished trials; an HV is at most 1.1 x 1.1 = 1.21)")
     for line in front_lines(summary):
         print(line)
     for line in comparison_lines(summary["comparisons"]):
@@ -241,8 +253,10 @@ def choose_cmd(args: argparse.Namespace) -> int:
         print(f"  {k:<12} {metrics[k]:10.4f}{spread}")
     if args.export:
         e = out["export"]
-        print(f"exported {e['weights']} and {e['sidecar']} (seed {e['seed']}; re-run matches the "
-              f"recorded metrics within {e['max_abs_difference']:.2g} <= {e['tolerance']:g})")
+        diff = ("exactly" if e["max_abs_difference"] == 0 else
+                f"to {e['max_abs_difference']:.2g} points (allowed: {e['tolerance']:g})")
+        print(f"exported {e['weights']} and {e['sidecar']} (seed {e['seed']}; the re-run's metrics "
+              f"match the recorded ones {diff})")
     return 0
 
 

@@ -30,10 +30,13 @@ def methods(args: argparse.Namespace) -> int:
     if m.notes:
         console.print(m.notes, highlight=False, markup=False)
     table = Table("parameter", "default", "search space", "help")
+    table.columns[2].overflow = "fold"  # a long choice (empirical-marginal) wraps, never "…"
     space = {p.name: p for p in m.space}
+    helps = m.Config.field_help()
     for key, default in m.config().to_dict().items():
         p = space.get(key)
-        table.add_row(key, repr(default), p.describe() if p else "(not searched)", p.help if p else "")
+        table.add_row(key, repr(default), p.describe() if p else "(not searched)",
+                      (p.help if p and p.help else helps.get(key, "")))
     console.print(table)
     return 0
 

@@ -60,24 +60,45 @@ def _console() -> Console:
 
 
 def render_status(summary: dict[str, Any], console: Console) -> None:
+    from rich import box
     from rich.table import Table
 
     objectives = list(summary["objectives"])
-    table = Table(title=f"study {summary['study']}  ({summary['storage']})")
-    for col in ("arm", "method", "searcher", "done", "failed", "in flight", "front",
-                "trial nearest ideal", *objectives):
-        table.add_column(col, justify="left" if col in ("arm", "method", "searcher") else "right")
+    arms = summary["arms"]
+    wide = console.width >= 100  # on a narrow terminal: only the columns that carry news
+    shown = {"searcher": wide, "failed": wide or any(a["failed"] for a in arms),
+             "in flight": any(a["running"] for a in arms)}
+    table = Table(title=f"study {summary['study']}  ({summary['storage']})", box=box.SIMPLE_HEAD,
+                  pad_edge=False, collapse_padding=True)
+    columns = [c for c in ("arm", "method", "searcher", "done", "failed", "in flight", "front", "pick",
+                           *objectives) if shown.get(c, True)]
+    for col in columns:
+        table.add_column(col, justify="left" if col in ("arm", "method", "searcher") else "right",
+                         no_wrap=True)  # whole names and counts, always
     for a in summary["arms"]:
         pick = a.get("pick")
         done = f"{a['finished'] + a['failed']}/{a['budget']}"
         if a["budget"] < a.get("spec_budget", a["budget"]):
-            done += f" (of {a['spec_budget']}: no untried point left)"
-        table.add_row(a["arm"], a["method"], a["searcher"], done, str(a["failed"]), str(a["running"]),
-                      str(pick["front"]) if pick else "-", f"#{pick['trial']}" if pick else "-",
-                      *([f"{v:.2f}" for v in pick["values"]] if pick else ["-"] * len(objectives)))
+            done += "*"  # why: the line under the table
+        cells = {"arm": a["arm"], "method": a["method"], "searcher": a["searcher"], "done": done,
+                 "failed": str(a["failed"]), "in flight": str(a["running"]),
+                 "front": str(pick["front"]) if pick else "-",
+                 "pick": f"#{pick['trial']}" if pick else "-",
+                 **({o: f"{v:.2f}" for o, v in zip(objectives, pick["values"], strict=True)}
+                    if pick else {o: "-" for o in objectives})}
+        table.add_row(*(cells[c] for c in columns))
     console.print(table)
-    console.print("front = the arm's non-dominated finished trials; the trial shown is the one of "
-                  "them nearest the ideal point (objectives normalised over the arm's trials)")
+    console.print("front = the arm's non-dominated finished trials; pick = the one of them nearest "
+                  "the ideal point (objectives normalised over the arm's trials)")
+    retired = sum(a.get("retired", 0) for a in summary["arms"])
+    if retired:
+        console.print(f"{retired} proposal(s) repeated a parameter set already tried and were drawn "
+                      "anew (not run; no budget used)")
+    short = [a for a in summary["arms"] if a["budget"] < a.get("spec_budget", a["budget"])]
+    for a in short:
+        console.print(f"* {a['arm']} ends after {a['budget']} of its {a['spec_budget']} trials: its "
+                      "searcher proposed no point it had not tried (a grid exhausted, or pymoo "
+                      "repeating evaluated points)")
     halving = [a for a in summary["arms"] if "rungs" in a]
     for a in halving:
         rungs = "; ".join(f"{r['seeds']} seed(s): {r['finished']} finished"
@@ -127,6 +148,9 @@ def _print_headline(headline: dict[str, Any] | None, directory: str) -> None:
 
 
 def launch(args: argparse.Namespace) -> int:
+    from paretoul.study.spec import load_spec
+
+    load_spec(args.spec)  # a spec mistake is reported before the heavy imports (torch, Ray)
     from paretoul.api import launch_study
 
     study = launch_study(args.spec, getattr(args, "out", None), **_options(args))
@@ -150,7 +174,7 @@ def schema(args: argparse.Namespace) -> int:
 def status(args: argparse.Namespace) -> int:
     from paretoul.api import open_study
 
-    summary = open_study(args.dir, args.storage).status()
+    summary = open_study(args.dir, storage=args.storage).status()
     if args.json:
         json.dump(summary, sys.stdout, indent=2)
         sys.stdout.write("\n")

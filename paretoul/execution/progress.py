@@ -57,17 +57,28 @@ class Progress(Callback):
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self.running += 1
 
+    def budget(self, arm: str) -> int:
+        """The arm's budget now: lower than at the start when its searcher ran out of new points
+        (a grid exhausted, pymoo proposing only points it had evaluated)."""
+        for a in getattr(self.searcher, "arms", None) or []:
+            if getattr(a, "name", None) == arm:
+                return int(a.budget)
+        return self.budgets.get(arm, 0)
+
     def _line(self, trial: Any, what: str) -> None:
         if self.quiet:
             return
         arm = trial.config.get("arm", "?")
         ok, bad = self.per_arm.get(arm, [0, 0])
         elapsed = time.perf_counter() - self.t0
-        total = sum(self.budgets.values())
+        total = sum(self.budget(a) for a in self.budgets)
         done = sum(a + b for a, b in self.per_arm.values())
         pick = describe_pick(front_pick(self.points.get(arm, []), self.directions), self.objectives)
+        budget = self.budget(arm)
+        ended = (f" (of {self.budgets[arm]}: its searcher had no new point)"
+                 if budget < self.budgets.get(arm, budget) else "")
         sys.stdout.write(f"[{done:>3}/{total}] {elapsed:6.1f}s in flight {self.running}  {arm:<20} "
-                         f"{ok + bad:>3}/{self.budgets.get(arm, 0):<3} failed {bad}  {what}"
+                         f"{ok + bad:>3}/{budget:<3}{ended} failed {bad}  {what}"
                          f"{'  | ' + pick if pick else ''}\n")
         sys.stdout.flush()
 

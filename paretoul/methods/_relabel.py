@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from paretoul.methods._sgd import PairedConfig
 
@@ -40,6 +40,10 @@ class RelabelConfig(PairedConfig):
     retain batch, one step on the sum of their losses."""
     random_labels: str = "any"
     """``any``: a random label may be the true one (as the reference draws them); ``other``: never."""
+    HELP: ClassVar[dict[str, str]] = {
+        "schedule": "sequential: a forget pass then a retain pass per epoch (the reference's); "
+                    "paired: a forget batch beside every retain batch",
+        "random_labels": "any: a random label may be the true one (the reference's); other: never"}
 
     def checks(self) -> list[tuple[str, bool, str]]:
         return [*super().checks(),

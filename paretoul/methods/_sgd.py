@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from paretoul.methods.base import MethodConfig, UnlearnContext
 
@@ -27,6 +27,9 @@ class SGDConfig(MethodConfig):
     batch_size: int = 64
     momentum: float = 0.9
     weight_decay: float = 5e-4
+    HELP: ClassVar[dict[str, str]] = {
+        "batch_size": "samples per SGD step", "momentum": "SGD momentum",
+        "weight_decay": "SGD weight decay (L2)"}
 
     def checks(self) -> list[tuple[str, bool, str]]:
         return [
@@ -49,6 +52,9 @@ class PairedConfig(SGDConfig):
     """SGD settings plus the forget batch size (0 = same as ``batch_size``)."""
 
     forget_batch_size: int = 0
+    HELP: ClassVar[dict[str, str]] = {
+        "batch_size": "retain samples per SGD step",
+        "forget_batch_size": "forget samples per SGD step (0: batch_size)"}
 
     def checks(self) -> list[tuple[str, bool, str]]:
         return [*super().checks(), ("forget_batch_size", self.forget_batch_size >= 0, "must be >= 0")]

@@ -18,7 +18,7 @@ from paretoul._registry import Registry
 from paretoul.coerce import coerce
 from paretoul.data.base import DataBundle
 from paretoul.data.splits import Splits
-from paretoul.errors import UserError
+from paretoul.errors import UserError, did_you_mean
 from paretoul.methods.space import Param
 from paretoul.streams import torch_stream
 from paretoul.training import Recipe
@@ -47,6 +47,15 @@ class MethodConfig:
         return [f.name for f in dataclasses.fields(cls)]
 
     @classmethod
+    def field_help(cls) -> dict[str, str]:
+        """One line per field that the search space does not describe, from each class's
+        ``HELP`` (a subclass's line replaces its base's): what ``paretoul methods NAME`` prints."""
+        out: dict[str, str] = {}
+        for klass in reversed(cls.__mro__):
+            out.update(vars(klass).get("HELP", {}))
+        return {k: v for k, v in out.items() if k in cls.field_names()}
+
+    @classmethod
     def from_dict(cls, params: dict[str, Any]) -> MethodConfig:
         """Build from ``params`` (strings are converted); unknown names are a UserError."""
         hints = typing.get_type_hints(cls)
@@ -55,7 +64,8 @@ class MethodConfig:
         for key, value in params.items():
             if key not in names:
                 allowed = ", ".join(names) if names else "(none)"
-                raise UserError(f"param.{key}", f"unknown parameter for this method; allowed: {allowed}")
+                raise UserError(f"param.{key}", f"unknown parameter for this method"
+                                f"{did_you_mean(key, names)}; allowed: {allowed}")
             kwargs[key] = coerce(f"param.{key}", hints[key], value)
         return cls(**kwargs)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from paretoul.methods._sgd import PairedConfig, fit, schedule
 from paretoul.methods.base import Method, UnlearnContext, UnlearnResult, register_method
@@ -25,6 +25,9 @@ class NegGradPlusConfig(PairedConfig):
     probe_every: int = 0
     """Measure the forget/retain gradient conflict every this many steps (0: never); each probed
     step costs one extra backward."""
+    HELP: ClassVar[dict[str, str]] = {
+        "probe_every": "measure the forget/retain gradient conflict every k-th step (0: never; "
+                       "one extra backward per probe)"}
 
     def checks(self) -> list[tuple[str, bool, str]]:
         return [*super().checks(), ("alpha", 0.0 <= self.alpha <= 1.0, "must be in [0, 1]"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from paretoul.methods._sgd import SGDConfig, fit, schedule
 from paretoul.methods.base import Method, UnlearnContext, UnlearnResult, register_method
@@ -35,6 +35,9 @@ class SCRUBConfig(SGDConfig):
     """Weight of the distillation KL in the min pass."""
     gamma: float = 0.99
     """Weight of the cross-entropy in the min pass."""
+    HELP: ClassVar[dict[str, str]] = {
+        "alpha": "weight of the distillation KL in the min pass",
+        "gamma": "weight of the cross-entropy in the min pass"}
 
     def checks(self) -> list[tuple[str, bool, str]]:
         return [

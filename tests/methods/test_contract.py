@@ -128,9 +128,27 @@ def test_schedules_are_declared() -> None:
 
 
 def test_unknown_and_malformed_params() -> None:
-    with pytest.raises(paretoul.UserError, match=r"param.lrr: unknown parameter"):
+    with pytest.raises(paretoul.UserError, match=r"param.lrr: unknown parameter for this method; "
+                       r"did you mean 'lr'\?"):
         get_method("ft").config({"lrr": 1})
+    with pytest.raises(paretoul.UserError, match=r"param.learning_rate: .*did you mean 'lr'\?"):
+        get_method("ft").config({"learning_rate": 1})
     with pytest.raises(paretoul.UserError, match=r"param.epochs: 'x' is not an integer"):
         get_method("ft").config({"epochs": "x"})
     with pytest.raises(paretoul.UserError, match=r"param.lr: -1.0 must be > 0"):
         get_method("ga").config({"lr": "-1"})
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_every_parameter_has_a_help_line_that_fits_80_columns(name: str, capsys, monkeypatch) -> None:
+    m = get_method(name)
+    space = {p.name: p.help for p in m.space}
+    helps = m.Config.field_help()
+    for key in m.config().to_dict():
+        assert space.get(key) or helps.get(key), f"{name}.{key} has no help"
+    monkeypatch.setenv("COLUMNS", "80")
+    from paretoul.cli import main
+
+    assert main(["methods", name]) == 0
+    out = capsys.readouterr().out
+    assert "…" not in out and max(len(line) for line in out.splitlines()) <= 80  # nothing cut

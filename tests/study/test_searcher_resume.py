@@ -165,6 +165,21 @@ def test_a_finite_space_is_never_sampled_twice_and_ends_when_exhausted(tmp_path:
     assert again.budget == 4 and again.suggest("y") is None and not again.unfinished()
     retired = [t for t in arm.study.get_trials(deepcopy=False) if t.user_attrs.get(outcome.RETIRED)]
     assert all(t.state == S.FAIL for t in retired)
+    # the status says why the arm ended short, and how many proposals were drawn anew
+    from rich.console import Console
+
+    from paretoul.cli.study import render_status
+    from paretoul.study.storage.status import study_status
+
+    console = Console(width=80, record=True)
+    render_status(study_status(tmp_path, f"sqlite:///{tmp_path / 's.db'}", spec), console)
+    text = console.export_text()
+    method = spec.arms[0].method
+    assert f"{kind} " in text and f" {method} " in text and " 4/4* " in text  # whole names at 80 cols
+    assert "…" not in text
+    assert "ends after 4 of its 10 trials" in " ".join(text.split())
+    if retired:
+        assert f"{len(retired)} proposal(s) repeated a parameter set" in " ".join(text.split())
 
 
 def test_pymoo_individuals_that_repeat_a_point_take_its_result(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from paretoul.errors import UserError
+from paretoul.errors import UserError, did_you_mean
 from paretoul.methods import Param, get_method
 from paretoul.study.spec.comparisons import ArmSetting, Pairing
 
@@ -61,10 +61,11 @@ def _space(spec: StudySpec, i: int) -> tuple[dict[str, Param], dict[str, Any]]:
     method = get_method(arm.method)
     declared = {p.name: p for p in method.space}
     fields = set(method.Config.field_names())
+    helps = {p.name: p.help for p in method.space}
     for key in arm.fixed:
         if key not in fields:
-            raise UserError(f"{where}.fixed{field_key(key)}", f"not a parameter of {arm.method}; allowed: "
-                            f"{', '.join(sorted(fields))}")
+            raise UserError(f"{where}.fixed{field_key(key)}", f"not a parameter of {arm.method}"
+                            f"{did_you_mean(key, fields, helps)}; allowed: {', '.join(sorted(fields))}")
     try:
         method.config(arm.fixed)
     except UserError as e:
@@ -72,14 +73,16 @@ def _space(spec: StudySpec, i: int) -> tuple[dict[str, Param], dict[str, Any]]:
     for key in list(arm.space) + list(arm.search or []):
         if key not in declared:
             raise UserError(f"{where}.space{field_key(key)}" if key in arm.space else f"{where}.search",
-                            f"{key!r} is not in {arm.method}'s search space; allowed: "
+                            f"{key!r} is not in {arm.method}'s search space"
+                            f"{did_you_mean(key, declared, helps)}; allowed: "
                             f"{', '.join(sorted(declared)) or '(none)'}")
     if arm.searcher.type == "grid":
         if not arm.grid and method.space:  # a method without knobs (retrain): its one point
             raise UserError(f"{where}.grid", "a grid arm needs grid: {param: [values, ...]}")
         for key, values in arm.grid.items():
             if key not in fields:
-                raise UserError(f"{where}.grid{field_key(key)}", f"not a parameter of {arm.method}")
+                raise UserError(f"{where}.grid{field_key(key)}", f"not a parameter of {arm.method}"
+                                f"{did_you_mean(key, fields, helps)}; allowed: {', '.join(sorted(fields))}")
             if not values:
                 raise UserError(f"{where}.grid.{key}", "needs at least one value")
             if key in arm.fixed:

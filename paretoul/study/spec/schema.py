@@ -93,8 +93,8 @@ class SearcherSpec(_Strict):
 class Range(_Strict):
     """Narrows a declared search dimension; only the given keys change."""
 
-    low: float | None = None
-    high: float | None = None
+    low: int | float | None = None  # an integer stays one (epochs 1..4, not 1.0..4.0)
+    high: int | float | None = None
     log: bool | None = None
     choices: list[Any] | None = None
 
