@@ -3,15 +3,33 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("methods", help="list unlearning methods, or show one's hyperparameters")
+    p = sub.add_parser("methods", help="list unlearning methods, or show one's hyperparameters, "
+                       "notes and fidelity to its reference code")
     p.add_argument("name", nargs="?", help="a method name")
+    p.add_argument("--fidelity-table", action="store_true",
+                   help="print the Markdown fidelity table of every method and metric checked "
+                   "against reference code (the one in paretoul/README.md)")
     p.set_defaults(func=methods)
-    for name, fn in (("metrics", metrics), ("datasets", datasets), ("models", models)):
+    p = sub.add_parser("metrics", help="list metrics, or show one's meaning and fidelity")
+    p.add_argument("name", nargs="?", help="a metric name")
+    p.set_defaults(func=metrics)
+    for name, fn in (("datasets", datasets), ("models", models)):
         q = sub.add_parser(name, help=f"list registered {name}")
         q.set_defaults(func=fn)
+
+
+def fidelity_markdown() -> str:
+    """The fidelity table: every method's record, then every metric's (registry order)."""
+    from paretoul.fidelity import fidelity_table
+    from paretoul.methods import METHODS, get_method
+    from paretoul.metrics import METRICS
+
+    records = [get_method(n).fidelity for n in METHODS] + [METRICS.get(n).fidelity for n in METRICS]
+    return fidelity_table([r for r in records if r is not None])
 
 
 def methods(args: argparse.Namespace) -> int:
@@ -21,6 +39,9 @@ def methods(args: argparse.Namespace) -> int:
     from paretoul.methods import METHODS, get_method
 
     console = Console()
+    if getattr(args, "fidelity_table", False):
+        print(fidelity_markdown())
+        return 0
     if args.name is None:
         for name in METHODS:
             print(f"{name:<13} {get_method(name).summary}")
@@ -38,7 +59,17 @@ def methods(args: argparse.Namespace) -> int:
         table.add_row(key, repr(default), p.describe() if p else "(not searched)",
                       (p.help if p and p.help else helps.get(key, "")))
     console.print(table)
+    _print_fidelity(console, m.fidelity)
     return 0
+
+
+def _print_fidelity(console: Any, fidelity: Any) -> None:
+    if fidelity is None:
+        console.print("Reference code: not checked against one yet (see paretoul/README.md, "
+                      "Fidelity to the reference code).", highlight=False)
+        return
+    for line in fidelity.lines():
+        console.print(line, highlight=False, markup=False)
 
 
 def metrics(args: argparse.Namespace) -> int:
@@ -47,6 +78,16 @@ def metrics(args: argparse.Namespace) -> int:
 
     from paretoul.metrics import METRICS
 
+    if getattr(args, "name", None):
+        m = METRICS.get(args.name)
+        console = Console()
+        console.print(f"[bold]{m.name}[/bold]: {m.summary}", highlight=False)
+        console.print(f"goal: {m.direction}; unit: {m.unit}; needs the oracle: "
+                      f"{'yes' if m.needs_oracle else 'no'}" + (f"; ideal value {m.ideal:g}"
+                                                                if m.ideal is not None else ""),
+                      highlight=False)
+        _print_fidelity(console, m.fidelity)
+        return 0
     table = Table("metric", "goal", "unit", "needs oracle", "meaning")
     for name in METRICS:
         m = METRICS.get(name)

@@ -19,6 +19,7 @@ from paretoul.coerce import coerce
 from paretoul.data.base import DataBundle
 from paretoul.data.splits import Splits
 from paretoul.errors import UserError, did_you_mean
+from paretoul.fidelity import Fidelity
 from paretoul.methods.space import Param
 from paretoul.streams import torch_stream
 from paretoul.training import Recipe
@@ -124,6 +125,9 @@ class Method(ABC):
     code), shown by ``paretoul methods NAME``."""
     Config: ClassVar[type[MethodConfig]]
     space: ClassVar[tuple[Param, ...]] = ()
+    fidelity: ClassVar[Fidelity | None] = None
+    """How it compares with its authors' reference code (``paretoul methods NAME`` prints it;
+    the fidelity table of ``paretoul/README.md`` is made from these); None: not checked yet."""
     reference: ClassVar[bool] = False
     """A reference, not an unlearning method (``retrain``: the noise floor): its trials are
     tabulated and drawn, never chosen, exported or counted on the overall front."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from paretoul.fidelity import Fidelity
 from paretoul.methods._sgd import SGDConfig, fit, schedule
 from paretoul.methods.base import Method, UnlearnContext, UnlearnResult, register_method
 from paretoul.methods.space import float_param, int_param
@@ -32,6 +33,12 @@ def retain_ce(m: nn.Module, b: Batches, progress: float) -> dict[str, torch.Tens
 @register_method
 class FineTune(Method):
     name = "ft"
+    fidelity = Fidelity(
+        'FT (`FT.py`)',
+        'each epoch one pass over the retain loader, CE, SGD momentum 0.9, weight decay 5e-4, '
+        'constant lr for short runs',
+        'the same (`retain` schedule)',
+        "batch size 64 by default (the reference's 256 is for CIFAR; set `batch_size`)")
     summary = "fine-tune on the retain set with cross-entropy"
     notes = "Batch schedule `retain`: each epoch one shuffled pass over the retain set."
     Config = FTConfig

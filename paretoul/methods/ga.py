@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from paretoul.fidelity import Fidelity
 from paretoul.methods._sgd import SGDConfig, fit, schedule
 from paretoul.methods.base import Method, UnlearnContext, UnlearnResult, register_method
 from paretoul.methods.space import float_param, int_param
@@ -32,6 +33,11 @@ def _forget_ce(m: nn.Module, b: Batches, progress: float) -> dict[str, torch.Ten
 @register_method
 class GradientAscent(Method):
     name = "ga"
+    fidelity = Fidelity(
+        'GA (`GA.py`)',
+        'each epoch one pass over the forget loader, loss −CE',
+        'the same (`forget` schedule)',
+        '—')
     summary = "gradient ascent on the forget set (unbounded -CE)"
     notes = ("Batch schedule `forget`: each epoch one shuffled pass over the forget set. The trace "
              "records the forget cross-entropy (the quantity being raised).")

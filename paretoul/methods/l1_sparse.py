@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from paretoul.fidelity import Fidelity
 from paretoul.methods._sgd import SGDConfig, fit, schedule
 from paretoul.methods.base import Method, UnlearnContext, UnlearnResult, register_method
 from paretoul.methods.space import float_param, int_param
@@ -31,6 +32,12 @@ class L1SparseConfig(SGDConfig):
 @register_method
 class L1Sparse(Method):
     name = "l1_sparse"
+    fidelity = Fidelity(
+        'l1-sparse (`FT.py`, `FT_l1`)',
+        'FT plus α_e·‖θ‖₁ over all parameters, α_e = α(1 − e/E) constant within epoch e',
+        'the same',
+        "default α 1e-4 (the paper's setting; the script's `--alpha` default 0.2 is shared with "
+        'other methods)')
     summary = "fine-tune on retain + alpha_e * ||theta||_1, alpha_e decayed linearly to 0"
     notes = ("Batch schedule `retain` (no forget batch is drawn). As the reference code "
              "(SalUn's `FT_l1`): the weight is constant within an epoch, alpha * (1 - e / E) in "

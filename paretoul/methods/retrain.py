@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from paretoul.fidelity import Fidelity
 from paretoul.methods.base import (
     Method,
     MethodConfig,
@@ -26,6 +27,12 @@ class RetrainConfig(MethodConfig):
 @register_method
 class Retrain(Method):
     name = "retrain"
+    fidelity = Fidelity(
+        'retrain (`retrain.py`)',
+        'the retrained model is the oracle',
+        'the oracle is trained once and cached; the `retrain` *method* is an independent retrain '
+        '(own init and batch order), the noise floor',
+        '—')
     summary = "an independent retrain on the retain set (original recipe): the oracle's noise floor"
     notes = ("Trains a fresh model on the retain set with the original's recipe, its init, batch "
              "order and augmentation drawn from streams of its own (`unlearn:retrain:*`), not the "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from paretoul.fidelity import Fidelity
 from paretoul.methods._relabel import RELABEL_NOTES, RelabelConfig, relabel_losses
 from paretoul.methods._sgd import fit, schedule
 from paretoul.methods.base import Method, UnlearnContext, UnlearnResult, register_method
@@ -22,6 +23,14 @@ class RLConfig(RelabelConfig):
 @register_method
 class RandomLabel(Method):
     name = "rl"
+    fidelity = Fidelity(
+        'RL (`RL.py`, CIFAR-10 branch)',
+        'each epoch one pass over forget with labels `torch.randint(0, K)` (the true label can be'
+        ' drawn), one SGD step per batch, then one pass over retain',
+        'the same by default (`schedule: sequential`, `random_labels: any`); a test checks the '
+        'weights agree with the ported loop after 2 epochs',
+        'options: `schedule: paired` (the CIFAR-100 branch instead mixes forget and retain in one'
+        ' shuffled loader, with labels drawn once — not offered), `random_labels: other`')
     summary = "CE to random labels on forget + CE on retain (Golatkar et al.; SalUn's RL)"
     notes = RELABEL_NOTES
     Config = RLConfig

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from paretoul.fidelity import Fidelity
 from paretoul.metrics.registry import register_metric
 
 if TYPE_CHECKING:
@@ -25,8 +26,16 @@ def ra(c: EvalContext) -> float:
     return c.accuracy("retain")
 
 
+_TA_FIDELITY = Fidelity(
+    'class-wise evaluation (`dataset.py`)',
+    "the forgotten classes' test samples are removed from the test set (TA, MIA non-members)",
+    'the same; their accuracy is `ta_forgotten`',
+    '—')
+
+
 @register_metric("ta", "max", "accuracy on the test set (oracle-free utility objective); under "
-                 "class-wise forgetting on the retained classes' test samples")
+                 "class-wise forgetting on the retained classes' test samples",
+                 fidelity=_TA_FIDELITY)
 def ta(c: EvalContext) -> float:
     return c.accuracy("test")
 
@@ -37,8 +46,24 @@ def ta_forgotten(c: EvalContext) -> float:
     return c.accuracy("test_forgotten")
 
 
+_MIA_FIDELITY = Fidelity(
+    'MIA-Efficacy (`evaluation/SVC_MIA.py`, `SVC_fit_predict` on confidences)',
+    "`SVC(C=3, gamma='auto', kernel='rbf')` fitted on shadow members vs non-members, then "
+    '`predict` on every forget sample; score 1 − mean prediction',
+    'the same fit; each distinct forget confidence predicted once and mapped back, and '
+    "labelled from the SVC's own support vectors, coefficients and intercept by a moment "
+    'series of its decision function (O(SV + values) instead of O(SV × values)), with libsvm '
+    "itself asked about any value within a bound on both computations' rounding of the "
+    "boundary, so every label is libsvm's (`tests/metrics/test_membership.py` checks both "
+    'against the per-sample route, on a dense grid, on values bisected onto the boundary and '
+    'on inputs where the series would be long)',
+    'confidences in float64 from the softmax; members are the first min(10,000, |retain|) '
+    'retain samples (see Protocol)')
+
+
 @register_metric("mia", "match", "MIA-Efficacy: % of forget samples an SVC on confidence calls "
-                 "non-members (trained on retain vs test; retained-class test under class-wise)")
+                 "non-members (trained on retain vs test; retained-class test under class-wise)",
+                 fidelity=_MIA_FIDELITY)
 def mia(c: EvalContext) -> float:
     return c.mia
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from paretoul._registry import Registry
+from paretoul.fidelity import Fidelity
 from paretoul.training.deadline import check_deadline
 
 if TYPE_CHECKING:
@@ -35,6 +36,8 @@ class Metric:
     ideal: float | None = None
     """The best value the metric can take (0 for a gap), where there is one: a comparison's
     normalisation starts there instead of at the best trial."""
+    fidelity: Fidelity | None = None
+    """How it compares with the reference code it follows (``paretoul metrics NAME``)."""
 
 
 METRICS: Registry[Metric] = Registry("metric")
@@ -43,13 +46,14 @@ METRICS: Registry[Metric] = Registry("metric")
 def register_metric(
     name: str, direction: str, summary: str, unit: str = "%", needs_oracle: bool = False,
     needs_reference: bool = False, class_wise: bool = False, ideal: float | None = None,
+    fidelity: Fidelity | None = None,
 ) -> Callable[[Callable[[EvalContext], float]], Callable[[EvalContext], float]]:
     if direction not in ("min", "max", "match"):
         raise ValueError(direction)
 
     def deco(fn: Callable[[EvalContext], float]) -> Callable[[EvalContext], float]:
         METRICS.add(name, Metric(name, fn, direction, needs_oracle, unit, summary, needs_reference,
-                                 class_wise, ideal))
+                                 class_wise, ideal, fidelity))
         return fn
 
     return deco

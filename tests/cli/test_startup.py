@@ -52,7 +52,8 @@ def test_help_and_import_load_no_heavy_library(argv) -> None:
 
 
 @pytest.mark.parametrize("argv", [["methods"], ["methods", "raul"], ["methods", "salun"],
-                                  ["metrics"], ["datasets"], ["models"]], ids=" ".join)
+                                  ["metrics"], ["metrics", "mia"], ["methods", "--fidelity-table"],
+                                  ["datasets"], ["models"]], ids=" ".join)
 def test_listings_load_no_heavy_library(argv) -> None:
     r, loaded = _loaded(argv)
     assert loaded == []
