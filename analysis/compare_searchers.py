@@ -20,7 +20,7 @@ import numpy as np
 import yaml
 
 from paretoul.pareto.summary import hv_history, study_normalisation
-from paretoul.study import LaunchOptions, launch_study
+from paretoul.study import LaunchOptions, launch_summary
 from paretoul.study.storage.records import load_study_data
 
 # Small budgets: NSGA-II evolves populations of 4 and the model-based samplers leave their
@@ -63,7 +63,7 @@ def main() -> None:
                       [int(s) for s in args.searcher_seeds.split(",")])
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "spec.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
-        summary = launch_study(Path(tmp) / "spec.yaml",
+        summary = launch_summary(Path(tmp) / "spec.yaml",
                                LaunchOptions(out=Path(tmp) / "out", quiet=True, cache_dir=Path(tmp) / "c"))
         data = load_study_data(Path(tmp) / "out")
     norm = study_normalisation(data)

@@ -27,6 +27,9 @@ _EXPORTS: dict[str, str] = {
     "Splits": "paretoul.data",
     "load_dataset": "paretoul.data",
     "make_splits": "paretoul.data",
+    "ReportFailed": "paretoul.errors",
+    "StudyInterrupted": "paretoul.errors",
+    "StudyStopped": "paretoul.errors",
     "UnlearningDiverged": "paretoul.errors",
     "UserError": "paretoul.errors",
     "METHODS": "paretoul.methods",
@@ -60,7 +63,13 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the real names
     from paretoul.artefacts import Artefacts, prepare
     from paretoul.cache import ArtefactCache
     from paretoul.data import DATASETS, ForgetSpec, Splits, load_dataset, make_splits
-    from paretoul.errors import UnlearningDiverged, UserError
+    from paretoul.errors import (
+        ReportFailed,
+        StudyInterrupted,
+        StudyStopped,
+        UnlearningDiverged,
+        UserError,
+    )
     from paretoul.methods import METHODS, get_method
     from paretoul.metrics import METRICS, evaluate
     from paretoul.models import MODELS, build_model
@@ -78,10 +87,13 @@ __all__ = [
     "Artefacts",
     "ForgetSpec",
     "Recipe",
+    "ReportFailed",
     "RunConfig",
     "Setting",
     "Splits",
     "Study",
+    "StudyInterrupted",
+    "StudyStopped",
     "UnlearningDiverged",
     "UserError",
     "build_model",

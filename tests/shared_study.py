@@ -11,6 +11,10 @@ that writes into a study directory (validate, audit) works on :func:`copy_of` it
 To add an end-to-end check, take the ``shared_study`` fixture and read it; add an arm here
 only if no arm shows what the check needs (every arm costs every reading test nothing, but
 the launch a few seconds).
+
+On the same local Ray, after the launch, the README's notebook cell runs twice as written
+(from a fresh directory; the second run opens the finished study): ``Shared.notebook`` holds
+what each run printed (``tests/test_docs.py`` checks them).
 """
 
 from __future__ import annotations
@@ -78,6 +82,10 @@ class Shared:
     """The :class:`paretoul.Study` the launch returned (its ``summary`` is the launch's)."""
     spec_before: dict[str, Any]
     """A deep copy of :data:`SPEC` taken before the launch, which was given :data:`SPEC` itself."""
+    notebook: tuple[str, str]
+    """What the README's notebook cell printed, its first run and its second."""
+    notebook_dir: Path
+    """The directory the cell ran in (its ``runs/nb`` study and exported model)."""
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -102,15 +110,55 @@ def plugin_environment():
                 os.environ[k] = v
 
 
+@contextlib.contextmanager
+def one_ray():
+    """A local Ray for the launches inside (each finds it running and leaves it so)."""
+    import ray
+
+    from paretoul.execution import cluster
+
+    started = cluster.init_ray_for(None, 1.0)
+    try:
+        yield
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _notebook_cell(where: Path, cache: Path) -> str:
+    """Run the README's notebook cell as written, in ``where``; returns what it printed."""
+    import contextlib as cl
+    import io
+
+    from tests.docs_blocks import block
+
+    where.mkdir(parents=True, exist_ok=True)
+    before, cache_before = Path.cwd(), os.environ.get("PARETOUL_CACHE")
+    os.chdir(where)
+    os.environ["PARETOUL_CACHE"] = str(cache)
+    out = io.StringIO()
+    try:
+        with cl.redirect_stdout(out):
+            exec(compile(block("README.md", "import paretoul").text, "README.md", "exec"), {})
+    finally:
+        os.chdir(before)
+        if cache_before is None:
+            os.environ.pop("PARETOUL_CACHE", None)
+        else:
+            os.environ["PARETOUL_CACHE"] = cache_before
+    return out.getvalue()
+
+
 def launch(tmp: Path, cache: Path) -> Shared:
     import copy
 
     import paretoul
 
     before = copy.deepcopy(SPEC)
-    with plugin_environment():
+    with plugin_environment(), one_ray():
         study = paretoul.launch_study(SPEC, tmp / "out", cache_dir=cache, quiet=True)
-    return Shared(tmp / "out", cache, study, before)
+        notebook = (_notebook_cell(tmp / "nb", cache), _notebook_cell(tmp / "nb", cache))
+    return Shared(tmp / "out", cache, study, before, notebook, tmp / "nb")
 
 
 def copy_of(shared: Shared, dest: Path) -> Path:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from paretoul.errors import UserError
+from paretoul.errors import UserError, choice_error
 from paretoul.geometry.fronts import as_minimisation, non_dominated, normalise, normaliser
 from paretoul.pareto.sentences import seeds_text
 from paretoul.study.storage.records import StudyData, TrialRecord
@@ -30,17 +30,24 @@ def check_rule(rule: str, **options: Any) -> None:
     """Refuse an unknown rule, an option the rule does not use, or a missing one it needs —
     before any study is read. ``options``: the :data:`OPTIONS` given (None = not given)."""
     if rule not in RULES:
-        raise UserError("rule", f"unknown rule {rule!r}; allowed: {', '.join(RULES)}")
+        raise choice_error("rule", rule, RULES)
     given = [k for k, v in options.items() if v is not None]
-    unused = [OPTIONS[k] for k in given if k not in USES.get(rule, ())]
+    unused = [k for k in given if k not in USES.get(rule, ())]
     if unused:
-        takes = ", ".join(OPTIONS[k] for k in USES.get(rule, ())) or "no options"
-        raise UserError("rule", f"{' and '.join(unused)} is not used by --rule {rule} (it takes {takes})")
+        takes = USES.get(rule, ())
+        raise UserError(
+            "rule", f"{' and '.join(unused)} {'is' if len(unused) == 1 else 'are'} not used by rule "
+            f"{rule!r} (it takes {', '.join(takes) or 'no options'})",
+            cli=f"{' and '.join(OPTIONS[k] for k in unused)} is not used by --rule {rule} (it takes "
+            f"{', '.join(OPTIONS[k] for k in takes) or 'no options'})")
     if rule == "weights" and options.get("weights") is None:
-        raise UserError("weights", "--rule weights needs --weights a,b (importance of each objective)")
+        raise UserError("weights", "rule 'weights' needs weights=(a, b), the importance of each "
+                        "objective", cli="--rule weights needs --weights a,b (importance of each "
+                        "objective)")
     bounds = (options.get("max_retain_drop"), options.get("min_test_acc"))
     if rule == "constrained" and bounds == (None, None):
-        raise UserError("rule", "--rule constrained needs --max-retain-drop X or --min-test-acc X")
+        raise UserError("rule", "rule 'constrained' needs max_retain_drop=X or min_test_acc=X",
+                        cli="--rule constrained needs --max-retain-drop X or --min-test-acc X")
 
 
 @dataclass
@@ -191,8 +198,10 @@ def _choose(data: StudyData, rule: str, weights: list[float] | None, p: float | 
     if rule == "constrained":
         original = [data.baselines[s]["original"] for s in data.baselines]
         if max_retain_drop is not None and not original:
-            raise UserError("max-retain-drop", "the study records no original-model metrics to "
-                            "measure the drop from; use --min-test-acc")
+            raise UserError("max_retain_drop", "the study records no original-model metrics to "
+                            "measure the drop from; use min_test_acc",
+                            cli="the study records no original-model metrics to measure the drop "
+                            "from; use --min-test-acc")
         ra0 = float(np.mean([o["ra"] for o in original])) if original else float("nan")
         ta0 = float(np.mean([o["ta"] for o in original])) if original else float("nan")
         ok = []
@@ -229,6 +238,8 @@ def _choose(data: StudyData, rule: str, weights: list[float] | None, p: float | 
     # weights
     if weights is None or len(weights) != len(data.objectives) or min(weights) < 0 or sum(weights) <= 0:
         raise UserError("weights", f"give {len(data.objectives)} non-negative numbers, e.g. "
+                        f"weights=({', '.join(['1'] * len(data.objectives))})",
+                        cli=f"give {len(data.objectives)} non-negative numbers, e.g. "
                         f"--weights {','.join(['1'] * len(data.objectives))}")
     return Choice(rule, recs[asf(N, np.array(weights))], "best achievement scalarising function "
                   f"value for weights {','.join(f'{w:g}' for w in weights)}", len(recs))

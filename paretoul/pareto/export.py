@@ -17,6 +17,7 @@ import torch
 
 from paretoul.artefacts import prepare
 from paretoul.errors import UserError
+from paretoul.fileio import atomic_write
 from paretoul.models import build_model
 from paretoul.one_run import library_versions, unlearn_and_evaluate
 from paretoul.study.storage.records import StudyData, TrialRecord
@@ -47,15 +48,19 @@ def safe_export_path(path: str | Path, base: str | Path = ".") -> Path:
     return full
 
 
-def export_target(path: str | Path, base: str | Path = ".") -> tuple[Path, Path]:
+def export_target(path: str | Path, base: str | Path = ".", overwrite: bool = False
+                  ) -> tuple[Path, Path]:
     """The weights file and its JSON sidecar for ``path`` (see :func:`safe_export_path`); an
-    existing file (or a symlink, even a dangling one) at either is never overwritten."""
+    existing file at either is never overwritten unless ``overwrite``, and a symlink there (even
+    a dangling one) never is."""
     target = safe_export_path(path, base)
     side = target.with_name(target.name + ".json")
     given = Path(path) if Path(path).is_absolute() else Path(base).resolve() / path
     for p in (given, given.with_name(given.name + ".json"), target, side):
-        if p.exists() or p.is_symlink():
-            raise UserError("export", f"{p} already exists; remove it or give another path")
+        if p.is_symlink() or (p.exists() and not (overwrite and p.is_file())):
+            raise UserError("export", f"{p} already exists; remove it or give another path"
+                            + ("" if p.is_symlink() else " (or pass overwrite=True)"),
+                            cli=f"{p} already exists; remove it or give another path")
     return target, side
 
 
@@ -69,11 +74,13 @@ def _write_new(path: Path, data: bytes) -> None:
 
 
 def export_trial(data: StudyData, record: TrialRecord, path: str | Path, seed: int | None = None,
-                 cache_dir: str | Path | None = None, tolerance: float = TOLERANCE) -> dict[str, Any]:
+                 cache_dir: str | Path | None = None, tolerance: float = TOLERANCE,
+                 overwrite: bool = False) -> dict[str, Any]:
     """Re-run ``record`` on ``seed`` (default its first search seed; a validation seed it was
-    evaluated on is allowed too), write weights + a JSON sidecar."""
+    evaluated on is allowed too), write weights + a JSON sidecar (``overwrite``: replacing an
+    earlier export's files, each atomically)."""
     spec = data.spec
-    target, side = export_target(path)  # checked before the re-run, and again when writing
+    target, side = export_target(path, overwrite=overwrite)  # checked now and when writing
     seeds = record.seeds or list(spec.seeds)
     validated = data.validation.get(record.key, {})
     seed = seeds[0] if seed is None else seed
@@ -105,8 +112,13 @@ def export_trial(data: StudyData, record: TrialRecord, path: str | Path, seed: i
     target.parent.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
     torch.save({k: v.cpu() for k, v in run.model.state_dict().items()}, buf)
-    _write_new(target, buf.getvalue())
-    _write_new(side, json.dumps(sidecar, indent=2).encode())
+    if overwrite:
+        export_target(path, overwrite=True)  # still no symlink there
+        atomic_write(target, buf.getvalue())
+        atomic_write(side, json.dumps(sidecar, indent=2).encode())
+    else:
+        _write_new(target, buf.getvalue())
+        _write_new(side, json.dumps(sidecar, indent=2).encode())
     return {"weights": str(target), "sidecar": str(side), **sidecar}
 
 

@@ -48,7 +48,8 @@ def validate_study(study_dir: str | Path, seeds: list[int] | None = None, *, rul
     new = check_validation_seeds(data.spec, list(seeds or []))
     if not new and not data.validation_seeds:
         raise UserError("seeds", "this study has no validation seeds yet; give some the search "
-                        "never saw, e.g. --seeds 100,101,102")
+                        "never saw, e.g. seeds=[100, 101, 102]", cli="this study has no validation "
+                        "seeds yet; give some the search never saw, e.g. --seeds 100,101,102")
     if not data.finished():
         raise UserError("study", f"{data.directory} has no finished trial to validate")
     targets = [Target(r.key, r.method, dict(r.params))

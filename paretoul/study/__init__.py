@@ -12,8 +12,8 @@ from paretoul._lazy import lazy_exports
 
 _EXPORTS = {
     "LaunchOptions": "paretoul.study.runner",
-    "launch_study": "paretoul.study.runner",
-    "resume_study": "paretoul.study.runner",
+    "launch_summary": "paretoul.study.runner",
+    "resume_summary": "paretoul.study.runner",
     "study_status": "paretoul.study.storage.status",
     "StudySpec": "paretoul.study.spec",
     "load_spec": "paretoul.study.spec",

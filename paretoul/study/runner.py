@@ -53,23 +53,27 @@ class LaunchOptions:
     cache_dir: str | Path | None = None
 
 
-def _study_dir(spec: StudySpec, out: str | Path | None) -> Path:
+def study_dir_of(spec: StudySpec, out: str | Path | None) -> Path:
+    """The directory a study of ``spec`` launches into: ``out``, else ``runs/study-<name>``."""
     return Path(out) if out is not None else Path("runs") / f"study-{spec.name}"
 
 
-def launch_study(spec_path: str | Path | None = None, options: LaunchOptions | None = None,
+def launch_summary(spec_path: str | Path | None = None, options: LaunchOptions | None = None,
                  spec: StudySpec | None = None) -> dict[str, Any]:
     """Run every arm of a study on Ray Tune and return its summary (see :func:`study_status`).
 
     SIGINT/SIGTERM stop it cleanly: :class:`~paretoul.errors.StudyInterrupted` (a
-    ``KeyboardInterrupt``) says how many trials finished; ``resume_study`` continues it."""
+    ``KeyboardInterrupt``) says how many trials finished; :func:`resume_summary` continues it.
+    The notebook API's :func:`paretoul.launch_study` calls this and returns a ``Study``."""
     opts = options or LaunchOptions()
     spec = spec or load_spec(spec_path)  # type: ignore[arg-type]
     check_data_root(spec)  # a missing data folder is refused before Ray starts
-    study_dir = _study_dir(spec, opts.out)
+    study_dir = study_dir_of(spec, opts.out)
     if (study_dir / SPEC_FILE).exists():
-        raise UserError("out", f"{study_dir} already holds a study; use `paretoul study resume "
-                        f"{study_dir}` or another --out")
+        raise UserError("out", f"{study_dir} already holds a study; launch_study(..., "
+                        "load_if_exists=True) opens it (resuming it if unfinished), or give "
+                        "another out", cli=f"{study_dir} already holds a study; `paretoul study "
+                        f"resume {study_dir}` continues it, or give another --out")
     created = not study_dir.exists()
     study_dir.mkdir(parents=True, exist_ok=True)
     storage_url = opts.storage or spec.storage or store.default_storage_url(study_dir)
@@ -105,7 +109,7 @@ def launch_study(spec_path: str | Path | None = None, options: LaunchOptions | N
         raise
 
 
-def resume_study(study_dir: str | Path, options: LaunchOptions | None = None) -> dict[str, Any]:
+def resume_summary(study_dir: str | Path, options: LaunchOptions | None = None) -> dict[str, Any]:
     """Continue an interrupted study: interrupted trials are run again, finished ones never, and
     the searchers go on where they stopped. A complete study returns at once (no Ray), its
     summary marked ``already_complete``."""

@@ -104,7 +104,8 @@ def run_validation(spec: StudySpec, study_dir: Path, storage_url: str, targets: 
         known = [int(s) for s in study.user_attrs.get("seeds", [])]
         all_seeds = known + [s for s in seeds if s not in known]
         if not all_seeds:
-            raise UserError("seeds", "give the validation seeds, e.g. --seeds 100,101,102")
+            raise UserError("seeds", "give the validation seeds, e.g. seeds=[100, 101, 102]",
+                            cli="give the validation seeds, e.g. --seeds 100,101,102")
         done = _recorded(study)
         jobs = [(t, [s for s in all_seeds if (t.key, s) not in done]) for t in targets]
         jobs = [(t, ss) for t, ss in jobs if ss]

@@ -41,7 +41,7 @@ def test_launch_wrote_the_report(study) -> None:
     settings = re.search(r'<pre><code class="language-yaml">(.*?)</code></pre>', body, re.S)
     assert settings is not None and settings.group(1).count("\n") >= 5  # one setting per line
     assert "name: small\n" in settings.group(1)
-    assert "trial_grace_s" not in settings.group(1)  # a default the spec did not write
+    assert "trial_grace_s: 30.0" in settings.group(1)  # a default too: the full resolved spec
 
 
 def test_front_text_shows_arms_methods_searchers_and_overall_with_trial_ids(study, capsys) -> None:
@@ -49,6 +49,9 @@ def test_front_text_shows_arms_methods_searchers_and_overall_with_trial_ids(stud
     assert main(["front", str(out)]) == 0
     text = capsys.readouterr().out
     assert "front points: trial (forget_gap, retain_gap)" in text
+    # the HV reference in objective units, rounded, named, with the HV's scale
+    assert re.search(r"HV reference point forget_gap \d+(\.\d+)?, retain_gap \d+(\.\d+)? \(", text)
+    assert "an HV is at most 1.1 x 1.1 = 1.21" in text and "['" not in text
     for section in ("\narms:\n", "\nmethods:\n", "\nsearchers:\n", "\noverall: HV "):
         assert section in text
     assert re.search(r"sc-grid#\d+ \(\d+\.\d\d, \d+\.\d\d\)", text)

@@ -3,8 +3,10 @@ opened in headless Chromium (the shared study's report, :mod:`tests.shared_study
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,17 +15,31 @@ from PIL import Image
 
 import paretoul
 from tests._guards import slow_fixture
+from tests.docs_blocks import REPO, block
 
 PLOTS = ("pareto_scatter", "hv_history", "jd_vs_fixed", "jd_weights", "method_bars", "paired_w",
          "gradient_conflict")
 
 
+def _readme_launch() -> list[str]:
+    """The README's main command, its launch part: ``paretoul study launch studies/quickstart.yaml``."""
+    command = block("README.md", "python3 -m venv .venv").text.split("&&")[-1].split()
+    assert command[0] == ".venv/bin/paretoul", command
+    return command[1:]
+
+
 @pytest.fixture(scope="module")
 @slow_fixture
 def quickstart(tmp_path_factory, cache_dir) -> Path:
+    """The quickstart launched by the README's command, as a user runs it (its own process;
+    ``--out`` and ``--cache-dir`` added to keep it in the test's folders)."""
     tmp = tmp_path_factory.mktemp("qs")
-    summary = paretoul.launch_study("studies/quickstart.yaml", tmp / "out", cache_dir=cache_dir,
-                                    quiet=True).summary
+    p = subprocess.run([sys.executable, "-m", "paretoul", *_readme_launch(), "--out", str(tmp / "out"),
+                        "--cache-dir", str(cache_dir)], cwd=REPO, capture_output=True, text=True,
+                       timeout=1200)
+    assert p.returncode == 0, p.stderr[-3000:]
+    (tmp / "stdout.txt").write_text(p.stdout)
+    summary = paretoul.open_study(tmp / "out").summary
     assert summary["complete"]
     for a in summary["arms"]:  # effective budgets: a pymoo arm's repeated points run no trial
         assert a["finished"] == a["budget"] and a["budget"] >= min(4, a["spec_budget"]), a
@@ -32,6 +48,20 @@ def quickstart(tmp_path_factory, cache_dir) -> Path:
     assert len(halving) == 7 and all(a["rungs"][1]["finished"] >= a["budget"] // 3 for a in halving)
     assert summary["seed_runs"]["run"] < summary["seed_runs"]["all_seeds"]
     return tmp / "out"
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_the_launch_ends_with_the_lines_the_readme_shows(quickstart) -> None:
+    printed = (quickstart.parent / "stdout.txt").read_text().splitlines()
+    documented = [ln for ln in block("README.md", "...").text.splitlines() if ln.strip() != "..."]
+    tail = printed[-len(documented):]
+    for doc, got in zip(documented, tail, strict=True):
+        # the same line, its figures, paths and wording after the first figure free to change
+        head = re.split(r"[\d…]", doc, maxsplit=1)[0]
+        assert got.startswith(head), (doc, got)
+    assert tail[-1].startswith("chosen (knee): ") and "--export model.pt` writes it" in tail[-1]
+    assert any(line.startswith("[") and "] " in line for line in printed)  # the progress lines
 
 
 @pytest.mark.ray

@@ -18,7 +18,7 @@ import optuna
 import pytest
 import yaml
 
-from paretoul.study import LaunchOptions, launch_study
+from paretoul.study import LaunchOptions, launch_summary
 from tests.study.conftest import SMALL, arm_trials, paretoul_cmd, small_spec, tune_trials
 
 S = optuna.trial.TrialState
@@ -99,7 +99,7 @@ def test_a_trial_past_its_time_limit_stops_at_a_step_and_its_worker_runs_the_nex
     # the limit), which took over 2 s on a slow 2-core machine
     spec = small_spec(tmp_path, name="timeout", trial_timeout_s=8.0, max_concurrent=1, arms=arms)
     t0 = time.perf_counter()
-    summary = launch_study(spec, LaunchOptions(out=tmp_path / "out", cache_dir=cache_dir, quiet=True))
+    summary = launch_summary(spec, LaunchOptions(out=tmp_path / "out", cache_dir=cache_dir, quiet=True))
     wall = time.perf_counter() - t0
     by_arm = {a["arm"]: a for a in summary["arms"]}
     assert by_arm["slow"]["failed"] == 2 and by_arm["quick"]["finished"] == 2  # the study went on

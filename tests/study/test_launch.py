@@ -10,7 +10,7 @@ import pytest
 
 from paretoul.cli import main
 from paretoul.metrics import METRICS
-from paretoul.study import LaunchOptions, launch_study, study_status
+from paretoul.study import LaunchOptions, launch_summary, study_status
 from tests.shared_study import BUDGETS, CONFIGS, FAILED, HALVING, NAME, PROMOTED, SPEC, TRIALS
 from tests.study.conftest import arm_trials, small_spec
 
@@ -148,7 +148,7 @@ def test_same_spec_and_seeds_give_identical_metrics_on_cpu(tmp_path) -> None:
     runs = []
     for k in range(2):
         out = tmp_path / f"out{k}"
-        launch_study(spec, LaunchOptions(out=out, cache_dir=tmp_path / f"cache{k}", quiet=True))
+        launch_summary(spec, LaunchOptions(out=out, cache_dir=tmp_path / f"cache{k}", quiet=True))
         baselines = json.loads((out / "study.json").read_text())["baselines"]
         trials = {(arm, t.number): (t.params, [untimed(m) for m in t.user_attrs["metrics_per_seed"]])
                   for arm, ts in arm_trials(f"sqlite:///{out / 'study.db'}").items() for t in ts}

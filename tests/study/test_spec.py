@@ -124,7 +124,7 @@ def test_set_up_failing_after_ray_started_leaves_nothing(tmp_path, monkeypatch) 
     import time
 
     from paretoul.errors import UserError
-    from paretoul.study import LaunchOptions, launch_study, runner
+    from paretoul.study import LaunchOptions, launch_summary, runner
 
     def slow_failure(*args, **kwargs):
         time.sleep(4)  # longer than Ray's start
@@ -137,7 +137,7 @@ def test_set_up_failing_after_ray_started_leaves_nothing(tmp_path, monkeypatch) 
     out.mkdir()
     (out / "keep.txt").write_text("the user's file")  # an existing directory is not deleted
     with pytest.raises(UserError, match="simulated failure"):
-        launch_study(spec, LaunchOptions(out=out, cache_dir=tmp_path / "cache", quiet=True))
+        launch_summary(spec, LaunchOptions(out=out, cache_dir=tmp_path / "cache", quiet=True))
     assert (out / "keep.txt").exists() and not (out / "spec.yaml").exists()
     assert not (out / "study.db").exists()
 

@@ -51,8 +51,9 @@ def storage_url_of(d: Path, spec: StudySpec, given: str | None) -> str:
     if meta.get("storage_env"):
         url = os.environ.get("PARETOUL_STORAGE")
         if not url:
-            raise UserError("storage", f"this study uses {meta['storage']}; pass --storage URL "
-                            "(or set PARETOUL_STORAGE)")
+            raise UserError("storage", f"this study uses {meta['storage']}; pass storage=URL "
+                            "(or set PARETOUL_STORAGE)", cli=f"this study uses {meta['storage']}; "
+                            "pass --storage URL (or set PARETOUL_STORAGE)")
         return url
     return store.default_storage_url(d)
 

@@ -103,7 +103,9 @@ class StudyData:
         if on not in ON:
             raise UserError("on", f"{on!r} is not allowed; allowed: {', '.join(ON)}")
         if on == "validation" and not self.validation_seeds:
-            raise UserError("on", f"{self.directory} has no validation evaluations; run `paretoul "
+            raise UserError("on", f"{self.directory} has no validation evaluations; run "
+                            "study.validate(seeds=[100, 101, 102]) first",
+                            cli=f"{self.directory} has no validation evaluations; run `paretoul "
                             f"validate {self.directory} --seeds 100,101,102` first")
         return on
 
