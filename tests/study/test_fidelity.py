@@ -205,7 +205,7 @@ def test_combined_equals_one_run_on_every_seed() -> None:
     ({"seeds": [2, 2, 4]}, "arms[0].fidelity.seeds", "must increase"),
     ({"seeds": [1, 4], "stop": "significant"}, "arms[0].fidelity.stop", "at least 2 seeds"),
     ({"seeds": [4]}, "arms[0].fidelity.seeds", "at least 2"),
-    ({"seeds": [1, 4], "eta": 1}, "arms[0].fidelity.eta", "greater than or equal to 2"),
+    ({"seeds": [1, 4], "eta": 1}, "arms[0].fidelity.eta", "1: must be >= 2"),
 ])
 def test_a_bad_fidelity_is_one_line_naming_the_key(fidelity: dict[str, Any], field: str, says: str) -> None:
     with pytest.raises(UserError) as e:
