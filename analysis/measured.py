@@ -45,7 +45,7 @@ def _row(what: str, figure: str, command: str, data: Any) -> dict[str, Any]:
 
 def cli() -> list[dict[str, Any]]:
     r = _bench("bench_cli.py")
-    rows = {x["command"]: x for x in r["rows"]}
+    rows = {x["command"]: x for x in r["commands"]}
     helps = rows["paretoul --help"]
     spec = rows["paretoul study launch MISSPELT.yaml (exit 2)"]
     return [_row("CLI start-up against `python -c \"import torch\"`, fresh processes, median of 5",
