@@ -74,7 +74,7 @@ def test_single_trial_and_fallback() -> None:
 def test_constrained_needs_the_original_to_measure_a_drop() -> None:
     d = _data(FRONT)
     d.baselines = {}
-    with pytest.raises(UserError, match="max_retain_drop: .*use min_test_acc") as e:
+    with pytest.raises(UserError, match=r"max_retain_drop: .*use min_test_acc") as e:
         choose(d, "constrained", max_retain_drop=1.0)
     assert e.value.cli_text().endswith("use --min-test-acc")  # the CLI's wording
     c = choose(d, "constrained", min_test_acc=94.4)  # an absolute bound needs no original
