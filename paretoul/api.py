@@ -13,6 +13,7 @@ follows a study that another process is still running.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import warnings
@@ -49,7 +50,9 @@ class Front(TypedDict):
     dominated_by_original: int
 
 
+@functools.cache
 def _trials_frame() -> type:
+    """The DataFrame subclass, made once (pandas compares frames by type too)."""
     import pandas as pd
 
     class TrialsFrame(pd.DataFrame):
@@ -348,6 +351,7 @@ def launch_study(spec: str | Path | dict[str, Any] | StudySpec, out: str | Path 
         parsed = parse_spec(spec)
     else:
         parsed = load_spec(spec)
+    storage = storage or parsed.storage  # the database the study's reads go to afterwards
     if load_if_exists and (existing := _existing(parsed, out)) is not None:
         return resume_study(existing, storage=storage, address=address,
                             max_concurrent=max_concurrent, quiet=quiet, cache_dir=cache_dir)
