@@ -169,12 +169,11 @@ def front(args: argparse.Namespace) -> int:
         json.dump(summary, sys.stdout, indent=2, default=float)
         sys.stdout.write("\n")
         return 0
-    ref = summary["normalisation"]
     print(f"study {summary['study']}: {summary['trials']['complete']} finished, "
           f"{summary['trials']['failed']} failed")
-    names = ref.get("objectives") or [f"objective {i + 1}" for i in range(len(ref["reference_point"]))]
-    point = ", ".join(f"{o} {v:.4g}" for o, v in zip(names, ref["reference_point"], strict=True))
-    print(f"HV reference point {point} (1.1 after normalising "
+    from paretoul.pareto.sentences import reference_text
+
+    print(f"HV reference point {reference_text(summary)} (1.1 after normalising "
           f"each objective over all finished trials; an HV is at most 1.1 x 1.1 = 1.21)")
     for line in front_lines(summary):
         print(line)

@@ -229,9 +229,8 @@ def report_markdown(study: StudyData, plots: dict[str, Path], chosen: Choice | N
     lines += _halving_markdown(study)
     lines += ["", "## Jacobian descent vs fixed weights", ""]
     lines += comparison_markdown(comparisons)
-    norm = {"normalisation": {**fronts["normalisation"], "objectives": study.objectives}}
     lines += ["", "## Fronts and hypervolume", "",
-              f"Objectives normalised over all finished trials; reference point {reference_text(norm)}"
+              f"Objectives normalised over all finished trials; reference point {reference_text(fronts)}"
               " (objective units; normalised "
               f"{_short(fronts['normalisation']['reference_point_normalised'])}; so an HV is at "
               f"most {float(np.prod(fronts['normalisation']['reference_point_normalised'])):.3g}). "
