@@ -103,6 +103,8 @@ def render_status(summary: dict[str, Any], console: Console) -> None:
     for a in halving:
         rungs = "; ".join(f"{r['seeds']} seed(s): {r['finished']} finished"
                           + (f", {r['stopped']} stopped there" if r["stopped"] else "")
+                          + (f", {r['waiting']} waiting for the rung to complete"
+                             if r.get("waiting") else "")
                           + (f", {r['failed']} failed" if r["failed"] else "")
                           + (f", {r['running']} in flight" if r["running"] else "")
                           for r in a["rungs"])

@@ -113,9 +113,10 @@ def test_significant_keeps_what_only_noise_separates() -> None:
     assert rungs.qualifying(G, per_seed, 3, "significant") == [0, 1]
 
 
+@pytest.mark.parametrize("promote", ["asynchronous", "synchronous"])
 @pytest.mark.parametrize("kind", list(ARMS))
-def test_every_searcher_kind_halves_over_seeds(tmp_path: Path, kind: str) -> None:
-    spec = _spec(kind)
+def test_every_searcher_kind_halves_over_seeds(tmp_path: Path, kind: str, promote: str) -> None:
+    spec = _spec(kind, {**FIDELITY, "promote": promote})
     arm = make_arm(spec, 0, _storage(tmp_path / "s.db"))
     _drive(arm, None, "a")
     assert not arm.unfinished() and arm.suggest("after") is None
@@ -125,12 +126,16 @@ def test_every_searcher_kind_halves_over_seeds(tmp_path: Path, kind: str) -> Non
     by_rung = {k: [t for t in trials if rungs.rung_of(t) == k and t.state == S.COMPLETE] for k in range(3)}
     assert [len(t.user_attrs["seeds"]) for k in range(3) for t in by_rung[k]] == \
         [n for k, n in enumerate([1, 2, 4]) for _ in by_rung[k]]
-    # every finished rung's final top share has been promoted (asynchronous: perhaps more)
+    # every finished rung's final top share has been promoted (asynchronous: perhaps more;
+    # synchronous: exactly that share, each rung complete before the next begins)
     for k in (0, 1):
         rows = sorted(by_rung[k], key=lambda t: t.number)
         G = np.array([t.values for t in rows])
         top = {rungs.config_of(rows[i]) for i in rank_order(G)[: len(rows) // 2]}
-        assert top <= {rungs.config_of(t) for t in by_rung[k + 1]}
+        above = {rungs.config_of(t) for t in by_rung[k + 1]}
+        assert top == above if promote == "synchronous" else top <= above
+        if promote == "synchronous":
+            assert max(t.number for t in rows) < min(t.number for t in by_rung[k + 1])
     # each promoted configuration's record is a run on all its seeds, exactly
     for t in by_rung[2]:
         lone = _result(t.params, SEEDS)
@@ -145,16 +150,20 @@ def test_every_searcher_kind_halves_over_seeds(tmp_path: Path, kind: str) -> Non
         assert len({rungs.config_of(t) for t in by_rung[k]}) == len(by_rung[k])
 
 
+@pytest.mark.parametrize("promote", ["asynchronous", "synchronous"])
 @pytest.mark.parametrize("kind", list(ARMS))
-def test_a_killed_and_resumed_fidelity_arm_makes_the_uninterrupted_claims(tmp_path: Path, kind: str) -> None:
-    spec = _spec(kind)
+def test_a_killed_and_resumed_fidelity_arm_makes_the_uninterrupted_claims(tmp_path: Path, kind: str,
+                                                                          promote: str) -> None:
+    spec = _spec(kind, {**FIDELITY, "promote": promote})
     ref = make_arm(spec, 0, _storage(tmp_path / "ref.db"))
     _drive(ref, None, "ref")
     reference = _claims(ref.study)
     storage = _storage(tmp_path / "killed.db")
-    rng = random.Random(f"kill-{kind}")
+    rng = random.Random(f"kill-{kind}-{promote}")
     killed = 0
-    for k in range(4):  # kills at seeded random points, each after 1-4 more runs
+    # kills at seeded random points, each after 1-4 more runs (synchronous halving promotes
+    # only after the last new configuration: more launches reach its promotions)
+    for k in range(4 if promote == "asynchronous" else 8):
         arm = make_arm(spec, 0, storage)
         _reap(arm.study)
         _drive(arm, rng.randint(1, 4), f"launch{k}")
@@ -234,3 +243,23 @@ def test_an_arm_without_fidelity_keeps_its_digest() -> None:
     halving = parse_spec({"name": "s", "seeds": [0, 1], "arms": [
         {"method": "ft", "searcher": {"type": "random"}, "budget": 2, "fidelity": {"seeds": [1, 2]}}]})
     assert _arm_digest(halving, 0) != _arm_digest(plain, 0)
+
+
+def test_synchronous_halving_waits_for_its_rung_and_status_says_so(tmp_path: Path) -> None:
+    from paretoul.study.storage.status import rung_counts
+
+    spec = _spec("random", {**FIDELITY, "promote": "synchronous"})
+    arm = make_arm(spec, 0, _storage(tmp_path / "s.db"))
+    fidelity = spec.arms[0].fidelity
+    assert _drive(arm, arm.budget - 1, "a") == arm.budget - 1  # one new configuration short
+    counts = rung_counts(arm.study.get_trials(deepcopy=False), fidelity, spec, arm.budget)
+    assert counts["due"] == 0 and counts["rungs"][0]["stopped"] == 0
+    assert counts["rungs"][0]["waiting"] == arm.budget - 1
+    assert all(rungs.rung_of(t) == 0 for t in arm.study.get_trials(deepcopy=False))
+    _drive(arm, 1, "b")  # the last one: the rung is complete, its top half is due
+    counts = rung_counts(arm.study.get_trials(deepcopy=False), fidelity, spec, arm.budget)
+    assert counts["due"] == arm.budget // 2 and counts["rungs"][0]["waiting"] == 0
+    assert counts["rungs"][0]["stopped"] == arm.budget - arm.budget // 2
+    with pytest.raises(ValueError, match="budget"):
+        rungs.due(arm.study.get_trials(deepcopy=False), fidelity, ["forget_gap", "retain_gap"],
+                  ["minimize", "minimize"])

@@ -51,3 +51,30 @@ def test_a_running_and_a_waiting_trial_are_failed_from_outside(tmp_path) -> None
     for t in s.get_trials(deepcopy=False):
         assert t.state == optuna.trial.TrialState.FAIL
         assert t.user_attrs == {"interrupted": True, "error": "gone"}
+
+
+
+def test_nsga2s_cached_parent_population_is_dropped(tmp_path) -> None:
+    """NSGA-II caches generation 1's parents under its key prefix at its first ask there; the
+    drop clears it and the next ask selects (and caches) them again. That the cached read-back
+    changes proposals is shown by the kill-and-resume tests in ``test_fidelity.py``."""
+    s = optuna.create_study(directions=["minimize", "minimize"],
+                            storage=store.open_storage(f"sqlite:///{tmp_path / 'db.sqlite'}"))
+    dists = {"x": optuna.distributions.FloatDistribution(0, 1)}
+    for i, values in enumerate([[4.0, 4.0], [3.0, 3.0], [1.0, 2.0], [2.0, 1.0]]):
+        s.add_trial(optuna.trial.create_trial(params={"x": i / 4}, distributions=dists, values=values,
+                                              system_attrs={"NSGAIISampler:generation": 0}))
+    key = optuna.samplers.NSGAIISampler._get_parent_cache_key_prefix() + "1"
+
+    def cache() -> object:
+        return s._storage.get_study_system_attrs(s._study_id).get(key)
+
+    s.sampler = optuna.samplers.NSGAIISampler(population_size=4, seed=1)
+    s.tell(s.ask(fixed_distributions=dists), state=optuna.trial.TrialState.FAIL)
+    assert cache() is not None
+    optuna_internals.drop_parent_cache(s, s.sampler)
+    assert cache() is None
+    s.tell(s.ask(fixed_distributions=dists), state=optuna.trial.TrialState.FAIL)
+    assert cache() is not None
+    optuna_internals.drop_parent_cache(s, optuna.samplers.TPESampler())  # no cache: nothing to do
+    assert cache() is not None

@@ -151,7 +151,7 @@ class ArmSearcher:
 
     def _due(self, trials: list[optuna.trial.FrozenTrial]) -> list[tuple[optuna.trial.FrozenTrial, int]]:
         assert self.fidelity is not None
-        return rungs.due(trials, self.fidelity, self.objectives, self.directions)
+        return rungs.due(trials, self.fidelity, self.objectives, self.directions, self.budget)
 
     @property
     def top_rung(self) -> int:

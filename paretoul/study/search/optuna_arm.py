@@ -16,7 +16,7 @@ import optuna
 from paretoul.study.search.base import ArmSearcher
 from paretoul.study.search.points import param_key, slot_seed, untried_point
 from paretoul.study.spec import StudySpec
-from paretoul.study.storage import store
+from paretoul.study.storage import optuna_internals, store
 
 RESAMPLE_ATTEMPTS = 8
 """Proposals of an arm's own sampler (each with its own derived seed) before a repeated
@@ -65,6 +65,7 @@ class OptunaArm(ArmSearcher):
         taken = {param_key(t.params): t.number for t in trials}
         for attempt in range(RESAMPLE_ATTEMPTS):
             self.study.sampler = self._seeded(slot_seed(self.seed, slot, attempt))
+            optuna_internals.drop_parent_cache(self.study, self.study.sampler)
             trial = self._start(trial_id, {}, {"slot": slot})
             first = taken.get(param_key(trial.params))
             if first is None:

@@ -114,6 +114,11 @@ class Fidelity(_Strict):
     """``rank``: a configuration outside the top stops there. ``significant``: it stops only if
     another configuration at its rung also dominates it beyond seed noise (a one-sided paired
     t-test at 0.05 on every objective over the rung's seeds; needs ``seeds[0] >= 2``)."""
+    promote: Literal["asynchronous", "synchronous"] = "asynchronous"
+    """``asynchronous``: a configuration goes on as soon as it ranks in the top ``1 / eta`` of
+    those finished so far at its rung (MOASHA; keeps every slot busy, promotes more than
+    ``1 / eta`` in all). ``synchronous``: a rung promotes once it is complete, exactly its top
+    ``floor(m / eta)`` (successive halving; an arm's budget then bounds its seed-runs)."""
 
 
 class Arm(_Strict):

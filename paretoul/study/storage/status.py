@@ -75,23 +75,27 @@ def arm_counts(trials: list[optuna.trial.FrozenTrial], top: int = 0) -> dict[str
     }
 
 
-def rung_counts(trials: list[optuna.trial.FrozenTrial], fidelity: Fidelity, spec: StudySpec
-                ) -> dict[str, Any]:
+def rung_counts(trials: list[optuna.trial.FrozenTrial], fidelity: Fidelity, spec: StudySpec,
+                budget: int) -> dict[str, Any]:
     """A ``fidelity`` arm's rungs (seeds, and the runs finished, failed, running and interrupted
-    at each; ``stopped``: configurations finished there and not run further) and ``due``: the
+    at each; ``stopped``: configurations finished there that go no further; ``waiting``: finished
+    there, their rung not yet complete under ``promote: synchronous``) and ``due``: the
     promotions still to run."""
+    going, decided = rungs.ladder(trials, fidelity, [o.metric for o in spec.objectives],
+                                  spec.directions(), budget)
+    due = {rungs.config_of(t) for rung in going for t, _ in rung}
     table = []
     for k, n_seeds in enumerate(fidelity.seeds):
         at = [t for t in trials if rungs.rung_of(t) == k]
         states = [outcome_of(t) for t in at]
         higher = {rungs.config_of(t) for t in trials if rungs.rung_of(t) > k and outcome_of(t).counted}
+        idle = sum(o == Outcome.COMPLETE and rungs.config_of(t) not in higher | due
+                   for t, o in zip(at, states, strict=True)) if k < len(fidelity.seeds) - 1 else 0
+        settled = k >= len(decided) or decided[k]
         table.append({"seeds": n_seeds, "finished": states.count(Outcome.COMPLETE),
                       "failed": states.count(Outcome.FAILED), "running": states.count(Outcome.RUNNING),
                       "interrupted": states.count(Outcome.INTERRUPTED),
-                      "stopped": sum(o == Outcome.COMPLETE and rungs.config_of(t) not in higher
-                                     for t, o in zip(at, states, strict=True))
-                      if k < len(fidelity.seeds) - 1 else 0})
-    due = rungs.due(trials, fidelity, [o.metric for o in spec.objectives], spec.directions())
+                      "stopped": idle if settled else 0, "waiting": 0 if settled else idle})
     return {"rungs": table, "due": len(due)}
 
 
@@ -109,7 +113,7 @@ def _arm_status(spec: StudySpec, storage: Any) -> list[dict[str, Any]]:
         counts = arm_counts(trials, 0 if fidelity is None else len(fidelity.seeds) - 1)
         points = counts.pop("points")
         if fidelity is not None:
-            counts.update(rung_counts(trials, fidelity, spec))
+            counts.update(rung_counts(trials, fidelity, spec, store.effective_budget(attrs, budget)))
         arms.append({
             "arm": name, **({"replicate": replicate} if spec.arms[i].replicates > 1 else {}),
             "method": spec.arms[i].method, "searcher": spec.arms[i].searcher.type,
