@@ -167,13 +167,16 @@ def _halving_markdown(study: StudyData) -> list[str]:
     out = ["", "## Successive halving over seeds", "",
            "Arms with `fidelity` ran each new configuration on their first rung's seeds and went "
            "on to more seeds with the best share of each rung (non-dominated rank, then crowding "
-           "distance): only configurations measured on all "
+           "distance; `asynchronous`: as soon as a configuration ranked in the best share of those "
+           "finished so far, `synchronous`: once its rung was complete): only configurations "
+           "measured on all "
            f"{n} search seeds enter the tables, fronts, comparisons and choices above and below.",
-           "", "| arm | rungs (seeds) | eta | stop | configurations | stopped | on all seeds | failed |",
-           "|---|---|---|---|---|---|---|---|"]
+           "", "| arm | rungs (seeds) | eta | stop | promote | configurations | stopped | on all seeds "
+           "| failed |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         stopped = ", ".join(f"{c} after {s} seed{'s' * (s > 1)}" for s, c in r["stopped"].items())
         out.append(f"| {r['arm']} | {', '.join(map(str, r['seeds']))} | {r['eta']} | {r['stop']} | "
+                   f"{r['promote']} | "
                    f"{r['configurations']} | {stopped} | {r['full']} | {r['failed']} |")
     return out
 

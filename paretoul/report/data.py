@@ -215,7 +215,7 @@ def halving_table(data: StudyData) -> list[dict[str, Any]]:
         lower = [r for r in data.partial if r.arm == arm.name and r.state == "complete"]
         stopped = {n: sum(r.rung == k for r in lower) for k, n in enumerate(arm.fidelity.seeds[:-1])}
         rows.append({"arm": arm.name, "seeds": list(arm.fidelity.seeds), "eta": arm.fidelity.eta,
-                     "stop": arm.fidelity.stop, "stopped": stopped,
+                     "stop": arm.fidelity.stop, "promote": arm.fidelity.promote, "stopped": stopped,
                      "full": sum(r.state == "complete" for r in mine),
                      "failed": sum(r.state == "failed" for r in mine),
                      "configurations": len(mine) + sum(r.arm == arm.name for r in data.partial)})

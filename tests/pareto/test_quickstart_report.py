@@ -70,7 +70,8 @@ def test_the_method_table_shows_the_noise_floor_and_the_sample_std(quickstart) -
     md = (quickstart / "report" / "report.md").read_text()
     assert "| retrain (noise floor) | retrain#0 |" in md
     assert "mean ± sample std (ddof = 1) over 8 seeds" in md
-    assert "## Successive halving over seeds" in md and "| raul-search | 2, 8 | 3 | rank | 12 |" in md
+    assert "## Successive halving over seeds" in md
+    assert "| raul-search | 2, 8 | 3 | rank | asynchronous | 12 |" in md
     row = next(ln for ln in md.splitlines() if ln.startswith("| retrain (noise floor)"))
     avg_gap = float(row.split("|")[7].split("±")[0])
     assert 0 < avg_gap < 3  # an independent retrain: close to the oracle, not identical
@@ -137,6 +138,7 @@ window.addEventListener("load", () => {
     settings_lines: code ? code.innerText.split("\\n").filter(l => l.trim()).length : 0,
     raw_markdown: ["**", "```", "|---", "![", "](data:"].filter(m => text.includes(m)),
     tables: document.querySelectorAll("table").length,
+    sizes: Object.fromEntries(imgs.map(i => [i.alt, [i.naturalWidth, i.naturalHeight, i.width]])),
   });
   document.body.appendChild(out);
 });
@@ -169,3 +171,12 @@ def test_the_report_renders_in_a_browser(shared_study, tmp_path) -> None:
     assert probe["images"] == len(PLOTS) and probe["loaded"] == probe["images"]
     assert probe["settings_lines"] >= 10  # the settings block keeps one setting per line
     assert probe["raw_markdown"] == [] and probe["tables"] >= 3
+    # the scatter is drawn whole, with its zoomed panel beside the full one: two panels of
+    # markers side by side, shown at a width that keeps both readable
+    w, h, shown = probe["sizes"]["pareto_scatter"]
+    assert w > 2 * h and shown >= 600
+    png = np.asarray(Image.open(shared_study.out / "report" / "pareto_scatter.png").convert("RGB"))
+    assert png.shape[1] == w
+    for half in (png[:, : w // 2], png[:, w // 2:]):
+        sat = half.max(axis=2).astype(int) - half.min(axis=2)
+        assert (sat > 64).mean() > 0.002, "a panel of the scatter has no coloured markers"
