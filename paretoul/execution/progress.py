@@ -52,6 +52,9 @@ class Progress(Callback):
         self.points: dict[str, list[tuple[int, list[float]]]] = {
             a: list(initial.get(a, {}).get("points", [])) for a in budgets}
         self.running = 0
+        self.more_seeds = 0
+        """Runs of configurations on more seeds (``fidelity``) this launch finished: they use no
+        budget, so the ``[done/total]`` count of configurations leaves them out."""
         self.t0 = time.perf_counter()
 
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
@@ -77,7 +80,8 @@ class Progress(Callback):
         budget = self.budget(arm)
         ended = (f" (of {self.budgets[arm]}: its searcher had no new point)"
                  if budget < self.budgets.get(arm, budget) else "")
-        sys.stdout.write(f"[{done:>3}/{total}] {elapsed:6.1f}s in flight {self.running}  {arm:<20} "
+        more = f" +{self.more_seeds} on more seeds" if self.more_seeds else ""
+        sys.stdout.write(f"[{done:>3}/{total}{more}] {elapsed:6.1f}s in flight {self.running}  {arm:<20} "
                          f"{ok + bad:>3}/{budget:<3}{ended} failed {bad}  {what}"
                          f"{'  | ' + pick if pick else ''}\n")
         sys.stdout.flush()
@@ -91,6 +95,7 @@ class Progress(Callback):
         self.compute_s += float(result.get("trial_s", 0.0))
         self.done += 1
         rung = int(trial.config.get("rung", 0))
+        self.more_seeds += rung > 0
         counts = self.per_arm.setdefault(arm, [0, 0]) if rung == 0 else [0, 0]
         values = [result.get(k) for k in self.objectives]
         more = f"rung {rung} (+{len(trial.config.get('seeds', []))} seeds) " if rung else ""
@@ -116,6 +121,8 @@ class Progress(Callback):
         arm = trial.config.get("arm", "?")
         if not trial.config.get("rung"):  # a run on more seeds is not a new configuration
             self.per_arm.setdefault(arm, [0, 0])[1] += 1
+        else:
+            self.more_seeds += 1
         self.done += 1
         self.failed += 1
         self._line(trial, f"failed: {message[:80]}")
