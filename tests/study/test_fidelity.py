@@ -234,8 +234,9 @@ def test_a_paired_arm_refuses_fidelity() -> None:
 
 
 def test_an_arm_without_fidelity_keeps_its_digest() -> None:
-    """Studies recorded before ``fidelity`` existed stay resumable: the key is left out of an
-    arm's identity when it is not set (the digest below is what paretoul computed before)."""
+    """Studies recorded before ``fidelity`` (or its ``promote``) existed stay resumable: the key
+    is left out of an arm's identity when it is not set or at its default (the digests below are
+    what paretoul computed before)."""
     from paretoul.study.search.base import _arm_digest
 
     plain = parse_spec({"name": "s", "arms": [{"method": "ft", "searcher": {"type": "random"}, "budget": 2}]})
@@ -243,6 +244,12 @@ def test_an_arm_without_fidelity_keeps_its_digest() -> None:
     halving = parse_spec({"name": "s", "seeds": [0, 1], "arms": [
         {"method": "ft", "searcher": {"type": "random"}, "budget": 2, "fidelity": {"seeds": [1, 2]}}]})
     assert _arm_digest(halving, 0) != _arm_digest(plain, 0)
+    # a halving arm recorded before `promote` existed (asynchronous, its default) keeps its digest
+    assert _arm_digest(halving, 0) == "05c2a86c4e2bb7fb"
+    sync = parse_spec({"name": "s", "seeds": [0, 1], "arms": [
+        {"method": "ft", "searcher": {"type": "random"}, "budget": 2,
+         "fidelity": {"seeds": [1, 2], "promote": "synchronous"}}]})
+    assert _arm_digest(sync, 0) != _arm_digest(halving, 0)
 
 
 def test_synchronous_halving_waits_for_its_rung_and_status_says_so(tmp_path: Path) -> None:

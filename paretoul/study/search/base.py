@@ -274,9 +274,13 @@ def _arm_digest(spec: StudySpec, index: int, replicate: int = 0) -> str:
     many others there are); the first replicate's digest is the arm's digest before replicates."""
     setting = spec.model_dump(mode="json", include={"dataset", "forget", "seeds", "reference_fraction",
                                                     "recipe", "objectives"})
-    arm = spec.arms[index]  # no fidelity: the arm's digest from before the key existed
-    setting.update(model=spec.model_name, arm=arm.model_dump(
-        mode="json", exclude={"replicates"} | ({"fidelity"} if arm.fidelity is None else set())))
+    arm = spec.arms[index]  # no fidelity, or its default promote: the digest from before the key
+    exclude: dict[str, Any] = {"replicates": True}
+    if arm.fidelity is None:
+        exclude["fidelity"] = True
+    elif arm.fidelity.promote == "asynchronous":
+        exclude["fidelity"] = {"promote": True}
+    setting.update(model=spec.model_name, arm=arm.model_dump(mode="json", exclude=exclude))
     if replicate:
         setting["replicate"] = replicate
     return hashlib.sha256(json.dumps(setting, sort_keys=True).encode()).hexdigest()[:16]
