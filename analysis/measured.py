@@ -33,10 +33,33 @@ def _json_tail(text: str) -> dict[str, Any]:
     return json.loads(text[start + 1:] if start >= 0 else text)
 
 
+class BenchFailed(RuntimeError):
+    """A benchmark exited non-zero; its message is the last line of its stderr."""
+
+
 def _bench(script: str, *args: str) -> dict[str, Any]:
     p = subprocess.run([PY, str(ROOT / "analysis" / script), *args], capture_output=True,
-                       text=True, cwd=ROOT, check=True)
+                       text=True, cwd=ROOT)
+    if p.returncode:
+        tail = [ln for ln in p.stderr.splitlines() if ln.strip()] or ["no stderr"]
+        raise BenchFailed(f"{script} exited {p.returncode}: {tail[-1][:300]}")
     return _json_tail(p.stdout)
+
+
+def _run_all(names: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every named benchmark's rows; one that fails is reported and the others still run (each
+    benchmark's JSON line is printed to stderr as it finishes, so a long run loses nothing)."""
+    rows, failed = [], []
+    for n in names:
+        try:
+            got = BENCHES[n]()
+        except (BenchFailed, subprocess.SubprocessError, KeyError, ValueError) as e:
+            failed.append(f"{n}: {e}")
+            print(f"measured: {n} failed: {e}", file=sys.stderr, flush=True)
+            continue
+        print(json.dumps({"bench": n, "rows": got}, default=str), file=sys.stderr, flush=True)
+        rows += got
+    return rows, failed
 
 
 def _row(what: str, figure: str, command: str, data: Any) -> dict[str, Any]:
@@ -145,14 +168,16 @@ def main() -> None:
         raise SystemExit(f"--only: unknown {unknown}; allowed: {', '.join(BENCHES)}")
     machine = f"{os.cpu_count()} cores, {platform.machine()}, {platform.system()}"
     date, commit = time.strftime("%Y-%m-%d"), _commit()
-    rows = [row for n in names for row in BENCHES[n]()]
-    print(json.dumps({"machine": machine, "date": date, "commit": commit, "rows": rows},
-                     indent=1, default=str))
+    rows, failed = _run_all(names)
+    print(json.dumps({"machine": machine, "date": date, "commit": commit, "rows": rows,
+                      "failed": failed}, indent=1, default=str))
     print()
     print("| what | figure | command |")
     print("|---|---|---|")
     for r in rows:
         print(f"| {r['what']} ({machine}, {date}, `{commit}`) | {r['figure']} | `{r['command']}` |")
+    if failed:
+        raise SystemExit(f"measured: {len(failed)} benchmark(s) failed: " + "; ".join(failed))
 
 
 if __name__ == "__main__":
