@@ -32,7 +32,7 @@ def test_launch_wrote_the_report(study) -> None:
     assert "Design: paired by w." in md and "Design: unpaired." in md and "| w | forget_gap: JD" in md
     assert "cos (conflict share)" in md and "Against the untouched original" in md
     # the fidelity arm: 3 configurations, the best third went on to the second seed
-    assert "| ga-halving | 1, 2 | 3 | rank | 3 | 2 after 1 seed | 1 | 0 |" in md
+    assert "| ga-halving | 1, 2 | 3 | rank | asynchronous | 3 | 2 after 1 seed | 1 | 0 |" in md
     # real Markdown rendering: tables, emphasis and code become HTML, nothing prints literally
     assert "<table>" in html and "<td>raul</td>" in html
     body = html.split("<body>", 1)[1]

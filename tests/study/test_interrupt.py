@@ -159,11 +159,16 @@ def test_interrupted_study_resumes_into_the_uninterrupted_one(tmp_path: Path, ca
     assert final.returncode == 0, err
     # progress counts the study's configurations, not this launch's: it goes on from where it
     # was (a first line that runs a configuration on more seeds adds none)
+    # (runs on more seeds are counted apart: "[ 29/29 +2 on more seeds]")
     lines = [line for line in stdout.splitlines() if line.startswith("[")]
-    counters = [line[: line.index("]") + 1] for line in lines]
+    counters = [re.match(r"\[\s*(\d+)/(\d+)(?: \+(\d+) on more seeds)?\]", line) for line in lines]
+    assert all(counters), lines
+    counts = [(int(m[1]), int(m[2])) for m in counters]
     first = before_final + (" rung " not in lines[0])
-    assert counters[0] == f"[{first:>3}/{TOTAL}]", counters
-    assert counters[-1] == f"[{TOTAL:>3}/{TOTAL}]", counters
+    assert counts[0] == (first, TOTAL), counts
+    assert counts[-1] == (TOTAL, TOTAL), counts
+    more = [int(m[3] or 0) for m in counters]
+    assert more == sorted(more) and more[-1] == sum(" rung " in line for line in lines), more
     assert "in flight" in stdout
     assert "\nchosen (knee): " in stdout  # the launch's last lines: the chosen point
     trials = check_exact_budgets(url, BUDGETS)
