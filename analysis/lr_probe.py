@@ -16,7 +16,10 @@ grid; a study should search inside it. Prints one JSON line per run, then the su
 method: the grid's classes and the suggested ``space: {lr: {low, high}}``).
 
     python analysis/lr_probe.py [--dataset fashion-mnist] [--seed 50] [--epochs 2]
-                                [--methods ft,ga,...] [--points 9]
+                                [--methods ft,ga,...] [--points 9] [--lr-range LOW,HIGH]
+
+``--lr-range`` replaces the widened declared range by an explicit one, to look closely at a
+narrow window (e.g. scrub's, where one step of the wide grid goes from no-op to diverged).
 """
 
 from __future__ import annotations
@@ -52,6 +55,18 @@ def classify(metrics: dict[str, float] | None, original: dict[str, float], colla
     return "moves"
 
 
+def _parse_range(ap: argparse.ArgumentParser, text: str | None) -> tuple[float, float] | None:
+    if text is None:
+        return None
+    try:
+        low, high = (float(v) for v in text.split(","))
+    except ValueError:
+        ap.error(f"--lr-range: {text!r} is not LOW,HIGH (two numbers)")
+    if not 0 < low < high:
+        ap.error(f"--lr-range: {text!r} needs 0 < LOW < HIGH")
+    return low, high
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dataset", default="fashion-mnist")
@@ -62,15 +77,18 @@ def main() -> None:
     ap.add_argument("--collapse", type=float, default=20.0, help="RA points below the original's")
     ap.add_argument("--still", type=float, default=0.5, help="UA and MIA points of the original's")
     ap.add_argument("--methods", default=",".join(n for n in METHODS.names() if n != "retrain"))
+    ap.add_argument("--lr-range", default=None, metavar="LOW,HIGH",
+                    help="probe this lr range instead of the declared one widened 10x each way")
     ap.add_argument("--cache-dir", default=None)
     args = ap.parse_args()
+    window = _parse_range(ap, args.lr_range)
     setting = paretoul.Setting(args.dataset, "mlp", args.forget, device="cpu")
     art = paretoul.prepare(setting, [args.seed], cache_dir=args.cache_dir)[0]
     original = paretoul.evaluate(art.original_context)
     summary = {}
     for method in args.methods.split(","):
         low, high = _lr_range(method)
-        grid = np.geomspace(low / 10, high * 10, args.points)
+        grid = np.geomspace(*(window or (low / 10, high * 10)), args.points)
         rows = []
         for lr in grid:
             t0 = time.perf_counter()
@@ -91,6 +109,7 @@ def main() -> None:
                            "grid": {f"{r['lr']:.3g}": r["class"] for r in rows}}
     print(json.dumps({"probe": "lr", "dataset": args.dataset, "forget": args.forget,
                       "seed": args.seed, "epochs": args.epochs,
+                      "lr_range": list(window) if window else "declared, widened 10x each way",
                       "original": {k: round(original[k], 3) for k in ("ua", "ra", "mia")},
                       "methods": summary, "date": time.strftime("%Y-%m-%d")}, indent=1))
 
