@@ -68,8 +68,9 @@ def main() -> None:
         data = load_study_data(Path(tmp) / "out")
     norm = study_normalisation(data)
     checkpoints = sorted({max(1, args.budget // 3), max(1, 2 * args.budget // 3), args.budget})
+    searched = ", ".join(spec["arms"][0]["search"])
     result: dict = {"benchmark": "compare_searchers", "setting": "quickstart data/forget/objectives, "
-                    "raul-uniform space (lr, epochs)", "budget": args.budget,
+                    f"raul-uniform space ({searched})", "budget": args.budget,
                     "data_seeds": spec["seeds"], "searcher_seeds": args.searcher_seeds,
                     "study_wall_s": round(summary["wall_s"], 1), "hv_after_n": {}}
     for name in SEARCHERS:
