@@ -248,6 +248,9 @@ TABLE: list[tuple[str, str, Any, str]] = [
     ("audit: --trial without a study", "argv", ["audit", "--trial", "ft#0"],
      "trial: --trial needs a study directory"),
     ("audit: --untouched with a study", "argv", ["audit", "{study}", "--untouched"], "untouched:"),
+    ("audit: run option with a study", "argv", ["audit", "{study}", "--method", "ga"],
+     "method: --method sets up a run without a study directory"),
+    ("audit: recipe with a study", "argv", ["audit", "{study}", "--recipe", "epochs=3"], "recipe:"),
     ("audit: no such trial", "argv", ["audit", "{study}", "--trial", "ft#99"], "trial:"),
     ("audit: missing dir", "argv", ["audit", "{tmp}/nostudy", "--trial", "ft#0"], "study:"),
 ]

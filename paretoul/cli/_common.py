@@ -52,6 +52,13 @@ def deepest_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
     return parser  # type: ignore[return-value]
 
 
+def add_cache_option(p: argparse.ArgumentParser) -> None:
+    """``--cache-dir``, the same for every command that trains or reuses originals and oracles."""
+    p.add_argument("--cache-dir", default=None, metavar="DIR",
+                   help="checkpoint cache of originals and oracles (default $PARETOUL_CACHE or "
+                   "~/.cache/paretoul)")
+
+
 def parse_assignments(items: list[str] | None, field: str) -> dict[str, str]:
     """``["a=1", "b=x"]`` -> ``{"a": "1", "b": "x"}``; a malformed item is a UserError."""
     out: dict[str, str] = {}

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from paretoul.cli._common import emit
+from paretoul.cli._common import add_cache_option, emit
 from paretoul.errors import UserError
 
 
@@ -75,6 +75,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--local", action="store_true", help="run in this process, not as Ray tasks")
     p.add_argument("--address", default=None, help="Ray cluster address (default: a local Ray)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_cache_option(p)
     _storage(p)
     p.set_defaults(func=validate)
     p = sub.add_parser("front", help="fronts and hypervolume per arm, method, searcher, overall")
@@ -95,6 +96,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    "record in PATH.json)")
     p.add_argument("--seed", type=int, default=None,
                    help="the seed of the exported re-run (default: the study's first seed)")
+    add_cache_option(p)  # the exported re-run's original
     p.add_argument("--json", action="store_true", help="print the choice as JSON")
     _on(p, "the chosen point's metrics are (it is always selected on the search seeds)")
     _storage(p)
@@ -121,7 +123,7 @@ def compare(args: argparse.Namespace) -> int:
 def validate(args: argparse.Namespace) -> int:
     seeds, rule_options = _seed_list(args.seeds), _rule_kwargs(args)
     result = _study(args).validate(seeds, rule=args.rule, **rule_options, local=args.local,
-                                   address=args.address, quiet=args.json)
+                                   address=args.address, cache_dir=args.cache_dir, quiet=args.json)
     if args.json:
         json.dump(result, sys.stdout, indent=2, default=float)
         sys.stdout.write("\n")
@@ -233,7 +235,7 @@ def choose_cmd(args: argparse.Namespace) -> int:
     out: dict[str, Any] = c.to_dict()
     shown = c.measured or out
     if args.export:
-        out["export"] = study.export(c, args.export, seed=args.seed)
+        out["export"] = study.export(c, args.export, seed=args.seed, cache_dir=args.cache_dir)
     if args.json:
         json.dump(out, sys.stdout, indent=2, default=float)
         sys.stdout.write("\n")

@@ -53,10 +53,23 @@ def main(args: argparse.Namespace) -> int:
         if args.untouched:
             raise UserError("untouched", "--untouched audits the original of a run setting; give "
                             "run options (--dataset ...), not a study directory")
+        given = _run_options_given(args)
+        if given:
+            raise UserError(given[0], f"--{given[0].replace('_', '-')} sets up a run without a study "
+                            "directory; with one, the trial's own setting is audited (--trial ARM#K)")
         from paretoul.api import open_study
 
-        result = open_study(args.dir, storage=args.storage).audit(args.trial, **options)
+        result = open_study(args.dir, storage=args.storage).audit(args.trial, **options,
+                                                                  cache_dir=args.cache_dir)
     return emit(result, args.json, summary_lines)
+
+
+def _run_options_given(args: argparse.Namespace) -> list[str]:
+    """The run options (``paretoul run``'s, but ``--cache-dir``) set to other than their default."""
+    plain = argparse.ArgumentParser(add_help=False)
+    add_run_options(plain)
+    defaults = vars(plain.parse_args([]))
+    return [k for k, v in defaults.items() if k != "cache_dir" and getattr(args, k) != v]
 
 
 def summary_lines(r: dict[str, Any]) -> list[str]:

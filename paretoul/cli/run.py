@@ -8,7 +8,7 @@ import math
 import sys
 from typing import TYPE_CHECKING, Any
 
-from paretoul.cli._common import parse_assignments
+from paretoul.cli._common import add_cache_option, parse_assignments
 from paretoul.coerce import coerce
 from paretoul.training.recipe import Recipe  # torch-free: the parser lists its fields
 
@@ -53,8 +53,7 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-verify", action="store_true",
                    help="skip the MD5 check of CIFAR files (for private copies in the same format)")
     p.add_argument("--device", default="auto", help="auto (cuda if present, else cpu), cpu, cuda")
-    p.add_argument("--cache-dir", default=None,
-                   help="checkpoint cache (default $PARETOUL_CACHE or ~/.cache/paretoul)")
+    add_cache_option(p)
 
 
 def config_from(args: argparse.Namespace) -> RunConfig:

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from paretoul.cli._common import Parser
+    from paretoul.cli._common import Parser, add_cache_option
 
     p = sub.add_parser("study", help="launch, watch and resume studies (Ray Tune + Optuna + pymoo)")
     ssub = p.add_subparsers(dest="study_command", required=True, parser_class=Parser)
@@ -24,7 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         q.add_argument("--storage", default=None,
                        help="database URL (default sqlite:///<study dir>/study.db)")
         q.add_argument("--max-concurrent", type=int, default=None, help="trials in flight at most")
-        q.add_argument("--cache-dir", default=None, help="checkpoint cache of original and oracle")
+        add_cache_option(q)
         q.add_argument("--quiet", action="store_true", help="no progress lines")
 
     q = ssub.add_parser("launch", help="run a study spec")

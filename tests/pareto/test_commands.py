@@ -142,10 +142,12 @@ def test_every_rule_chooses(study, capsys, argv) -> None:
 
 def test_export_reproduces_recorded_metrics(study, tmp_path, capsys, monkeypatch) -> None:
     out, cache = study
-    monkeypatch.setenv("PARETOUL_CACHE", str(cache))
+    unused = tmp_path / "unused-cache"
+    monkeypatch.setenv("PARETOUL_CACHE", str(unused))  # --cache-dir holds the study's original
     target = tmp_path / "model.pt"
     assert main(["choose", str(out), "--rule", "closest-to-retrain", "--export", str(target),
-                 "--seed", "1"]) == 0
+                 "--seed", "1", "--cache-dir", str(cache)]) == 0
+    assert not unused.exists()
     side = json.loads(target.with_suffix(".pt.json").read_text())
     assert side["seed"] == 1 and side["max_abs_difference"] <= side["tolerance"]
     state = torch.load(target, weights_only=True)

@@ -31,6 +31,12 @@ def _arm_trials(out):
     return storage, names, trials
 
 
+def _cached(cache):
+    """(kind, seed) of every checkpoint in ``cache``."""
+    return {(side.parent.name, json.loads(side.read_text())["spec"]["seed"])
+            for side in cache.glob("*/*.json")}
+
+
 def test_each_replicate_is_its_own_search_run(study, capsys) -> None:
     out, _ = study
     storage, names, _ = _arm_trials(out)
@@ -59,9 +65,11 @@ def test_validate_records_apart_and_compare_measures_on_it(study, capsys, tmp_pa
     search = json.loads(capsys.readouterr().out)["comparisons"][0]
     assert main(["validate", str(out), "--seeds", "0,7"]) == 2  # 0 is a search seed
     assert "0 is a search seed of this study" in capsys.readouterr().err
-    assert main(["validate", str(out), "--seeds", "7,8", "--local"]) == 0
+    fresh = tmp_path / "held-out-cache"  # --cache-dir, not $PARETOUL_CACHE, takes the new models
+    assert main(["validate", str(out), "--seeds", "7,8", "--local", "--cache-dir", str(fresh)]) == 0
     text = capsys.readouterr().out
     assert "validation seeds 7, 8:" in text
+    assert {("oracle", 7), ("oracle", 8), ("original", 7), ("original", 8)} <= _cached(fresh)
     storage, _, after = _arm_trials(out)
     assert after == before  # the search is untouched
     vstudy = optuna.load_study(study_name=validation_study_name(NAME), storage=storage)
@@ -108,9 +116,12 @@ def test_validate_records_apart_and_compare_measures_on_it(study, capsys, tmp_pa
 def test_a_trial_audit_runs_on_ray_and_is_stored_for_the_report(study, capsys, tmp_path,
                                                                 monkeypatch) -> None:
     out, cache = study
-    monkeypatch.setenv("PARETOUL_CACHE", str(cache))
+    unused = tmp_path / "unused-cache"
+    monkeypatch.setenv("PARETOUL_CACHE", str(unused))  # --cache-dir is what the audit reads
     key = load_study_data(out).finished()[0].key
-    assert main(["audit", str(out), "--trial", key, "--models", "3", "--floor", "--json"]) == 0
+    assert main(["audit", str(out), "--trial", key, "--models", "3", "--floor", "--json",
+                 "--cache-dir", str(cache)]) == 0
+    assert not unused.exists()
     r = json.loads(capsys.readouterr().out)
     assert r["trial"] == key and r["runner"] == "ray" and r["models"] == 3
     assert r["floor"]["source"] == "measured" and r["floor"]["models"] == 3
