@@ -38,6 +38,24 @@ def library_versions() -> dict[str, str]:
     return out
 
 
+def machine_facts() -> dict[str, str]:
+    """What besides the library versions decides the floats: the CPU and the kernel set torch
+    dispatches to on it (AVX2 and AVX-512 kernels round differently, so the same seeds train
+    other models on another kind of CPU)."""
+    return {"machine": platform.machine(), "cpu": _cpu_model(),
+            "torch_cpu_kernels": torch.backends.cpu.get_cpu_capability()}
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
 @dataclass
 class RunConfig:
     """Everything that defines one ``paretoul run``."""
@@ -255,6 +273,7 @@ def run(
             "total_s": time.perf_counter() - t_start,
         },
         "versions": library_versions(),
+        "machine": machine_facts(),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     art.splits.save(out_dir / "splits.npz")

@@ -72,6 +72,7 @@ def run_trial(config: dict[str, Any], shared: SharedSetting) -> dict[str, Any]:
     t0 = time.perf_counter()
     seeds = [s for s in shared.seeds if s in config.get("seeds", shared.seeds)]
     out: dict[str, Any] = {"node": _node(), "pid": os.getpid(), "seeds": seeds,
+                           "cpu_kernels": torch.backends.cpu.get_cpu_capability(),
                            "started_at": time.time()}
     try:
         with time_limit(shared.timeout_s):

@@ -19,7 +19,7 @@ from paretoul.artefacts import prepare
 from paretoul.errors import UserError
 from paretoul.fileio import atomic_write
 from paretoul.models import build_model
-from paretoul.one_run import library_versions, unlearn_and_evaluate
+from paretoul.one_run import library_versions, machine_facts, unlearn_and_evaluate
 from paretoul.study.storage.records import StudyData, TrialRecord
 
 EXPORT_FORMAT = "paretoul-export-1"
@@ -104,6 +104,7 @@ def export_trial(data: StudyData, record: TrialRecord, path: str | Path, seed: i
         "normalisation": art.data.normalisation, "format": EXPORT_FORMAT,
         "forget": spec.forget, "metrics": run.metrics, "recorded_metrics": recorded,
         "max_abs_difference": worst, "tolerance": tolerance, "versions": library_versions(),
+        "machine": machine_facts(),
     }
     if worst > tolerance:
         bad = max(diffs, key=diffs.get)

@@ -23,7 +23,7 @@ from paretoul.execution.interrupt import Interrupt
 from paretoul.execution.progress import Progress
 from paretoul.execution.shipping import SharedSetting
 from paretoul.execution.trial import prepare_shared, trainable
-from paretoul.one_run import library_versions
+from paretoul.one_run import library_versions, machine_facts
 from paretoul.study.search import make_arm
 from paretoul.study.search.tune import StopWhenLost, StudySearcher
 from paretoul.study.spec import StudySpec, check_data_root, load_spec
@@ -88,7 +88,7 @@ def launch_summary(spec_path: str | Path | None = None, options: LaunchOptions |
         saved["storage"] = None  # a password is never written; resume takes --storage instead
     (study_dir / SPEC_FILE).write_text(yaml.safe_dump(saved, sort_keys=False))
     meta = {"name": spec.name, "storage": store.mask_url(storage_url), "created": time.time(),
-            "versions": library_versions(), "runs": []}
+            "versions": library_versions(), "machine": machine_facts(), "runs": []}
     if storage_url != store.default_storage_url(study_dir):
         if store.mask_url(storage_url) != storage_url:
             meta["storage_env"] = "PARETOUL_STORAGE"  # a URL with a password is never written
@@ -259,6 +259,7 @@ class Launch:
             "name": run_name, "resumed": self.resume, "interrupted_rerun": interrupted,
             "wall_s": end - t_start, "trials_phase_s": end - t_trials, "trials": progress.done,
             "trial_compute_s": progress.compute_s, "slots": self._slots(concurrency),
+            "machine": machine_facts(),  # the launcher's; each trial records its node's kernels
             **({"stopped_by_signal": searcher.interrupted} if searcher.interrupted else {}),
         })
         write_meta(study_dir, meta)

@@ -149,7 +149,7 @@ def _evaluate(study: optuna.Study, spec: StudySpec, jobs: list[Job],
                 result = {"error": first_line(error)}
             per_seed = dict(zip(result.get("seeds", []), result.get("metrics_per_seed", []),
                                 strict=False))
-            extra = {k: result[k] for k in ("node", "pid", "trial_s") if k in result}
+            extra = {k: result[k] for k in ("node", "pid", "cpu_kernels", "trial_s") if k in result}
             for s in wanted:
                 ok = _record(study, spec, target, s, per_seed.get(s), result.get("error"), extra)
                 counts["evaluations"] += 1

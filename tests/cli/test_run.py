@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from paretoul import Splits
 
@@ -39,6 +40,7 @@ def test_run_on_digits_end_to_end(tmp_path) -> None:
             assert key in m and np.isfinite(m[key]), (model, key)
     assert record["metrics"]["oracle"]["avg_gap"] == 0.0
     assert record["versions"]["torch"] and record["versions"]["paretoul"] == "0.1.0"
+    assert record["machine"]["torch_cpu_kernels"] == torch.backends.cpu.get_cpu_capability()
     saved = json.loads((tmp_path / "r1" / "record.json").read_text())
     assert saved == record
     splits = Splits.load(tmp_path / "r1" / "splits.npz")

@@ -7,6 +7,7 @@ import json
 
 import optuna
 import pytest
+import torch
 
 from paretoul.cli import main
 from paretoul.metrics import METRICS
@@ -131,7 +132,8 @@ def test_launch_into_an_existing_study_is_refused(finished, capsys) -> None:
 @pytest.mark.slow
 def test_same_spec_and_seeds_give_identical_metrics_on_cpu(tmp_path) -> None:
     """Determinism on CPU: the same study launched twice (fresh cache each time, so the
-    original and oracle are retrained too) records bit-identical metrics for every trial."""
+    original and oracle are retrained too) records bit-identical metrics for every trial, and
+    the kernel set torch ran them with (another kind of CPU rounds differently)."""
     arms = [
         {"name": "grid", "method": "scalarized", "searcher": {"type": "grid"},
          "grid": {"w": [0.25, 0.75]}, "fixed": {"epochs": 1}},
@@ -149,7 +151,13 @@ def test_same_spec_and_seeds_give_identical_metrics_on_cpu(tmp_path) -> None:
     for k in range(2):
         out = tmp_path / f"out{k}"
         launch_summary(spec, LaunchOptions(out=out, cache_dir=tmp_path / f"cache{k}", quiet=True))
-        baselines = json.loads((out / "study.json").read_text())["baselines"]
+        meta = json.loads((out / "study.json").read_text())
+        baselines = meta["baselines"]
+        kernels = torch.backends.cpu.get_cpu_capability()
+        assert meta["machine"]["torch_cpu_kernels"] == kernels and meta["machine"]["cpu"]
+        assert meta["runs"][-1]["machine"] == meta["machine"]
+        every = [t for ts in arm_trials(f"sqlite:///{out / 'study.db'}").values() for t in ts]
+        assert {t.user_attrs["cpu_kernels"] for t in every} == {kernels}
         trials = {(arm, t.number): (t.params, [untimed(m) for m in t.user_attrs["metrics_per_seed"]])
                   for arm, ts in arm_trials(f"sqlite:///{out / 'study.db'}").items() for t in ts}
         runs.append(({s: (untimed(r["original"]), untimed(r["oracle"])) for s, r in baselines.items()},

@@ -256,7 +256,7 @@ class ArmSearcher:
         """Write result attributes onto ``trial``; return the error message, if any."""
         result = result or {}
         for key in ("metrics", "metrics_std", "metrics_per_seed", "seeds", "trial_s", "unlearn_s",
-                    "node", "pid", "tune_trial_id", "params_full", "started_at", "trace",
+                    "node", "pid", "cpu_kernels", "tune_trial_id", "params_full", "started_at", "trace",
                     "conflict", "conflict_per_seed"):
             if key in result:
                 trial.set_user_attr(key, result[key])
