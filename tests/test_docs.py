@@ -188,6 +188,24 @@ def test_the_report_settings_pasted_as_a_spec_relaunch_the_same_study(shared_stu
         original.arm_name(i) for i in range(len(original.arms))]
     assert "seeds: [0, 1]" in settings and "dataset: digits" in settings  # defaults shown too
     assert not re.search(r"epochs: \{low: \d+\.0", settings)  # an integer range stays integer
+    import torch
+
+    machine = md.split("## Settings", 1)[1].split("```yaml", 1)[0]  # where it ran (study.json)
+    assert f"with {torch.backends.cpu.get_cpu_capability()} CPU kernels" in machine
+
+
+def test_the_report_says_when_a_study_did_not_record_its_machine(tmp_path) -> None:
+    import json
+
+    from paretoul.report.render import machine_lines
+
+    (tmp_path / "study.json").write_text(json.dumps({"versions": {"torch": "2.14.1"}, "runs": [{}]}))
+    assert machine_lines(tmp_path)[0].startswith("Machine: not recorded")
+    m = {"machine": "x86_64", "cpu": "Some CPU", "torch_cpu_kernels": "AVX2"}
+    (tmp_path / "study.json").write_text(json.dumps({"versions": {"torch": "2.14.1"}, "machine": m,
+                                                     "runs": [{"machine": m}, {"machine": m}]}))
+    assert machine_lines(tmp_path)[0].startswith(
+        "Machine: Some CPU (x86_64), torch 2.14.1 with AVX2 CPU kernels. Bit for bit")
 
 
 def test_the_fidelity_table_is_the_registries(capsys) -> None:

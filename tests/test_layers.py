@@ -37,3 +37,11 @@ def test_an_upward_import_inside_a_function_breaks_a_layers_contract(tmp_path) -
     r = _lint(tmp_path, env={**os.environ, "PYTHONPATH": str(tmp_path)})
     assert r.returncode == 1, r.stdout + r.stderr
     assert "BROKEN" in r.stdout and "toy.bottom -> toy.top" in r.stdout
+
+
+def test_no_module_is_past_400_lines() -> None:
+    """The project's rule for a structure a newcomer can read: split a module before it grows
+    past 400 lines."""
+    long = {str(p.relative_to(ROOT)): n for p in sorted((ROOT / "paretoul").rglob("*.py"))
+            if (n := len(p.read_text().splitlines())) > 400}
+    assert not long, long

@@ -10,16 +10,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from paretoul.audit.study import stored_audits
 from paretoul.pareto.choose import Choice, check_rule, choose, measured
 from paretoul.pareto.compare import MIN_SEEDS, compare_study
 from paretoul.pareto.sentences import measured_on, pairing_lines, reference_text, seeds_text
 from paretoul.pareto.summary import summarise_fronts
-from paretoul.redact import mask_secrets, mask_url
+from paretoul.redact import mask_secrets
 from paretoul.report import data as D
 from paretoul.report import plots as P
+from paretoul.report.render import machine_lines, markdown_to_html, settings_yaml
 from paretoul.study.storage.records import StudyData, load_study_data
 
 
@@ -280,8 +280,13 @@ def report_markdown(study: StudyData, plots: dict[str, Path], chosen: Choice | N
     lines += ["", "## Figures", ""]
     for name, path in plots.items():
         lines.append(f"![{name}]({path.name})")
-    lines += ["", "## Settings", "", "```yaml", _settings_yaml(study.spec), "```"]
+    lines += _settings_markdown(study)
     return "\n".join(lines) + "\n"
+
+
+def _settings_markdown(study: StudyData) -> list[str]:
+    return ["", "## Settings", "", *machine_lines(study.directory), "```yaml",
+            settings_yaml(study.spec), "```"]
 
 
 def _no_trial_markdown(study: StudyData) -> str:
@@ -295,73 +300,8 @@ def _no_trial_markdown(study: StudyData) -> str:
              f"`paretoul study resume {study.directory}` runs what is missing."]
     if errors:
         lines += ["", "## Why trials failed", ""] + [f"- {mask_secrets(e)}" for e in errors[:10]]
-    lines += ["", "## Settings", "", "```yaml", _settings_yaml(study.spec), "```"]
+    lines += _settings_markdown(study)
     return "\n".join(lines) + "\n"
-
-
-class _SettingsDumper(yaml.SafeDumper):
-    """YAML with short lists and small mappings of plain values on one line."""
-
-
-def _flow_if_short(dumper: yaml.SafeDumper, data: Any) -> Any:
-    plain = all(not isinstance(v, dict | list) for v in (data.values() if isinstance(data, dict)
-                                                         else data))
-    short = len(repr(data)) <= 70
-    if isinstance(data, dict):
-        return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(),
-                                        flow_style=bool(data) and plain and short)
-    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=plain and short)
-
-
-_SettingsDumper.add_representer(dict, _flow_if_short)
-_SettingsDumper.add_representer(list, _flow_if_short)
-
-
-def _settings_yaml(spec: Any) -> str:
-    """The study's full resolved spec — every default included, the model and arm names as
-    resolved, types kept — as YAML that relaunches the same study when pasted into a spec
-    file; any database password masked (``storage``, any URL). The recipe shows the overrides,
-    with the dataset's default recipe in a comment."""
-    from paretoul.training import default_recipe
-
-    settings = spec.model_dump(mode="json")
-    settings["model"] = spec.model_name
-    for i, arm in enumerate(settings["arms"]):
-        arm["name"] = spec.arm_name(i)
-    if settings.get("storage"):
-        settings["storage"] = mask_url(settings["storage"])
-    text = yaml.dump(settings, Dumper=_SettingsDumper, sort_keys=False, width=100).strip()
-    base = {k: v for k, v in default_recipe(spec.dataset).to_dict().items() if v not in (None, [])}
-    note = f"  # overrides of the default {spec.dataset} recipe: " + ", ".join(
-        f"{k} {v}" for k, v in base.items())
-    text = "\n".join(ln + note if ln.startswith("recipe:") else ln for ln in text.splitlines())
-    return mask_secrets(text)
-
-
-_STYLE = """
-body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em;
-       line-height: 1.45; color: #222; }
-table { border-collapse: collapse; margin: 1em 0; font-size: 0.92em; }
-td, th { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
-th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
-img { max-width: 100%; }
-pre { background: #f5f5f5; padding: 1em; overflow-x: auto; }
-code { background: #f5f5f5; padding: 0 0.2em; }
-"""
-
-
-def _md_to_html(md: str, images: dict[str, str]) -> str:
-    """The report's Markdown as a self-contained HTML page (markdown-it-py, CommonMark with
-    tables; raw HTML in the text is escaped). ``images`` maps each image file name the
-    Markdown links to its base64 PNG, embedded as a data URI."""
-    from markdown_it import MarkdownIt
-
-    for name, data in images.items():
-        md = md.replace(f"]({name})", f"](data:image/png;base64,{data})")
-    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(md)
-    return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>paretoul report</title><style>{_STYLE}</style></head>\n<body>\n{body}</body></html>\n")
 
 
 def _oracle_free(study: StudyData) -> Choice | None:
@@ -408,5 +348,5 @@ def write_report(study_dir: str | Path, out: str | Path | None = None, rule: str
     md += f"\n_Written {time.strftime('%Y-%m-%d %H:%M:%S')} by paretoul._\n"
     (out_dir / "report.md").write_text(md)
     images = {p.name: base64.b64encode(p.read_bytes()).decode() for p in plots.values()}
-    (out_dir / "report.html").write_text(_md_to_html(md, images))
+    (out_dir / "report.html").write_text(markdown_to_html(md, images))
     return {"markdown": out_dir / "report.md", "html": out_dir / "report.html", **plots}
