@@ -200,12 +200,12 @@ def test_the_report_says_when_a_study_did_not_record_its_machine(tmp_path) -> No
     from paretoul.report.render import machine_lines
 
     (tmp_path / "study.json").write_text(json.dumps({"versions": {"torch": "2.14.1"}, "runs": [{}]}))
-    assert machine_lines(tmp_path)[0].startswith("Machine: not recorded")
+    assert machine_lines(tmp_path)[0].startswith("Launched on: not recorded")
     m = {"machine": "x86_64", "cpu": "Some CPU", "torch_cpu_kernels": "AVX2"}
     (tmp_path / "study.json").write_text(json.dumps({"versions": {"torch": "2.14.1"}, "machine": m,
                                                      "runs": [{"machine": m}, {"machine": m}]}))
     assert machine_lines(tmp_path)[0].startswith(
-        "Machine: Some CPU (x86_64), torch 2.14.1 with AVX2 CPU kernels. Bit for bit")
+        "Launched on: Some CPU (x86_64), torch 2.14.1 with AVX2 CPU kernels (on a Ray cluster")
 
 
 def test_the_fidelity_table_is_the_registries(capsys) -> None:

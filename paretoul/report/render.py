@@ -22,9 +22,10 @@ def machine_lines(directory: Path) -> list[str]:
     names = list(dict.fromkeys(f"{m['cpu']} ({m['machine']}), torch {torch} with "
                                f"{m['torch_cpu_kernels']} CPU kernels" for m in seen))
     if not names:
-        return ["Machine: not recorded (a study launched before paretoul recorded it).", ""]
-    return [f"Machine: {'; '.join(names)}. Bit for bit the figures come back only with the same "
-            "kind of CPU and library versions; elsewhere they move within seed noise.", ""]
+        return ["Launched on: not recorded (a study launched before paretoul recorded it).", ""]
+    return [f"Launched on: {'; '.join(names)} (on a Ray cluster, each trial's own kernel set is its "
+            "`cpu_kernels` attribute). Bit for bit the figures come back only with the same kind of "
+            "CPU and library versions; elsewhere they move within seed noise.", ""]
 
 
 class _SettingsDumper(yaml.SafeDumper):
