@@ -156,10 +156,10 @@ def test_same_spec_and_seeds_give_identical_metrics_on_cpu(tmp_path) -> None:
         kernels = torch.backends.cpu.get_cpu_capability()
         assert meta["machine"]["torch_cpu_kernels"] == kernels and meta["machine"]["cpu"]
         assert meta["runs"][-1]["machine"] == meta["machine"]
-        every = [t for ts in arm_trials(f"sqlite:///{out / 'study.db'}").values() for t in ts]
-        assert {t.user_attrs["cpu_kernels"] for t in every} == {kernels}
+        by_arm = arm_trials(f"sqlite:///{out / 'study.db'}")
+        assert {t.user_attrs["cpu_kernels"] for ts in by_arm.values() for t in ts} == {kernels}
         trials = {(arm, t.number): (t.params, [untimed(m) for m in t.user_attrs["metrics_per_seed"]])
-                  for arm, ts in arm_trials(f"sqlite:///{out / 'study.db'}").items() for t in ts}
+                  for arm, ts in by_arm.items() for t in ts}
         runs.append(({s: (untimed(r["original"]), untimed(r["oracle"])) for s, r in baselines.items()},
                      trials))
     assert len(runs[0][1]) == 5 and runs[0] == runs[1]
